@@ -1,0 +1,41 @@
+namespace Modal;
+
+/// <summary>
+/// The function threw in its container. The remote exception's type, message and stack trace are kept.
+/// </summary>
+public sealed class RemoteFunctionException : ModalException
+{
+    /// <summary>Creates the exception from what the container reported.</summary>
+    /// <param name="remoteType">The full name of the exception type that was thrown remotely.</param>
+    /// <param name="remoteMessage">Its message.</param>
+    /// <param name="remoteStackTrace">Its stack trace, as text.</param>
+    /// <param name="functionName">The function that threw, if known.</param>
+    public RemoteFunctionException(string remoteType, string remoteMessage, string? remoteStackTrace, string? functionName = null)
+        : base(functionName is null
+            ? $"{remoteType}: {remoteMessage}"
+            : $"Function '{functionName}' threw {remoteType}: {remoteMessage}")
+    {
+        RemoteType = remoteType;
+        RemoteMessage = remoteMessage;
+        RemoteStackTrace = remoteStackTrace;
+        FunctionName = functionName;
+    }
+
+    /// <summary>The full name of the remote exception's type, for example <c>System.ArgumentException</c>.</summary>
+    public string RemoteType { get; }
+
+    /// <summary>The remote exception's message.</summary>
+    public string RemoteMessage { get; }
+
+    /// <summary>The remote exception's stack trace, as the container printed it.</summary>
+    public string? RemoteStackTrace { get; }
+
+    /// <summary>The function that threw, where known.</summary>
+    public string? FunctionName { get; }
+
+    /// <inheritdoc />
+    public override string ToString()
+        => RemoteStackTrace is null
+            ? base.ToString()
+            : $"{base.ToString()}{Environment.NewLine}--- Remote stack trace ---{Environment.NewLine}{RemoteStackTrace}";
+}

@@ -1,0 +1,177 @@
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+
+namespace Modal;
+
+/// <summary>
+/// A Modal function: a generated typed handle (<c>MyType.Functions.MyMethod</c>) or an untyped reference from
+/// <see cref="FromName"/>. Calls go to the backend of the running app (<c>ModalApp.RunAsync</c>).
+/// </summary>
+public class Function
+{
+    /// <summary>Creates a handle; generated handles pass their own reference.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected Function(FunctionReference reference)
+        => Reference = reference ?? throw new ArgumentNullException(nameof(reference));
+
+    /// <summary>Which function this handle calls.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public FunctionReference Reference { get; }
+
+    /// <summary>The app the function belongs to.</summary>
+    public string AppName => Reference.ResolveAppName(ModalBackend.TryGetCurrent()?.RunningAppName);
+
+    /// <summary>The function's remote name.</summary>
+    public string Name => Reference.Name;
+
+    /// <summary>The control plane's id for the function; set once hydrated.</summary>
+    public string? ObjectId { get; private set; }
+
+    /// <summary>The URL of a web endpoint function; null, since no function here is a web endpoint.</summary>
+    public string? WebUrl => null;
+
+    /// <summary>The backend calls go to.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected static IModalBackend Backend => ModalBackend.Current;
+
+    /// <summary>Resolves the function against the control plane now (Modal's <c>hydrate</c>).</summary>
+    /// <exception cref="NotFoundException">No such app or function.</exception>
+    public async Task HydrateAsync(CancellationToken cancellationToken = default)
+        => ObjectId = await Backend.HydrateAsync(Reference, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// A lazy reference to a deployed function (Modal's <c>from_name</c>). Unknown names throw
+    /// <see cref="NotFoundException"/> at first use.
+    /// </summary>
+    /// <param name="appName">The deployed app's name.</param>
+    /// <param name="name">The function's remote name.</param>
+    /// <param name="environmentName">Reserved for environments; only the default environment exists.</param>
+    public static Function FromName(string appName, string name, string? environmentName = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(appName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        return new Function(new FunctionReference(appName, name, null));
+    }
+
+    /// <summary>Calls the function with untyped arguments and waits for its result (for <see cref="FromName"/> handles).</summary>
+    /// <typeparam name="R">The result type to decode.</typeparam>
+    public async Task<R> RemoteAsync<R>(params object?[] args)
+    {
+        var output = await Backend.CallAsync(Reference, ModalSerializer.SerializeArguments(args), CancellationToken.None).ConfigureAwait(false);
+        return ModalSerializer.Deserialize<R>(output);
+    }
+
+    /// <summary>Starts the function with untyped arguments without waiting (for <see cref="FromName"/> handles).</summary>
+    public async Task<FunctionCall<R>> SpawnAsync<R>(params object?[] args)
+    {
+        var id = await Backend.SpawnAsync(Reference, ModalSerializer.SerializeArguments(args), CancellationToken.None).ConfigureAwait(false);
+        return new FunctionCall<R>(id);
+    }
+
+    /// <summary>The function's backlog and runner count (Modal's <c>get_current_stats</c>).</summary>
+    public Task<FunctionStats> GetCurrentStatsAsync(CancellationToken cancellationToken = default)
+        => Backend.GetCurrentStatsAsync(Reference, cancellationToken);
+
+    /// <summary>Keeps <paramref name="warmPoolSize"/> containers running even when idle (Modal's <c>keep_warm</c>).</summary>
+    public Task KeepWarmAsync(int warmPoolSize, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(warmPoolSize);
+        return Backend.KeepWarmAsync(Reference, warmPoolSize, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"Function {Reference.AppName ?? Reference.Definition?.DefaultAppName ?? "?"}/{Name}";
+
+    // ---- Infrastructure for generated handles: they encode and decode, these move the bytes. ----
+
+    /// <summary>Runs one encoded input remotely and decodes its output.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected async Task<R> CallCoreAsync<R>(ReadOnlyMemory<byte> arguments, Func<ReadOnlyMemory<byte>, R> decode, CancellationToken cancellationToken)
+        => decode(await Backend.CallAsync(Reference, arguments, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Runs one encoded input remotely and discards its output.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected async Task CallCoreAsync(ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+        => await Backend.CallAsync(Reference, arguments, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Spawns one encoded input.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected Task<string> SpawnCoreAsync(ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+        => Backend.SpawnAsync(Reference, arguments, cancellationToken);
+
+    /// <summary>Maps over inputs, throwing the first failure.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected async IAsyncEnumerable<R> MapCoreAsync<TInput, R>(
+        IAsyncEnumerable<TInput> inputs, Func<TInput, ReadOnlyMemory<byte>> encode, Func<ReadOnlyMemory<byte>, R> decode,
+        bool orderOutputs, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var output in Backend.MapAsync(Reference, Encode(inputs, encode, cancellationToken), orderOutputs, cancellationToken).ConfigureAwait(false))
+        {
+            if (output.Failure is { } failure)
+            {
+                throw failure;
+            }
+            yield return decode(output.Value);
+        }
+    }
+
+    /// <summary>Maps over inputs, yielding failures as elements.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected async IAsyncEnumerable<FunctionResult<R>> MapResultsCoreAsync<TInput, R>(
+        IAsyncEnumerable<TInput> inputs, Func<TInput, ReadOnlyMemory<byte>> encode, Func<ReadOnlyMemory<byte>, R> decode,
+        bool orderOutputs, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var output in Backend.MapAsync(Reference, Encode(inputs, encode, cancellationToken), orderOutputs, cancellationToken).ConfigureAwait(false))
+        {
+            yield return output.Failure is { } failure
+                ? FunctionResult<R>.Failure(output.Index, failure)
+                : FunctionResult<R>.Success(output.Index, decode(output.Value));
+        }
+    }
+
+    /// <summary>Runs every input and discards the outputs; the first failure throws unless ignored.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected async Task ForEachCoreAsync<TInput>(
+        IAsyncEnumerable<TInput> inputs, Func<TInput, ReadOnlyMemory<byte>> encode, bool ignoreExceptions, CancellationToken cancellationToken)
+    {
+        await foreach (var output in Backend.MapAsync(Reference, Encode(inputs, encode, cancellationToken), orderOutputs: false, cancellationToken).ConfigureAwait(false))
+        {
+            if (output.Failure is { } failure && !ignoreExceptions)
+            {
+                throw failure;
+            }
+        }
+    }
+
+    /// <summary>Runs a generator function remotely and decodes its items.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected async IAsyncEnumerable<R> RemoteGenCoreAsync<R>(
+        ReadOnlyMemory<byte> arguments, Func<ReadOnlyMemory<byte>, R> decode, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var item in Backend.CallGeneratorAsync(Reference, arguments, cancellationToken).ConfigureAwait(false))
+        {
+            yield return decode(item);
+        }
+    }
+
+    /// <summary>Adapts a synchronous input sequence for a map.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected static async IAsyncEnumerable<T> ToAsyncEnumerable<T>(IEnumerable<T> source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        foreach (var item in source)
+        {
+            yield return item;
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    private static async IAsyncEnumerable<ReadOnlyMemory<byte>> Encode<TInput>(
+        IAsyncEnumerable<TInput> inputs, Func<TInput, ReadOnlyMemory<byte>> encode, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var input in inputs.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            yield return encode(input);
+        }
+    }
+}
