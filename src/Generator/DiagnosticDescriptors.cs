@@ -94,6 +94,30 @@ internal static class DiagnosticDescriptors
         "MODAL021", "Two functions in one type share a method name",
         "Function method '{0}' is overloaded in '{1}'; each [Function] method needs its own name, because its handle is 'Functions.{0}'");
 
+    public static readonly DiagnosticDescriptor HandleNameClash = Error(
+        "MODAL022", "Function method is named like another function's handle class",
+        "Function method '{0}' in '{1}' has the name of the handle class of function '{2}' ('Functions.{3}'), so its handle property would clash with that class; rename one of the methods");
+
+    public static readonly DiagnosticDescriptor ContainingTypeNamedFunctions = Error(
+        "MODAL023", "Type containing a function must not be named 'Functions'",
+        "Type '{0}' contains the [Function] method '{1}' but is named 'Functions', and the generated nested class 'Functions' cannot have the name of its enclosing type; rename the type or move the method");
+
+    public static readonly DiagnosticDescriptor ContainingTypeFileLocal = Error(
+        "MODAL024", "Type containing a function must not be file-local",
+        "Type '{0}' contains the [Function] method '{1}' but is file-local; remove the 'file' modifier (the generated handles and container entrypoint live in other files and must call the method)");
+
+    public static readonly DiagnosticDescriptor ExplicitInterfaceImplementation = Error(
+        "MODAL025", "Function method must not be an explicit interface implementation",
+        "Method '{0}' has [Function] but is an explicit interface implementation, which cannot be called by name; put [Function] on an ordinary static method and call that from the implementation");
+
+    public static readonly DiagnosticDescriptor AsyncVoid = Error(
+        "MODAL026", "Function method must not be async void",
+        "Function '{0}' is 'async void', so a caller could neither wait for it nor see its exception; return 'Task' instead");
+
+    public static readonly DiagnosticDescriptor NullableCancellationToken = Error(
+        "MODAL027", "CancellationToken parameter must not be nullable",
+        "Parameter '{0}' of function '{1}' is a 'CancellationToken?', which would be sent over the wire as a value instead of cancelling the call; declare it as a 'CancellationToken' (the last parameter)");
+
     public static readonly DiagnosticDescriptor GeneratorFailed = Error(
         "MODAL099", "The Modal generator failed",
         "Modal generator failed: {0}; please report this with the declaration that triggers it");

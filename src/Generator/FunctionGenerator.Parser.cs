@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Linq;
 using System.Text.RegularExpressions;
@@ -59,45 +60,96 @@ public sealed partial class FunctionGenerator
             }
         }
 
-        /// <summary>Problems that need all functions at once: a remote name used twice, an overloaded method name.</summary>
-        public static EquatableArray<DiagnosticInfo> FindCrossFunctionProblems(EquatableArray<FunctionModel> functions)
+        /// <summary>
+        /// Problems that need all functions at once: a remote name used twice, an overloaded method name, a method
+        /// named like another function's handle class. Reported on the later function in <see cref="FunctionOrder"/>.
+        /// </summary>
+        public static EquatableArray<DiagnosticInfo> FindCrossFunctionProblems(ImmutableArray<FunctionParseResult> results)
         {
+            var sorted = results
+                .Where(result => result.Function is not null)
+                .OrderBy(result => result.Function!, FunctionOrder.Instance)
+                .ThenBy(result => result.MethodLocation?.FilePath ?? "", StringComparer.Ordinal)
+                .ThenBy(result => result.MethodLocation?.TextSpan.Start ?? 0)
+                .ToList();
             var diagnostics = new List<DiagnosticInfo>();
-            var byName = new Dictionary<string, FunctionModel>(StringComparer.Ordinal);
-            var byMethod = new HashSet<(string, string)>();
-            foreach (var function in functions)
+            foreach (var (index, problem, other) in Clashes(sorted.Select(result => result.Function!).ToList()))
             {
-                if (!byMethod.Add((function.ContainingTypeFullName, function.MethodName)))
+                var result = sorted[index];
+                var function = result.Function!;
+                diagnostics.Add(problem switch
                 {
-                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateMethodName, function.MethodLocation, function.MethodName.TrimStart('@'), ShortTypeName(function)));
-                }
-                else if (byName.TryGetValue(function.RemoteName, out var first))
-                {
-                    diagnostics.Add(DiagnosticInfo.Create(
-                        DiagnosticDescriptors.DuplicateName, function.NameLocation, function.RemoteName,
+                    Clash.MethodName => DiagnosticInfo.Create(
+                        DiagnosticDescriptors.DuplicateMethodName, result.MethodLocation, function.MethodName.TrimStart('@'), ShortTypeName(function)),
+                    Clash.RemoteName => DiagnosticInfo.Create(
+                        DiagnosticDescriptors.DuplicateName, result.NameLocation, function.RemoteName,
                         ShortTypeName(function) + "." + function.MethodName.TrimStart('@'),
-                        ShortTypeName(first) + "." + first.MethodName.TrimStart('@')));
-                }
-                else
-                {
-                    byName.Add(function.RemoteName, function);
-                }
+                        ShortTypeName(other) + "." + other.MethodName.TrimStart('@')),
+                    _ => DiagnosticInfo.Create(
+                        DiagnosticDescriptors.HandleNameClash, result.MethodLocation, function.MethodName.TrimStart('@'), ShortTypeName(function),
+                        other.MethodName.TrimStart('@'), other.HandleClassName),
+                });
             }
             return diagnostics.ToEquatableArray();
         }
 
-        /// <summary>The functions that the output emits: the first of each remote name and of each method name in a type.</summary>
+        /// <summary>The functions that the output emits: those that clash with no function before them.</summary>
         public static IEnumerable<FunctionModel> WithoutDuplicates(EquatableArray<FunctionModel> functions)
         {
-            var names = new HashSet<string>(StringComparer.Ordinal);
-            var methods = new HashSet<(string, string)>();
-            foreach (var function in functions)
+            var list = functions.ToList();
+            var dropped = new HashSet<int>(Clashes(list).Select(clash => clash.Index));
+            return list.Where((_, index) => !dropped.Contains(index));
+        }
+
+        private enum Clash
+        {
+            MethodName,
+            RemoteName,
+            HandleName,
+        }
+
+        /// <summary>Each function that cannot be emitted next to the ones before it in <paramref name="functions"/>, and why.</summary>
+        private static List<(int Index, Clash Problem, FunctionModel Other)> Clashes(List<FunctionModel> functions)
+        {
+            var clashes = new List<(int, Clash, FunctionModel)>();
+            var byName = new Dictionary<string, FunctionModel>(StringComparer.Ordinal);
+            var byMethod = new Dictionary<(string, string), FunctionModel>();
+            var survivors = new List<int>();
+            for (int i = 0; i < functions.Count; i++)
             {
-                if (methods.Add((function.ContainingTypeFullName, function.MethodName)) && names.Add(function.RemoteName))
+                var function = functions[i];
+                if (byMethod.TryGetValue((function.ContainingTypeFullName, function.MethodName), out var sameMethod))
                 {
-                    yield return function;
+                    clashes.Add((i, Clash.MethodName, sameMethod));
+                }
+                else if (byName.TryGetValue(function.RemoteName, out var sameName))
+                {
+                    clashes.Add((i, Clash.RemoteName, sameName));
+                }
+                else
+                {
+                    byMethod.Add((function.ContainingTypeFullName, function.MethodName), function);
+                    byName.Add(function.RemoteName, function);
+                    survivors.Add(i);
                 }
             }
+
+            // Method 'FooFunction' would add the property 'Functions.FooFunction' next to method 'Foo''s handle class 'Functions.FooFunction'.
+            var handleClasses = new Dictionary<(string, string), FunctionModel>();
+            foreach (int i in survivors)
+            {
+                handleClasses[(functions[i].ContainingTypeFullName, functions[i].HandleClassName)] = functions[i];
+            }
+            foreach (int i in survivors)
+            {
+                var function = functions[i];
+                if (handleClasses.TryGetValue((function.ContainingTypeFullName, function.MethodName.TrimStart('@')), out var owner))
+                {
+                    clashes.Add((i, Clash.HandleName, owner));
+                }
+            }
+            clashes.Sort((left, right) => left.Item1.CompareTo(right.Item1));
+            return clashes;
         }
 
         private static string ShortTypeName(FunctionModel function) => string.Join(".", function.ContainingTypes.Select(type => type.Name));
@@ -136,6 +188,10 @@ public sealed partial class FunctionGenerator
                 if (!_method.IsStatic)
                 {
                     Report(DiagnosticDescriptors.MethodNotStatic, MethodLocation, _methodName);
+                }
+                if (_method.MethodKind != MethodKind.Ordinary || !_method.ExplicitInterfaceImplementations.IsEmpty)
+                {
+                    Report(DiagnosticDescriptors.ExplicitInterfaceImplementation, MethodLocation, _methodName);
                 }
                 if (_method.IsGenericMethod)
                 {
@@ -184,8 +240,13 @@ public sealed partial class FunctionGenerator
 
                 if (_diagnostics.Any(diagnostic => DiagnosticDescriptors.ById(diagnostic.Id).DefaultSeverity == DiagnosticSeverity.Error))
                 {
-                    return new FunctionParseResult(null, _diagnostics.ToEquatableArray());
+                    return new FunctionParseResult(null, _diagnostics.ToEquatableArray(), MethodLocation, nameLocation);
                 }
+
+                // A nullable-annotated task, stream or batch list is dereferenced by the generated code: 'await F(x)!'.
+                bool callResultMayBeNull = returnShape is ReturnShape.Task or ReturnShape.TaskOfResult or ReturnShape.AsyncEnumerable
+                    && _method.ReturnType.NullableAnnotation == NullableAnnotation.Annotated;
+                bool batchResultsMayBeNull = kind == FunctionShape.Batched && resultType?.NullableAnnotation == NullableAnnotation.Annotated;
 
                 var type = _method.ContainingType;
                 string ns = type.ContainingNamespace is { IsGlobalNamespace: false } containingNamespace ? containingNamespace.ToDisplayString() : "";
@@ -208,9 +269,11 @@ public sealed partial class FunctionGenerator
                     Signature: Signature(parameterSymbols, resultType, returnShape),
                     OptionInitializers: options.ToEquatableArray(),
                     IsPublic: IsEffectivelyPublic(_method.ReturnType) && _method.Parameters.All(parameter => IsEffectivelyPublic(parameter.Type)),
-                    MethodLocation: MethodLocation,
-                    NameLocation: nameLocation);
-                return new FunctionParseResult(model, _diagnostics.ToEquatableArray());
+                    CallResultMayBeNull: callResultMayBeNull,
+                    BatchResultsMayBeNull: batchResultsMayBeNull,
+                    HidesInheritedFunctions: HidesInheritedFunctions(),
+                    ExperimentalDiagnosticIds: ExperimentalDiagnosticIds());
+                return new FunctionParseResult(model, _diagnostics.ToEquatableArray(), MethodLocation, nameLocation);
             }
 
             private AttributeData? FindAttribute(string name)
@@ -259,6 +322,14 @@ public sealed partial class FunctionGenerator
                     {
                         Report(DiagnosticDescriptors.ContainingTypeInaccessible, identifier, type.Name, _methodName, inaccessible);
                     }
+                    if (type.IsFileLocal)
+                    {
+                        Report(DiagnosticDescriptors.ContainingTypeFileLocal, identifier, type.Name, _methodName);
+                    }
+                    if (SymbolEqualityComparer.Default.Equals(type, _method.ContainingType) && type.Name == "Functions")
+                    {
+                        Report(DiagnosticDescriptors.ContainingTypeNamedFunctions, identifier, ContainingTypeDisplay(), _methodName);
+                    }
                     result.Insert(0, new ContainingTypeModel(keyword, EscapeIdentifier(type.Name)));
                 }
                 if (!_method.ContainingType!.GetMembers("Functions").IsEmpty)
@@ -266,6 +337,110 @@ public sealed partial class FunctionGenerator
                     Report(DiagnosticDescriptors.FunctionsMemberExists, MethodLocation, _method.ContainingType.Name, _methodName);
                 }
                 return result;
+            }
+
+            private string ContainingTypeDisplay()
+            {
+                var names = new List<string>();
+                for (var type = _method.ContainingType; type is not null; type = type.ContainingType)
+                {
+                    names.Insert(0, type.Name);
+                }
+                return string.Join(".", names);
+            }
+
+            /// <summary>
+            /// Whether a base type has an accessible member named 'Functions' (its own, or the nested class generated for its
+            /// functions, which this run does not see as a member), so the generated class must be declared 'new'.
+            /// </summary>
+            private bool HidesInheritedFunctions()
+            {
+                var containingType = _method.ContainingType;
+                var compilation = _context.SemanticModel.Compilation;
+                for (var baseType = containingType.BaseType; baseType is not null; baseType = baseType.BaseType)
+                {
+                    if (baseType.GetMembers("Functions").Any(member => compilation.IsSymbolAccessibleWithin(member, containingType)))
+                    {
+                        return true;
+                    }
+                    if (SymbolEqualityComparer.Default.Equals(baseType.ContainingAssembly, compilation.Assembly)
+                        && baseType.DeclaringSyntaxReferences.Any(reference => reference.GetSyntax(_cancellationToken) is TypeDeclarationSyntax declaration
+                            && declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+                        && baseType.GetMembers().OfType<IMethodSymbol>().Any(method => method.IsStatic
+                            && method.GetAttributes().Any(attribute => attribute.AttributeClass?.ToDisplayString() == FunctionAttributeName)))
+                    {
+                        return true;
+                    }
+                }
+                return false;
+            }
+
+            /// <summary>
+            /// The ids of the [Experimental] APIs that the generated code uses (the method, its containing types, its parameter
+            /// and return types), so the generated files can suppress them: the user has already opted in where they declared the method.
+            /// </summary>
+            private EquatableArray<string> ExperimentalDiagnosticIds()
+            {
+                var ids = new SortedSet<string>(StringComparer.Ordinal);
+                var seen = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+                AddExperimental(_method, ids);
+                foreach (var parameter in _method.Parameters)
+                {
+                    AddExperimental(parameter.Type, ids, seen);
+                }
+                AddExperimental(_method.ReturnType, ids, seen);
+                AddExperimental(_method.ContainingType, ids, seen);
+                return ids.ToEquatableArray();
+            }
+
+            private static void AddExperimental(ITypeSymbol type, SortedSet<string> ids, HashSet<ISymbol> seen)
+            {
+                if (!seen.Add(type))
+                {
+                    return;
+                }
+                switch (type)
+                {
+                    case IArrayTypeSymbol array:
+                        AddExperimental(array.ElementType, ids, seen);
+                        return;
+                    case IPointerTypeSymbol pointer:
+                        AddExperimental(pointer.PointedAtType, ids, seen);
+                        return;
+                    case INamedTypeSymbol named:
+                        for (var current = named; current is not null; current = current.ContainingType)
+                        {
+                            AddExperimental(current, ids);
+                            foreach (var argument in current.TypeArguments)
+                            {
+                                AddExperimental(argument, ids, seen);
+                            }
+                        }
+                        if (named.ContainingModule is { } module)
+                        {
+                            AddExperimental(module, ids);
+                        }
+                        if (named.ContainingAssembly is { } assembly)
+                        {
+                            AddExperimental(assembly, ids);
+                        }
+                        return;
+                }
+            }
+
+            private static void AddExperimental(ISymbol symbol, SortedSet<string> ids)
+            {
+                foreach (var attribute in symbol.GetAttributes())
+                {
+                    if (attribute.AttributeClass?.ToDisplayString() == "System.Diagnostics.CodeAnalysis.ExperimentalAttribute"
+                        && attribute.ConstructorArguments.Length == 1
+                        && attribute.ConstructorArguments[0].Value is string id
+                        && id.Length > 0
+                        && id.All(c => char.IsLetterOrDigit(c) || c == '_'))
+                    {
+                        ids.Add(id);
+                    }
+                }
             }
 
             private (ParameterModel[] Parameters, string? CancellationTokenName, List<IParameterSymbol> Symbols) ParseParameters()
@@ -289,6 +464,12 @@ public sealed partial class FunctionGenerator
                         }
                     }
 
+                    if (parameter.Type is INamedTypeSymbol { TypeArguments.Length: 1 } nullable && IsType(nullable, "System.Nullable<T>")
+                        && IsType(nullable.TypeArguments[0], "System.Threading.CancellationToken"))
+                    {
+                        Report(DiagnosticDescriptors.NullableCancellationToken, typeLocation, parameter.Name, _methodName);
+                        continue;
+                    }
                     if (IsType(parameter.Type, "System.Threading.CancellationToken"))
                     {
                         if (!isLast)
@@ -328,6 +509,10 @@ public sealed partial class FunctionGenerator
                 }
                 if (returnType.SpecialType == SpecialType.System_Void)
                 {
+                    if (_method.IsAsync)
+                    {
+                        Report(DiagnosticDescriptors.AsyncVoid, location, _methodName);
+                    }
                     return (ReturnShape.Void, null);
                 }
                 ReturnShape shape;

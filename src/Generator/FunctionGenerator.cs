@@ -31,6 +31,7 @@ public sealed partial class FunctionGenerator : IIncrementalGenerator
             .Select(static (result, _) => result.Diagnostics)
             .WithTrackingName(TrackingNames.Diagnostics);
 
+        // The model holds no location, so an edit elsewhere in the file leaves it (and the source output) unchanged.
         var functions = parseResults
             .Where(static result => result.Function is not null)
             .Select(static (result, _) => result.Function!)
@@ -41,8 +42,17 @@ public sealed partial class FunctionGenerator : IIncrementalGenerator
             .Select(static (items, _) => Sort(items))
             .WithTrackingName(TrackingNames.CollectedFunctions);
 
+        var appNames = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                ModalAppAttributeName,
+                static (node, _) => node is CompilationUnitSyntax,
+                static (syntaxContext, _) => AppName(syntaxContext.Attributes))
+            .Collect();
+
         var compilationData = context.CompilationProvider
-            .Select(static (compilation, _) => GetCompilationData(compilation))
+            .Select(static (compilation, _) => compilation.AssemblyName ?? "app")
+            .Combine(appNames)
+            .Select(static (pair, _) => new CompilationData(pair.Left, pair.Right.FirstOrDefault(name => name is not null)))
             .WithTrackingName(TrackingNames.CompilationData);
 
         var generationModel = collected
@@ -50,7 +60,10 @@ public sealed partial class FunctionGenerator : IIncrementalGenerator
             .Select(static (pair, _) => new GenerationModel(pair.Left, pair.Right))
             .WithTrackingName(TrackingNames.GenerationModel);
 
-        var crossFunctionDiagnostics = collected
+        // Checks across functions report at source locations, so they read the parse results, not the model.
+        var crossFunctionDiagnostics = parseResults
+            .Where(static result => result.Function is not null)
+            .Collect()
             .Select(static (items, _) => Parser.FindCrossFunctionProblems(items))
             .WithTrackingName(TrackingNames.CrossFunctionDiagnostics);
 
@@ -67,27 +80,49 @@ public sealed partial class FunctionGenerator : IIncrementalGenerator
         }
     }
 
-    /// <summary>Source order (file, then position) so that "the second" declaration of a name is well defined.</summary>
-    private static EquatableArray<FunctionModel> Sort(ImmutableArray<FunctionModel> functions)
+    /// <summary>
+    /// A location-free order (type, method, overload), so that the output does not change when a method moves and
+    /// "the first" of two functions that clash is the same for the emitter and for the diagnostics.
+    /// </summary>
+    internal static EquatableArray<FunctionModel> Sort(ImmutableArray<FunctionModel> functions)
         => functions
-            .OrderBy(function => function.MethodLocation?.FilePath ?? "", StringComparer.Ordinal)
-            .ThenBy(function => function.MethodLocation?.TextSpan.Start ?? 0)
-            .ThenBy(function => function.ContainingTypeFullName, StringComparer.Ordinal)
-            .ThenBy(function => function.MethodName, StringComparer.Ordinal)
+            .OrderBy(function => function, FunctionOrder.Instance)
             .ToEquatableArray();
 
-    private static CompilationData GetCompilationData(Compilation compilation)
+    private static string? AppName(ImmutableArray<AttributeData> attributes)
+        => attributes
+            .Select(attribute => attribute.ConstructorArguments.Length == 1 ? attribute.ConstructorArguments[0].Value as string : null)
+            .FirstOrDefault(name => name is not null);
+
+    /// <summary>Orders functions by containing type, method name, overload and remote name, all ordinal.</summary>
+    internal sealed class FunctionOrder : System.Collections.Generic.IComparer<FunctionModel>
     {
-        string? appName = null;
-        foreach (var attribute in compilation.Assembly.GetAttributes())
+        public static readonly FunctionOrder Instance = new();
+
+        public int Compare(FunctionModel? left, FunctionModel? right)
         {
-            if (attribute.AttributeClass?.ToDisplayString() == ModalAppAttributeName
-                && attribute.ConstructorArguments.Length == 1
-                && attribute.ConstructorArguments[0].Value is string name)
+            if (ReferenceEquals(left, right))
             {
-                appName = name;
+                return 0;
             }
+            if (left is null || right is null)
+            {
+                return left is null ? -1 : 1;
+            }
+            int result = string.CompareOrdinal(left.ContainingTypeFullName, right.ContainingTypeFullName);
+            if (result == 0)
+            {
+                result = string.CompareOrdinal(left.MethodName, right.MethodName);
+            }
+            if (result == 0)
+            {
+                result = string.CompareOrdinal(left.ParameterTypes, right.ParameterTypes);
+            }
+            if (result == 0)
+            {
+                result = string.CompareOrdinal(left.RemoteName, right.RemoteName);
+            }
+            return result;
         }
-        return new CompilationData(compilation.AssemblyName ?? "app", appName);
     }
 }

@@ -250,6 +250,127 @@ public sealed class DiagnosticTests
             "Function method 'F' is overloaded in 'C'; each [Function] method needs its own name, because its handle is 'Functions.F'");
 
     [Fact]
+    public void MODAL022_method_named_like_another_functions_handle_class()
+        => AssertSingle("MODAL022",
+            """
+            public static partial class P
+            {
+                [Function] public static int Foo(int x) => x;
+                [Function] public static int [|FooFunction|](int x) => x;
+            }
+            """,
+            "Function method 'FooFunction' in 'P' has the name of the handle class of function 'Foo' ('Functions.FooFunction'), so its handle property would clash with that class; rename one of the methods");
+
+    [Fact]
+    public void MODAL022_leaves_the_other_function_generated_and_compiling()
+    {
+        var (output, diagnostics, result) = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(Usings + """
+            public static partial class P
+            {
+                [Function] public static int FooFunction(int x) => x;
+                [Function] public static int Foo(int x) => x;
+            }
+            public static class Caller { public static Task<int> Call() => P.Functions.Foo.RemoteAsync(1); }
+            """));
+        Assert.Equal("MODAL022", Assert.Single(diagnostics).Id);
+        Assert.Contains(result.Results.Single().GeneratedSources, source => source.HintName == "P.Functions.g.cs");
+        var problems = GeneratorHarness.Problems(output);
+        Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
+    }
+
+    [Theory]
+    [InlineData("public static partial class Outer { public static partial class [|Functions|] { [Function] public static int F(int x) => x; } }", "Outer.Functions")]
+    [InlineData("public static partial class [|Functions|] { [Function] public static int F(int x) => x; }", "Functions")]
+    public void MODAL023_containing_type_named_Functions(string declaration, string type)
+        => AssertSingle("MODAL023", declaration,
+            $"Type '{type}' contains the [Function] method 'F' but is named 'Functions', and the generated nested class 'Functions' cannot have the name of its enclosing type; rename the type or move the method");
+
+    [Fact]
+    public void MODAL024_file_local_containing_type()
+        => AssertSingle("MODAL024",
+            "file static partial class [|P|] { [Function] public static int F(int x) => x; }",
+            "Type 'P' contains the [Function] method 'F' but is file-local; remove the 'file' modifier (the generated handles and container entrypoint live in other files and must call the method)");
+
+    [Fact]
+    public void MODAL025_explicit_interface_implementation()
+        => AssertSingle("MODAL025",
+            "public interface I { static abstract int F(int x); } public partial class C : I { [Function] static int I.[|F|](int x) => x; }",
+            "Method 'I.F' has [Function] but is an explicit interface implementation, which cannot be called by name; put [Function] on an ordinary static method and call that from the implementation");
+
+    [Fact]
+    public void MODAL026_async_void()
+        => AssertSingle("MODAL026",
+            "public static partial class P { [Function] public static async [|void|] F(int x) => await Task.Yield(); }",
+            "Function 'F' is 'async void', so a caller could neither wait for it nor see its exception; return 'Task' instead");
+
+    [Fact]
+    public void MODAL027_nullable_cancellation_token()
+        => AssertSingle("MODAL027",
+            "public static partial class P { [Function] public static int F(int x, [|CancellationToken?|] token) => x; }",
+            "Parameter 'token' of function 'F' is a 'CancellationToken?', which would be sent over the wire as a value instead of cancelling the call; declare it as a 'CancellationToken' (the last parameter)");
+
+    [Fact]
+    public void Cross_function_diagnostics_follow_the_methods_when_they_move()
+    {
+        // The model holds no location, yet MODAL011 must point at the method where it now is.
+        var compilation = GeneratorHarness.CreateCompilation(Usings + """
+            public static partial class A { [Function] public static int Square(int x) => x; }
+            public static partial class B { [Function] public static int Square(int x) => x; }
+            """);
+        var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
+        var oldTree = compilation.SyntaxTrees.Single();
+        var newTree = Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText("// moved\n" + oldTree.GetText(), GeneratorHarness.ParseOptions, path: oldTree.FilePath);
+        var diagnostic = Assert.Single(driver.RunGenerators(compilation.ReplaceSyntaxTree(oldTree, newTree)).GetRunResult().Diagnostics);
+        Assert.Equal("MODAL011", diagnostic.Id);
+        string text = newTree.GetText().ToString();
+        Assert.Equal(text.IndexOf("Square", text.IndexOf("class B", StringComparison.Ordinal), StringComparison.Ordinal), diagnostic.Location.SourceSpan.Start);
+    }
+
+    [Fact]
+    public void MODAL099_an_exception_while_writing_the_generated_code_is_reported()
+    {
+        var model = new Modal.Generator.Model.GenerationModel(
+            Modal.Generator.Model.EquatableArray<Modal.Generator.Model.FunctionModel>.Empty, new Modal.Generator.Model.CompilationData("TestApp", null));
+        var reported = new List<Diagnostic>();
+        var added = new List<string>();
+        FunctionGenerator.Emitter.Emit(
+            model,
+            _ => new List<(string, string)> { ("First.g.cs", "// first"), ("@bad.g.cs", "// second") },
+            (hintName, _) =>
+            {
+                // What Roslyn's AddSource does with a hint name it rejects.
+                if (hintName.Contains('@', StringComparison.Ordinal))
+                {
+                    throw new ArgumentException($"The hintName '{hintName}' contains an invalid character '@' at position 0.", "hintName");
+                }
+                added.Add(hintName);
+            },
+            reported.Add,
+            CancellationToken.None);
+
+        Assert.Equal(new[] { "First.g.cs" }, added);
+        var diagnostic = Assert.Single(reported);
+        Assert.Equal("MODAL099", diagnostic.Id);
+        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+        Assert.Equal(Location.None, diagnostic.Location);
+        Assert.Equal(
+            "Modal generator failed: ArgumentException: The hintName '@bad.g.cs' contains an invalid character '@' at position 0. (Parameter 'hintName') (while writing the generated code); please report this with the declaration that triggers it",
+            diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void MODAL099_is_not_reported_for_a_keyword_namespace_and_the_hint_name_has_no_at_sign()
+    {
+        var (output, diagnostics, result) = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(
+            "using Modal; namespace @class.@int { public static partial class @event { [Function] public static int F(int x) => x; } }"));
+        Assert.Empty(diagnostics);
+        Assert.Equal(
+            new[] { "Modal.Generated.ModalEntrypoint.g.cs", "class.int.event.Functions.g.cs" },
+            result.Results.Single().GeneratedSources.Select(source => source.HintName).Order(StringComparer.Ordinal).ToArray());
+        Assert.Empty(GeneratorHarness.Problems(output));
+    }
+
+    [Fact]
     public void A_function_with_an_error_generates_nothing_and_the_others_still_do()
     {
         var (output, diagnostics, result) = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(Usings + """

@@ -68,6 +68,193 @@ public sealed class HandleShapeTests
         Assert.Contains(errors, error => error.Id == errorCode);
     }
 
+    /// <summary>Declarations that once made the generated code fail to compile or warn, each with a use of its handles.</summary>
+    public static TheoryData<string, string, string> Inputs_that_once_broke_the_generated_code => new()
+    {
+        {
+            "a parameter named like the sequence parameter of another (orderOutputs)",
+            "public static partial class P { [Function] public static int F(int orderOutput) => orderOutput; }",
+            "await foreach (int r in P.Functions.F.Map(new[] { 1 }, false)) { } await foreach (FunctionResult<int> r in P.Functions.F.MapResults(Numbers())) { }"
+        },
+        {
+            "a parameter named like the ForEachAsync flag (ignoreExceptions)",
+            "public static partial class P { [Function] public static int F(int ignoreException) => ignoreException; }",
+            "await P.Functions.F.ForEachAsync(new[] { 1 }, true);"
+        },
+        {
+            "parameters named like the handle's members and locals",
+            """
+            public static partial class P
+            {
+                [Function] public static int F(int Definition, int EncodeArguments, int EncodeArgument, int DecodeResult, int DecodeArguments,
+                    int RemoteAsync, int SpawnAsync, int ToAsyncEnumerable, int FFunction, int input, int inputs, int buffer, int writer, int reader,
+                    int arguments, int result) => Definition;
+            }
+            """,
+            """
+            int r = await P.Functions.F.RemoteAsync(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+            r = P.Functions.F.Remote(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+            FunctionCall<int> call = P.Functions.F.Spawn(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+            """
+        },
+        {
+            "sequence parameters named like a member (EncodeArguments)",
+            "public static partial class P { [Function] public static int F(int EncodeArgument) => 1; [Function] public static int G(int EncodeArgument, int y) => y; }",
+            "await foreach (int r in P.Functions.F.Map(new[] { 1 })) { } await foreach (int r in P.Functions.G.Map(new[] { 1 }, new[] { 2 })) { }"
+        },
+        {
+            "generator parameters named like its members and locals",
+            """
+            public static partial class P
+            {
+                [Function]
+                public static async IAsyncEnumerable<int> G(int EncodeItems, int items, int item, int Definition, int DecodeResult, int EncodeArguments,
+                    [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+                {
+                    await Task.Yield();
+                    yield return items;
+                }
+            }
+            """,
+            "await foreach (int r in P.Functions.G.RemoteGen(1, 2, 3, 4, 5, 6)) { }"
+        },
+        {
+            "batched element parameters named like members and locals",
+            """
+            public static partial class P
+            {
+                [Function, Batched] public static IReadOnlyList<int> A(IReadOnlyList<int> Definitions) => Definitions;
+                [Function, Batched] public static IReadOnlyList<int> B(IReadOnlyList<int> DecodeArgumentss) => DecodeArgumentss;
+                [Function, Batched] public static IReadOnlyList<int> C(IReadOnlyList<int> resultss) => resultss;
+                [Function, Batched] public static IReadOnlyList<int> D(IReadOnlyList<int> inputss) => inputss;
+            }
+            """,
+            "int r = await P.Functions.A.RemoteAsync(1) + await P.Functions.B.RemoteAsync(1) + await P.Functions.C.RemoteAsync(1) + await P.Functions.D.RemoteAsync(1);"
+        },
+        {
+            "a base and a derived type that both declare functions",
+            """
+            public partial class Base { [Function] public static int F(int x) => x; }
+            public partial class Derived : Base { [Function] public static int G(int x) => x; }
+            """,
+            "int r = await Base.Functions.F.RemoteAsync(1) + await Derived.Functions.G.RemoteAsync(2);"
+        },
+        {
+            "a derived type whose base has its own accessible member named Functions",
+            """
+            public class Base { public static int Functions = 1; }
+            public partial class Derived : Base { [Function] public static int G(int x) => x; }
+            """,
+            "int r = await Derived.Functions.G.RemoteAsync(2);"
+        },
+        {
+            "an [Obsolete] function",
+            "public static partial class P { [Function, Obsolete(\"use G\")] public static int F(int x) => x; }",
+            "int r = await P.Functions.F.RemoteAsync(1);"
+        },
+        {
+            "an [Obsolete] parameter and result type",
+            """
+            [Obsolete("old")] public sealed record Old(int Value);
+            public static partial class P
+            {
+            #pragma warning disable CS0618
+                [Function] public static Old F(Old x, int y) => x;
+            #pragma warning restore CS0618
+            }
+            """,
+            "await foreach (var r in P.Functions.F.Map(new[] { 1 }.Select(i => P.Functions.F.Local(null!, i)), new[] { 1 })) { }"
+        },
+        {
+            "an [Experimental] function and parameter type",
+            """
+            [System.Diagnostics.CodeAnalysis.Experimental("EXP2")] public sealed record Preview(int Value);
+            public static partial class P
+            {
+            #pragma warning disable EXP2
+                [Function, System.Diagnostics.CodeAnalysis.Experimental("EXP1")] public static int F(Preview x) => x.Value;
+            #pragma warning restore EXP2
+            }
+            """,
+            "Function handle = P.Functions.F; string name = handle.Name;"
+        },
+        {
+            "a keyword in the namespace",
+            "namespace @class.Foo { public static partial class P { [Function] public static int F(int x) => x; } }",
+            "int r = await global::@class.Foo.P.Functions.F.RemoteAsync(1);"
+        },
+        {
+            "nullable-annotated tasks, streams and batch lists",
+            """
+            public static partial class P
+            {
+                [Function] public static Task<int>? A(int x) => null;
+                [Function] public static Task? B(int x) => null;
+                [Function] public static IAsyncEnumerable<int>? C(int x) => null;
+                [Function, Batched] public static IReadOnlyList<int>? D(IReadOnlyList<int> xs) => xs;
+                [Function, Batched] public static Task<IReadOnlyList<int>?>? E(IReadOnlyList<int> xs) => Task.FromResult<IReadOnlyList<int>?>(xs);
+                [Function, Batched] public static ValueTask<IReadOnlyList<int>?> G(IReadOnlyList<int> xs) => new(xs);
+            }
+            """,
+            "int r = await P.Functions.A.RemoteAsync(1) + await P.Functions.D.RemoteAsync(1) + await P.Functions.E.RemoteAsync(1) + await P.Functions.G.RemoteAsync(1); await P.Functions.B.RemoteAsync(1);"
+        },
+        {
+            "more than 16 parameters, whose GetRawF needs its own delegate type",
+            """
+            public static partial class P
+            {
+                [Function] public static int F(int a1, int a2, int a3, int a4, int a5, int a6, int a7, int a8, int a9, int a10, int a11, int a12,
+                    int a13, int a14, int a15, int a16, string? a17, CancellationToken cancellationToken) => a1 + a17!.Length;
+                [Function] public static void V(int a1, int a2, int a3, int a4, int a5, int a6, int a7, int a8, int a9, int a10, int a11, int a12,
+                    int a13, int a14, int a15, int a16, int a17) { }
+            }
+            """,
+            """
+            P.Functions.FFunction.RawMethod f = P.Functions.F.GetRawF();
+            int r = f(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, "x", CancellationToken.None);
+            P.Functions.VFunction.RawMethod v = P.Functions.V.GetRawF();
+            v(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17);
+            """
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(Inputs_that_once_broke_the_generated_code))]
+    public void Generated_code_compiles_without_any_diagnostic(string input, string declaration, string statements)
+    {
+        string source = "using System;\nusing System.Collections.Generic;\nusing System.Linq;\nusing System.Threading;\nusing System.Threading.Tasks;\nusing Modal;\n" + declaration;
+        string caller = $$"""
+            using System;
+            using System.Collections.Generic;
+            using System.Linq;
+            using System.Threading;
+            using System.Threading.Tasks;
+            using Modal;
+
+            public static class Caller
+            {
+                public static async Task Run()
+                {
+            {{statements}}
+                    await Task.Yield();
+                }
+
+                private static async IAsyncEnumerable<int> Numbers()
+                {
+                    await Task.Yield();
+                    yield return 1;
+                }
+            }
+            """;
+        var (output, generatorDiagnostics, result) = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(source, caller));
+        Assert.True(generatorDiagnostics.IsEmpty, input + ": " + string.Join(Environment.NewLine, generatorDiagnostics));
+        Assert.NotEmpty(result.GeneratedTrees);
+
+        // Errors anywhere and any warning in a generated file: the build of a project with TreatWarningsAsErrors.
+        var problems = GeneratorHarness.Problems(output);
+        Assert.True(problems.Count == 0, input + ":" + Environment.NewLine + string.Join(Environment.NewLine, problems));
+    }
+
     private static List<Diagnostic> Compile(string statement)
     {
         string caller = $$"""

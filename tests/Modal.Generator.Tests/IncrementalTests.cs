@@ -52,6 +52,47 @@ public sealed class IncrementalTests
     }
 
     [Fact]
+    public void Editing_a_method_body_above_the_functions_in_the_same_file_regenerates_nothing()
+    {
+        const string source = """
+            using Modal;
+
+            public static partial class P
+            {
+                static int Helper() => 1;
+
+                [Function] public static int F(int x) => x + Helper();
+
+                [Function(Name = "g")] public static int G(int x) => x;
+            }
+            """;
+        var compilation = GeneratorHarness.CreateCompilation(source);
+        var driver = GeneratorHarness.CreateDriver(trackSteps: true).RunGenerators(compilation);
+
+        var oldTree = compilation.SyntaxTrees.Single();
+        var newTree = CSharpSyntaxTree.ParseText(source.Replace("=> 1;", "=> 1 + 1;", StringComparison.Ordinal), GeneratorHarness.ParseOptions, path: oldTree.FilePath);
+        var result = driver.RunGenerators(compilation.ReplaceSyntaxTree(oldTree, newTree)).GetRunResult().Results.Single();
+
+        // The parse results hold the (moved) locations, so they change; the location-free model below them does not.
+        Assert.Contains(result.TrackedSteps[TrackingNames.ParseResults].SelectMany(step => step.Outputs), output => output.Reason == IncrementalStepRunReason.Modified);
+        foreach (var name in new[] { TrackingNames.Functions, TrackingNames.CollectedFunctions, TrackingNames.CompilationData, TrackingNames.GenerationModel })
+        {
+            foreach (var (_, reason) in result.TrackedSteps[name].SelectMany(step => step.Outputs))
+            {
+                Assert.True(reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"step {name} output was {reason}");
+            }
+        }
+        var sourceOutputs = result.TrackedOutputSteps.SelectMany(pair => pair.Value)
+            .Where(step => step.Inputs.Any(input => input.Source.Name == TrackingNames.GenerationModel))
+            .ToList();
+        Assert.Single(sourceOutputs);
+        foreach (var (_, reason) in sourceOutputs.SelectMany(step => step.Outputs))
+        {
+            Assert.True(reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"the source output was {reason}");
+        }
+    }
+
+    [Fact]
     public void Changing_a_function_option_modifies_the_model_and_the_output()
     {
         var compilation = GeneratorHarness.CreateCompilation(TestSources.Hello, Other);

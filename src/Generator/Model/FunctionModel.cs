@@ -1,6 +1,11 @@
+using System.Linq;
+
 namespace Modal.Generator.Model;
 
-/// <summary>What the generator emits for one <c>[Function]</c> method. Only strings, numbers and equatable arrays.</summary>
+/// <summary>
+/// What the generator emits for one <c>[Function]</c> method. Only strings, numbers and equatable arrays, and no source
+/// location: an edit that moves the method without changing it leaves the model equal, so nothing is regenerated.
+/// </summary>
 internal sealed record FunctionModel(
     string Namespace,
     EquatableArray<ContainingTypeModel> ContainingTypes,
@@ -20,12 +25,18 @@ internal sealed record FunctionModel(
     string Signature,
     EquatableArray<string> OptionInitializers,
     bool IsPublic,
-    LocationInfo? MethodLocation,
-    LocationInfo? NameLocation)
+    bool CallResultMayBeNull,
+    bool BatchResultsMayBeNull,
+    bool HidesInheritedFunctions,
+    EquatableArray<string> ExperimentalDiagnosticIds)
 {
     public bool HasResult => ResultType is not null;
 
     public string HandleClassName => MethodName.TrimStart('@') + "Function";
 
     public string PropertyName => MethodName;
+
+    /// <summary>The method's own parameter types, for ordering overloads without a source location.</summary>
+    public string ParameterTypes
+        => string.Join(",", Parameters.Select(parameter => parameter.Type)) + "|" + BatchListType + "|" + (CancellationTokenName is null ? "" : "token");
 }
