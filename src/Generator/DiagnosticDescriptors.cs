@@ -118,6 +118,10 @@ internal static class DiagnosticDescriptors
         "MODAL027", "CancellationToken parameter must not be nullable",
         "Parameter '{0}' of function '{1}' is a 'CancellationToken?', which would be sent over the wire as a value instead of cancelling the call; declare it as a 'CancellationToken' (the last parameter)");
 
+    public static readonly DiagnosticDescriptor ObsoleteAsError = Error(
+        "MODAL028", "Function method or its type is obsolete as an error",
+        "Function '{0}' cannot be generated because '{1}' is marked [Obsolete] as an error, and the generated handle and container entrypoint must use it; remove [Function] or make the [Obsolete] a warning");
+
     public static readonly DiagnosticDescriptor GeneratorFailed = Error(
         "MODAL099", "The Modal generator failed",
         "Modal generator failed: {0}; please report this with the declaration that triggers it");

@@ -24,6 +24,12 @@ public sealed partial class FunctionGenerator
 
         internal static readonly string Version = typeof(FunctionGenerator).Assembly.GetName().Version?.ToString() ?? "1.0.0.0";
 
+        /// <summary>The members every class inherits from object: a handle property of that name hides one.</summary>
+        private static readonly HashSet<string> s_objectMembers = new(StringComparer.Ordinal)
+        {
+            "Equals", "GetHashCode", "GetType", "MemberwiseClone", "ReferenceEquals", "ToString",
+        };
+
         private static readonly string s_generatedCode = $"[global::System.CodeDom.Compiler.GeneratedCode(\"Modal.Generator\", \"{Version}\")]";
 
         public static void Emit(SourceProductionContext context, GenerationModel model)
@@ -120,7 +126,8 @@ public sealed partial class FunctionGenerator
             {
                 string access = function.IsPublic ? "public" : "internal";
                 writer.Line($"/// <summary>Calls {MethodReference(function)} remotely.</summary>");
-                writer.Line($"{access} static {function.HandleClassName} {function.PropertyName} {{ get; }} = new {function.HandleClassName}(null);");
+                string hides = s_objectMembers.Contains(function.PropertyName) ? "new " : "";
+                writer.Line($"{access} {hides}static {function.HandleClassName} {function.PropertyName} {{ get; }} = new {function.HandleClassName}(null);");
                 writer.Line();
             }
             for (int i = 0; i < functions.Count; i++)

@@ -193,6 +193,16 @@ public sealed partial class FunctionGenerator
                 {
                     Report(DiagnosticDescriptors.ExplicitInterfaceImplementation, MethodLocation, _methodName);
                 }
+                // [Obsolete(..., error: true)] makes every use an error that no #pragma can suppress.
+                for (ISymbol? symbol = _method; symbol is not null; symbol = symbol.ContainingType)
+                {
+                    if (symbol.GetAttributes().Any(attribute => attribute.AttributeClass?.ToDisplayString() == "System.ObsoleteAttribute"
+                        && attribute.ConstructorArguments.Length == 2 && attribute.ConstructorArguments[1].Value is true))
+                    {
+                        Report(DiagnosticDescriptors.ObsoleteAsError, MethodLocation, _methodName, symbol is IMethodSymbol ? _methodName : symbol.Name);
+                        break;
+                    }
+                }
                 if (_method.IsGenericMethod)
                 {
                     Report(DiagnosticDescriptors.MethodGeneric, LocationInfo.From(_syntax.TypeParameterList), _methodName, _syntax.TypeParameterList?.ToString());

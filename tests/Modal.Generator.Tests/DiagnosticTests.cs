@@ -309,6 +309,13 @@ public sealed class DiagnosticTests
             "public static partial class P { [Function] public static int F(int x, [|CancellationToken?|] token) => x; }",
             "Parameter 'token' of function 'F' is a 'CancellationToken?', which would be sent over the wire as a value instead of cancelling the call; declare it as a 'CancellationToken' (the last parameter)");
 
+    [Theory]
+    [InlineData("public static partial class P { [Function, Obsolete(\"gone\", true)] public static int [|F|](int x) => x; }", "F")]
+    [InlineData("[Obsolete(\"gone\", error: true)] public static partial class P { [Function] public static int [|F|](int x) => x; }", "P")]
+    public void MODAL028_obsolete_as_an_error(string declaration, string obsolete)
+        => AssertSingle("MODAL028", declaration,
+            $"Function 'F' cannot be generated because '{obsolete}' is marked [Obsolete] as an error, and the generated handle and container entrypoint must use it; remove [Function] or make the [Obsolete] a warning");
+
     [Fact]
     public void Cross_function_diagnostics_follow_the_methods_when_they_move()
     {

@@ -148,6 +148,22 @@ public sealed class HandleShapeTests
             "int r = await Derived.Functions.G.RemoteAsync(2);"
         },
         {
+            "functions named like the members of object",
+            """
+            public static partial class P
+            {
+                [Function] public static int ToString(int x) => x;
+                [Function] public static int Equals(int x) => x;
+                [Function] public static int GetHashCode(int x) => x;
+                [Function] public static int GetType(int x) => x;
+                [Function] public static int ReferenceEquals(int x) => x;
+                [Function] public static int MemberwiseClone(int x) => x;
+                [Function] public static int Finalize(int x) => x;
+            }
+            """,
+            "int r = await P.Functions.ToString.RemoteAsync(1) + await P.Functions.Equals.RemoteAsync(1) + await P.Functions.GetType.RemoteAsync(1);"
+        },
+        {
             "an [Obsolete] function",
             "public static partial class P { [Function, Obsolete(\"use G\")] public static int F(int x) => x; }",
             "int r = await P.Functions.F.RemoteAsync(1);"
