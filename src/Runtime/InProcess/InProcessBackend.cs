@@ -16,17 +16,46 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
     private const int GeneratorBufferSize = 16;
 
     private readonly ConcurrentDictionary<string, InProcessFunction> _functions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<FunctionDefinition, InProcessFunction> _byDefinition = new(ReferenceEqualityComparer.Instance);
     private readonly ConcurrentDictionary<string, CallRecord> _spawnedCalls = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Func<string, IReadOnlyList<IFunctionEntrypoint>> _entrypointsOf;
+    private OwnEntrypointsSnapshot? _own;
 
-    public InProcessBackend(string appName)
+    /// <param name="appName">The running app's name.</param>
+    /// <param name="entrypointsOf">
+    /// The entrypoints an app of that name runs; by default <see cref="Hosting.AppIdentity.EntrypointsOf"/>.
+    /// </param>
+    public InProcessBackend(string appName, Func<string, IReadOnlyList<IFunctionEntrypoint>>? entrypointsOf = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(appName);
         RunningAppName = appName;
+        _entrypointsOf = entrypointsOf ?? Hosting.AppIdentity.EntrypointsOf;
     }
 
     /// <inheritdoc />
     public string RunningAppName { get; }
+    /// <summary>True for the functions of this app's own entrypoints, not for another app's compiled into the process.</summary>
+    public bool Runs(FunctionDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        if (_byDefinition.ContainsKey(definition))
+        {
+            return true;
+        }
+        foreach (var entrypoint in OwnEntrypoints())
+        {
+            foreach (var function in entrypoint.Functions)
+            {
+                if (ReferenceEquals(function, definition))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
 
     /// <inheritdoc />
     public Task<string> HydrateAsync(FunctionReference function, CancellationToken cancellationToken)
@@ -267,25 +296,61 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
         return resolved;
     }
 
+    /// <summary>
+    /// The function a reference reaches: a handle's own compiled function when this app runs it, else the running
+    /// app's function of that name; a reference to any other app is not found, since only this app runs here.
+    /// </summary>
     private InProcessFunction Resolve(FunctionReference function)
     {
         ArgumentNullException.ThrowIfNull(function);
-        var appName = function.ResolveAppName(RunningAppName);
+        if (function.AppName is null && function.Definition is { } compiled && _byDefinition.TryGetValue(compiled, out var cached))
+        {
+            return cached;
+        }
+        var appName = function.ResolveAppName(this);
         if (!string.Equals(appName, RunningAppName, StringComparison.Ordinal))
         {
             throw new NotFoundException(
-                $"Function '{function.Name}' of app '{appName}' was not found: app '{appName}' is not deployed. " +
+                $"Function '{function.Name}' of app '{appName}' was not found: app '{appName}' is not running or deployed. " +
                 $"In-process mode runs only the app '{RunningAppName}'.");
         }
-        return _functions.TryGetValue(function.Name, out var known) ? known : Register(function.Name);
+        var resolved = _functions.TryGetValue(function.Name, out var known) ? known : Register(function.Name);
+        if (function.Definition is { } definition && ReferenceEquals(definition, resolved.Definition))
+        {
+            _byDefinition.TryAdd(definition, resolved);
+        }
+        return resolved;
     }
 
     private InProcessFunction Register(string name)
     {
-        var entrypoint = FunctionEntrypoints.Find(name) ?? throw new NotFoundException(
+        foreach (var entrypoint in OwnEntrypoints())
+        {
+            foreach (var definition in entrypoint.Functions)
+            {
+                if (definition.Name == name)
+                {
+                    return _functions.GetOrAdd(name, _ => new InProcessFunction(entrypoint, definition, _stopping.Token));
+                }
+            }
+        }
+        throw new NotFoundException(
             $"Function '{name}' of app '{RunningAppName}' was not found: the app has no function of that name. " +
-            $"Its functions: {string.Join(", ", FunctionEntrypoints.All.SelectMany(e => e.Functions).Select(f => f.Name))}.");
-        var definition = entrypoint.Functions.First(f => f.Name == name);
-        return _functions.GetOrAdd(name, _ => new InProcessFunction(entrypoint, definition, _stopping.Token));
+            $"Its functions: {string.Join(", ", OwnEntrypoints().SelectMany(e => e.Functions).Select(f => f.Name))}.");
     }
+
+    /// <summary>This app's entrypoints, recomputed when another assembly registers its entrypoint.</summary>
+    private IReadOnlyList<IFunctionEntrypoint> OwnEntrypoints()
+    {
+        var registered = FunctionEntrypoints.All;
+        var own = Volatile.Read(ref _own);
+        if (own is null || !ReferenceEquals(own.Registered, registered))
+        {
+            own = new OwnEntrypointsSnapshot(registered, _entrypointsOf(RunningAppName));
+            Volatile.Write(ref _own, own);
+        }
+        return own.Own;
+    }
+
+    private sealed record OwnEntrypointsSnapshot(IReadOnlyList<IFunctionEntrypoint> Registered, IReadOnlyList<IFunctionEntrypoint> Own);
 }
