@@ -32,6 +32,7 @@ internal sealed class InProcessFunction
     /// <summary>Groups inputs into batches; only for <c>[Batched]</c> functions.</summary>
     public BatchDispatcher? Batcher { get; }
 
+    /// <summary>Backlog: inputs waiting for a slot, or between attempts. Runners: inputs running.</summary>
     public FunctionStats Stats => new(Volatile.Read(ref _backlog), Volatile.Read(ref _runners));
 
     public int WarmPoolSize
@@ -41,34 +42,47 @@ internal sealed class InProcessFunction
     }
 
     /// <summary>
-    /// Waits for a slot, then runs <paramref name="invoke"/> on the thread pool: each attempt gets a token that is
-    /// cancelled at the function's timeout, user exceptions are retried per <c>[Retries]</c> and finally become
-    /// <see cref="RemoteFunctionException"/>. Throws <see cref="OperationCanceledException"/> when
-    /// <paramref name="cancellationToken"/> (the input's token) is cancelled, even if the function ignores it.
+    /// Runs <paramref name="invoke"/> on the thread pool, each attempt in a slot of its own: an attempt gets a token
+    /// that is cancelled at the function's timeout; user exceptions and timeouts are retried per <c>[Retries]</c>
+    /// (Modal: "a timeout ... after exhausting any specified retries"), the input waiting out the backoff in the
+    /// backlog without holding a slot, as a re-queued remote input does; the last failure is thrown as
+    /// <see cref="RemoteFunctionException"/> or <see cref="FunctionTimeoutException"/>. Throws
+    /// <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> (the input's token) is
+    /// cancelled, even if the function ignores it; a cancelled (terminated) input is never retried.
     /// </summary>
+    /// <param name="invoke">One attempt.</param>
+    /// <param name="input">The input the attempt runs, parent of the calls it makes; null for none.</param>
+    /// <param name="retry">False for generators: streamed items cannot be taken back.</param>
+    /// <param name="cancellationToken">The input's token.</param>
     public async Task<T> ExecuteAsync<T>(
         Func<CancellationToken, Task<T>> invoke, InputRecord? input, bool retry, CancellationToken cancellationToken)
     {
-        await EnterAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var policy = retry ? Definition.Options.Retries : RetryPolicy.None;
+        for (int retryNumber = 1; ; retryNumber++)
         {
-            var policy = retry ? Definition.Options.Retries : RetryPolicy.None;
-            for (int retryNumber = 1; ; retryNumber++)
+            await EnterAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                try
-                {
-                    return await RunAttemptAsync(invoke, input, cancellationToken).ConfigureAwait(false);
-                }
-                catch (RemoteFunctionException) when (retryNumber <= policy.MaxRetries)
-                {
-                    // Retried below, after the policy's backoff.
-                }
+                return await RunAttemptAsync(invoke, input, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ModalException failure) when (failure is RemoteFunctionException or FunctionTimeoutException
+                                                 && retryNumber <= policy.MaxRetries && !cancellationToken.IsCancellationRequested)
+            {
+                // Retried below, after the policy's backoff.
+            }
+            finally
+            {
+                Exit();
+            }
+            Interlocked.Increment(ref _backlog);
+            try
+            {
                 await Task.Delay(policy.DelayBeforeRetry(retryNumber), cancellationToken).ConfigureAwait(false);
             }
-        }
-        finally
-        {
-            Exit();
+            finally
+            {
+                Interlocked.Decrement(ref _backlog);
+            }
         }
     }
 
