@@ -13,7 +13,8 @@ public abstract partial class ConformanceTests<TFixture>
         Assert.Equal(3, attempts.Length);
         Assert.True(Between(attempts[0], attempts[1]) >= TimeSpan.FromMilliseconds(190), $"first backoff {Between(attempts[0], attempts[1])}");
         Assert.True(Between(attempts[1], attempts[2]) >= TimeSpan.FromMilliseconds(390), $"second backoff {Between(attempts[1], attempts[2])}");
-        Assert.True(Between(attempts[0], attempts[2]) >= TimeSpan.FromMilliseconds(600));
+        // 600 ms in all; timers may fire a millisecond or so early, hence the small tolerance on every bound.
+        Assert.True(Between(attempts[0], attempts[2]) >= TimeSpan.FromMilliseconds(590), $"both backoffs {Between(attempts[0], attempts[2])}");
     }
 
     [Fact]
