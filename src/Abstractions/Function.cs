@@ -19,7 +19,7 @@ public class Function
     public FunctionReference Reference { get; }
 
     /// <summary>The app the function belongs to.</summary>
-    public string AppName => Reference.ResolveAppName(ModalBackend.TryGetCurrent()?.RunningAppName);
+    public string AppName => Reference.ResolveAppName(ModalBackend.TryGetCurrent());
 
     /// <summary>The function's remote name.</summary>
     public string Name => Reference.Name;

@@ -58,24 +58,59 @@ public class FunctionCall
     /// <inheritdoc />
     public override string ToString() => $"FunctionCall {ObjectId}";
 
+    /// <summary>The longest finite wait a timer supports (about 49.7 days); longer limits wait without limit.</summary>
+    private static readonly TimeSpan s_longestTimedWait = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     private protected Task<ReadOnlyMemory<byte>> GetOutputAsync(TimeSpan? timeout, CancellationToken cancellationToken)
     {
-        if (timeout is { } limit && limit < TimeSpan.Zero)
+        if (timeout is { } limit)
         {
-            throw new ArgumentOutOfRangeException(nameof(timeout), limit, "The timeout must be zero (poll once), positive, or null (wait without limit).");
+            if (limit == Timeout.InfiniteTimeSpan || limit > s_longestTimedWait)
+            {
+                timeout = null; // no timer can wait that long, and nothing is lost by waiting without limit
+            }
+            else if (limit < TimeSpan.Zero)
+            {
+                throw new ArgumentOutOfRangeException(nameof(timeout), limit,
+                    "The timeout must be zero (poll once), positive, Timeout.InfiniteTimeSpan or null (wait without limit).");
+            }
         }
         return ModalBackend.Current.GetCallOutputAsync(ObjectId, timeout, cancellationToken);
     }
 
+    /// <summary>
+    /// Every result in call order, or the first failure as soon as it happens: one continuation per task (linear in
+    /// the number of calls) faults a shared completion, raced against <see cref="Task.WhenAll{TResult}(Task{TResult}[])"/>.
+    /// </summary>
     private static async Task<T[]> WhenAllFailFast<T>(Task<T>[] tasks)
     {
-        var pending = new HashSet<Task<T>>(tasks);
-        while (pending.Count > 0)
+        var firstFailure = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        foreach (var task in tasks)
         {
-            var finished = await Task.WhenAny(pending).ConfigureAwait(false);
-            pending.Remove(finished);
-            await finished.ConfigureAwait(false); // throws the first failure as soon as it happens
+            _ = task.ContinueWith(
+                static (finished, state) =>
+                {
+                    var failure = (TaskCompletionSource)state!;
+                    if (finished.IsCanceled)
+                    {
+                        failure.TrySetCanceled();
+                    }
+                    else
+                    {
+                        failure.TrySetException(finished.Exception!.InnerException ?? finished.Exception);
+                    }
+                },
+                firstFailure, CancellationToken.None,
+                TaskContinuationOptions.NotOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
-        return Array.ConvertAll(tasks, task => task.Result);
+        var all = Task.WhenAll(tasks);
+        await Task.WhenAny(all, firstFailure.Task).ConfigureAwait(false);
+        if (!all.IsCompletedSuccessfully)
+        {
+            _ = all.ContinueWith(static task => _ = task.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            await firstFailure.Task.ConfigureAwait(false); // throws the first failure, with its stack trace
+        }
+        return await all.ConfigureAwait(false);
     }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace Modal;
 
 /// <summary>
@@ -29,10 +31,17 @@ public readonly struct FunctionResult<R>
     public bool IsSuccess => Exception is null;
 
     /// <summary>The output; reading it on a failure throws that failure.</summary>
-    public R Value => Exception is null ? _value : throw Exception;
+    public R Value => Exception is null ? _value : ThrowFailure(Exception);
 
     /// <summary>The failure, or null on success.</summary>
     public Exception? Exception { get; }
+
+    // Rethrown with its original stack trace kept (a plain 'throw' would replace it on every read).
+    private static R ThrowFailure(Exception failure)
+    {
+        ExceptionDispatchInfo.Throw(failure);
+        return default!;
+    }
 
     /// <inheritdoc />
     public override string ToString() => IsSuccess ? $"[{Index}] {_value}" : $"[{Index}] {Exception!.GetType().Name}: {Exception.Message}";

@@ -54,4 +54,20 @@ public static partial class StreamingFunctions
     [Function, Batched(MaxBatchSize = 10, WaitMs = 200)]
     public static Task<IReadOnlyList<int>> BatchSizes(IReadOnlyList<int> xs)
         => Task.FromResult<IReadOnlyList<int>>(xs.Select(_ => xs.Count).ToList());
+
+    /// <summary>Returns one result fewer than it was given.</summary>
+    [Function, Batched(MaxBatchSize = 10, WaitMs = 50)]
+    public static IReadOnlyList<int> DropsOne(IReadOnlyList<int> xs) => xs.Skip(1).ToList();
+
+    /// <summary>Squares each input by calling <c>TestFunctions.Square</c> remotely from inside the batch.</summary>
+    [Function, Batched(MaxBatchSize = 4, WaitMs = 10)]
+    public static async Task<IReadOnlyList<int>> SquareRemotely(IReadOnlyList<int> xs, CancellationToken cancellationToken)
+    {
+        var squares = new List<int>(xs.Count);
+        foreach (var x in xs)
+        {
+            squares.Add(await TestFunctions.Functions.Square.RemoteAsync(x, cancellationToken));
+        }
+        return squares;
+    }
 }

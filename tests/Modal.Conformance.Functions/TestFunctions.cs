@@ -107,4 +107,74 @@ public static partial class TestFunctions
     /// <summary>Holds its only runner, so that further inputs wait in the backlog.</summary>
     [Function(MaxContainers = 1)]
     public static Task Hold(int milliseconds, CancellationToken cancellationToken) => Task.Delay(milliseconds, cancellationToken);
+
+    /// <summary>Keeps no state; a target for <c>KeepWarmAsync</c> that no other test uses.</summary>
+    [Function]
+    public static int Warmable(int x) => x;
+
+    /// <summary>
+    /// Records the start of every attempt (UTC ticks) in <paramref name="directory"/> and fails the first
+    /// <paramref name="failures"/>; returns the starts of all attempts. Backoff 200 ms, then 400 ms.
+    /// </summary>
+    [Function]
+    [Retries(MaxRetries = 2, BackoffCoefficient = 2.0, InitialDelayMs = 200, MaxDelayMs = 1000)]
+    public static long[] BackoffProbe(string directory, int failures) => RecordAttempt(directory, failures);
+
+    /// <summary>Like <see cref="BackoffProbe"/> with one container and a long backoff (1.5 s): one input at a time.</summary>
+    [Function(MaxContainers = 1)]
+    [Retries(MaxRetries = 1, InitialDelayMs = 1500, MaxDelayMs = 1500)]
+    public static long[] SlowRetry(string directory, int failures) => RecordAttempt(directory, failures);
+
+    /// <summary>Its first attempt waits on its token until the 1 s timeout; its retry returns the starts of both attempts.</summary>
+    [Function(TimeoutSeconds = 1)]
+    [Retries(MaxRetries = 1, InitialDelayMs = 0, MaxDelayMs = 1000)]
+    public static async Task<long[]> TimesOutOnce(string directory, CancellationToken cancellationToken)
+    {
+        var attempts = RecordAttempt(directory, failures: 0);
+        if (attempts.Length == 1)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        return attempts;
+    }
+
+    /// <summary>Writes "started" to <paramref name="path"/>, then waits on its token and writes "cancelled" when it fires.</summary>
+    [Function]
+    public static async Task<string> AwaitCancellation(string path, CancellationToken cancellationToken)
+    {
+        await File.WriteAllTextAsync(path, "started", CancellationToken.None);
+        using var registration = cancellationToken.Register(() => File.WriteAllText(path, "cancelled"));
+        await Task.Delay(Timeout.Infinite, cancellationToken);
+        return "not cancelled";
+    }
+
+    /// <summary>Sleeps, then returns when it finished (UTC ticks); up to 1000 inputs at once in one container.</summary>
+    [Function(MaxContainers = 1, MaxInputs = 1000)]
+    public static async Task<long> Nap(int milliseconds, CancellationToken cancellationToken)
+    {
+        await Task.Delay(milliseconds, cancellationToken);
+        return DateTime.UtcNow.Ticks;
+    }
+
+    /// <summary>Maps <see cref="Square"/> over 0..n-1 from inside an input and returns the sum.</summary>
+    [Function]
+    public static async Task<long> SumOfSquares(int n, CancellationToken cancellationToken)
+    {
+        long sum = 0;
+        await foreach (var square in Functions.Square.Map(Enumerable.Range(0, n), cancellationToken: cancellationToken))
+        {
+            sum += square;
+        }
+        return sum;
+    }
+
+    private static long[] RecordAttempt(string directory, int failures)
+    {
+        var path = Path.Combine(directory, "attempts");
+        File.AppendAllText(path, DateTime.UtcNow.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture) + Environment.NewLine);
+        var attempts = File.ReadAllLines(path).Select(line => long.Parse(line, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        return attempts.Length <= failures
+            ? throw new InvalidOperationException($"Attempt {attempts.Length} fails on purpose.")
+            : attempts;
+    }
 }

@@ -78,11 +78,21 @@ public abstract partial class ConformanceTests<TFixture>
     }
 
     [Fact]
-    public async Task KeepWarmAsync_is_accepted_for_a_known_function()
+    public async Task KeepWarmAsync_keeps_that_many_runners()
     {
-        await TestFunctions.Functions.Square.KeepWarmAsync(2);
-        await TestFunctions.Functions.Square.KeepWarmAsync(0);
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => TestFunctions.Functions.Square.KeepWarmAsync(-1));
+        var warmable = TestFunctions.Functions.Warmable;
+        try
+        {
+            await warmable.KeepWarmAsync(2);
+            FunctionStats stats = new(0, 0);
+            Assert.True(await EventuallyAsync(async () => (stats = await warmable.GetCurrentStatsAsync()).NumTotalRunners >= 2),
+                $"two warm containers were asked for; stats: {stats}");
+        }
+        finally
+        {
+            await warmable.KeepWarmAsync(0);
+        }
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => warmable.KeepWarmAsync(-1));
         await Assert.ThrowsAsync<NotFoundException>(() => Function.FromName("conformance", "NoSuchFunction").KeepWarmAsync(1));
     }
 }

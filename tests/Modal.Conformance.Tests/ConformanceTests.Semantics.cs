@@ -99,12 +99,36 @@ public abstract partial class ConformanceTests<TFixture>
     }
 
     [Fact]
-    public async Task Batched_function_groups_concurrent_inputs_into_batches()
+    public async Task Batched_function_groups_concurrent_inputs_into_batches_of_at_most_MaxBatchSize()
     {
         // BatchSizes answers each input with the size of its batch (MaxBatchSize = 10, WaitMs = 200).
-        var sizes = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => StreamingFunctions.Functions.BatchSizes.RemoteAsync(i)));
+        var sizes = await Task.WhenAll(Enumerable.Range(0, 25).Select(i => StreamingFunctions.Functions.BatchSizes.RemoteAsync(i)));
         Assert.All(sizes, size => Assert.InRange(size, 1, 10));
         Assert.True(sizes.Max() > 1, $"no batch held more than one input: {string.Join(", ", sizes)}");
+    }
+
+    [Fact]
+    public async Task Batched_function_returning_the_wrong_number_of_results_fails_its_inputs()
+    {
+        var inputs = Enumerable.Range(0, 3).Select(i => StreamingFunctions.Functions.DropsOne.RemoteAsync(i)).ToArray();
+        foreach (var input in inputs)
+        {
+            var exception = await Assert.ThrowsAsync<RemoteFunctionException>(() => input);
+            Assert.Contains("exactly one result per input", exception.RemoteMessage);
+        }
+    }
+
+    [Fact]
+    public async Task Calls_made_inside_a_batched_function_are_children_of_its_input()
+    {
+        var call = await StreamingFunctions.Functions.SquareRemotely.SpawnAsync(5);
+        Assert.Equal(25, await call.GetAsync());
+        var input = Assert.Single(await call.GetCallGraphAsync());
+        Assert.Equal("SquareRemotely", input.FunctionName);
+        Assert.Equal(InputStatus.Success, input.Status);
+        var child = Assert.Single(input.Children);
+        Assert.Equal("Square", child.FunctionName);
+        Assert.Equal(InputStatus.Success, child.Status);
     }
 
     [Fact]
@@ -120,7 +144,7 @@ public abstract partial class ConformanceTests<TFixture>
     }
 
     [Fact]
-    public async Task Caller_cancellation_stops_waiting_and_cancels_the_input()
+    public async Task Caller_cancellation_stops_waiting_promptly()
     {
         using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(150));
         var started = DateTime.UtcNow;

@@ -117,4 +117,60 @@ public abstract partial class ConformanceTests<TFixture>
         var call = await Function.FromName("conformance", "Square").SpawnAsync<int>(3);
         Assert.Equal(9, await call.GetAsync());
     }
+
+    [Fact]
+    public async Task GetAsync_with_a_timeout_beyond_what_a_timer_can_wait_waits_without_limit()
+    {
+        var call = await TestFunctions.Functions.Sleep.SpawnAsync(300);
+        Assert.Equal(300, await call.GetAsync(TimeSpan.FromDays(60)));
+        var another = await TestFunctions.Functions.Sleep.SpawnAsync(100);
+        Assert.Equal(100, await another.GetAsync(TimeSpan.MaxValue));
+        Assert.Equal(100, await another.GetAsync(Timeout.InfiniteTimeSpan));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => another.GetAsync(TimeSpan.FromSeconds(-2)));
+    }
+
+    [Fact]
+    public async Task GetAsync_cancellation_stops_waiting_and_the_call_goes_on()
+    {
+        var call = await TestFunctions.Functions.Sleep.SpawnAsync(600);
+        using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.GetAsync(cancellationToken: cancellation.Token));
+        Assert.Equal(600, await call.GetAsync());
+        Assert.Equal(InputStatus.Success, Assert.Single(await call.GetCallGraphAsync()).Status);
+    }
+
+    [Fact]
+    public async Task GatherAsync_over_twenty_thousand_calls_returns_soon_after_the_last_one_finishes()
+    {
+        // Nap runs up to 1000 inputs at once: 20 waves of 100 ms, so the calls finish one after another while gathered.
+        var calls = new FunctionCall<long>[20_000];
+        for (int i = 0; i < calls.Length; i++)
+        {
+            calls[i] = await TestFunctions.Functions.Nap.SpawnAsync(100);
+        }
+        long[] finishedAt = await FunctionCall.GatherAsync(calls);
+        long returnedAt = DateTime.UtcNow.Ticks;
+        Assert.Equal(calls.Length, finishedAt.Length);
+        var lag = TimeSpan.FromTicks(returnedAt - finishedAt.Max());
+        Assert.True(lag < TimeSpan.FromSeconds(3), $"GatherAsync returned {lag} after the last call finished");
+    }
+
+    [Fact]
+    public async Task GatherAsync_over_many_calls_throws_the_first_failure_while_the_others_still_run()
+    {
+        var calls = new List<FunctionCall>();
+        for (int i = 0; i < 20_000; i++)
+        {
+            calls.Add(await TestFunctions.Functions.Nap.SpawnAsync(1_000)); // 20 waves of 1 s
+        }
+        calls.Add(await TestFunctions.Functions.Explode.SpawnAsync("one of many"));
+        var exception = await Assert.ThrowsAsync<RemoteFunctionException>(() => FunctionCall.GatherAsync([.. calls]));
+        Assert.Equal("one of many", exception.RemoteMessage);
+        // The last nap was still running when the failure was thrown: GatherAsync did not wait for every call.
+        await Assert.ThrowsAsync<TimeoutException>(() => calls[^2].GetAsync(TimeSpan.Zero));
+        foreach (var call in calls)
+        {
+            await call.CancelAsync();
+        }
+    }
 }

@@ -58,7 +58,7 @@ public abstract partial class ConformanceTests<TFixture> : IClassFixture<TFixtur
     }
 
     [Fact]
-    public void App_runs_in_the_fixture_mode_under_the_assembly_app_name()
+    public void App_runs_in_the_fixture_mode_under_its_name()
     {
         Assert.Equal("conformance", Fixture.App.Name);
         Assert.Equal(Fixture.Mode, Fixture.App.Mode);

@@ -12,7 +12,13 @@ public abstract class ModalAppFixture(ModalMode mode) : IAsyncLifetime
 
     public ModalApp App => _app ?? throw new InvalidOperationException("The app has not started.");
 
-    public async Task InitializeAsync() => _app = await ModalApp.RunAsync(options: new ModalAppOptions { Mode = Mode });
+    /// <summary>
+    /// The app's name, given explicitly: the test process also holds the functions of a second app ("other-app"),
+    /// so the name cannot be inferred.
+    /// </summary>
+    public const string AppName = "conformance";
+
+    public async Task InitializeAsync() => _app = await ModalApp.RunAsync(options: new ModalAppOptions { Mode = Mode, AppName = AppName });
 
     public async Task DisposeAsync()
     {

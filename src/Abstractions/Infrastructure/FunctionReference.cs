@@ -12,8 +12,24 @@ public sealed record FunctionReference(string? AppName, string Name, FunctionDef
     /// <summary>The reference with an explicit app name.</summary>
     public FunctionReference WithApp(string appName) => this with { AppName = appName };
 
-    /// <summary>The app name a backend resolves to: the explicit one, else the running app's, else the compiled default.</summary>
-    public string ResolveAppName(string? runningAppName)
-        => AppName ?? runningAppName ?? Definition?.DefaultAppName
-           ?? throw new InvalidOperationException($"Function '{Name}' has no app name: use Function.FromName(appName, name).");
+    /// <summary>
+    /// The app the reference goes to: the explicit app name; else, for a compiled function, the running app's name
+    /// when the running app runs that very function (under its own or a <c>ModalAppOptions.AppName</c> name) and the
+    /// function's compiled app name otherwise, so that a handle never reaches another app's function of the same
+    /// name; else the running app's name.
+    /// </summary>
+    /// <param name="runningApp">The installed backend, or null when no app is running.</param>
+    public string ResolveAppName(IModalBackend? runningApp)
+    {
+        if (AppName is not null)
+        {
+            return AppName;
+        }
+        if (Definition is not null)
+        {
+            return runningApp?.RunningAppName is { } running && runningApp.Runs(Definition) ? running : Definition.DefaultAppName;
+        }
+        return runningApp?.RunningAppName
+               ?? throw new InvalidOperationException($"Function '{Name}' has no app name: use Function.FromName(appName, name).");
+    }
 }

@@ -13,6 +13,15 @@ public interface IModalBackend
     /// <summary>The name of the app this backend runs, if any; used for handles that name no app.</summary>
     string? RunningAppName { get; }
 
+    /// <summary>
+    /// True when the running app serves this compiled function, whatever name it runs under. Handles of functions it
+    /// does not serve (another app's, compiled into the same process) resolve to their own app instead. The default
+    /// matches the function's compiled app name; a backend whose app can be renamed (<c>ModalAppOptions.AppName</c>)
+    /// overrides it.
+    /// </summary>
+    bool Runs(FunctionDefinition definition)
+        => string.Equals(definition?.DefaultAppName, RunningAppName, StringComparison.Ordinal);
+
     /// <summary>Resolves the function on the control plane and returns its object id.</summary>
     Task<string> HydrateAsync(FunctionReference function, CancellationToken cancellationToken);
 

@@ -37,6 +37,25 @@ internal static class AppIdentity
     }
 
     /// <summary>
+    /// The entrypoints whose functions the app named <paramref name="appName"/> runs: those compiled for that name,
+    /// else (an app renamed with <see cref="ModalAppOptions.AppName"/>) those of the app <see cref="ResolveAppName"/>
+    /// picks without a name; empty when that is ambiguous. Functions of any other app loaded in the process are not
+    /// part of it.
+    /// </summary>
+    public static IReadOnlyList<IFunctionEntrypoint> EntrypointsOf(string appName)
+    {
+        var withFunctions = FunctionEntrypoints.All.Where(entrypoint => entrypoint.Functions.Count > 0).ToList();
+        if (!withFunctions.Any(entrypoint => entrypoint.DefaultAppName == appName))
+        {
+            var entryAssembly = Assembly.GetEntryAssembly();
+            var own = withFunctions.FirstOrDefault(entrypoint => entrypoint.GetType().Assembly == entryAssembly);
+            var names = withFunctions.Select(entrypoint => entrypoint.DefaultAppName).Distinct(StringComparer.Ordinal).ToList();
+            appName = own?.DefaultAppName ?? (names.Count == 1 ? names[0] : appName);
+        }
+        return withFunctions.Where(entrypoint => entrypoint.DefaultAppName == appName).ToList();
+    }
+
+    /// <summary>
     /// Generated entrypoints register from module initializers, which run when their assembly is first used. A test
     /// host (or any process whose entry assembly is not the app) may start the app before touching a function, so
     /// this runs the module initializers of loaded assemblies built against Modal, and of the ones they reference.

@@ -12,7 +12,7 @@ internal sealed class BatchDispatcher(InProcessFunction function, BatchOptions o
     private Batch? _open;
 
     /// <summary>Adds an input to the open batch and waits for its output.</summary>
-    public Task<ReadOnlyMemory<byte>> SubmitAsync(ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+    public Task<ReadOnlyMemory<byte>> SubmitAsync(ReadOnlyMemory<byte> arguments, InputRecord input, CancellationToken cancellationToken)
     {
         var completion = new TaskCompletionSource<ReadOnlyMemory<byte>>(TaskCreationOptions.RunContinuationsAsynchronously);
         Batch? full = null;
@@ -21,6 +21,7 @@ internal sealed class BatchDispatcher(InProcessFunction function, BatchOptions o
         {
             var batch = _open ??= new Batch();
             batch.Arguments.Add(arguments);
+            batch.Inputs.Add(input);
             batch.Completions.Add(completion);
             if (batch.Arguments.Count >= _maxBatchSize)
             {
@@ -73,7 +74,7 @@ internal sealed class BatchDispatcher(InProcessFunction function, BatchOptions o
         {
             var outputs = await function.ExecuteAsync(
                 token => function.Entrypoint.InvokeBatchAsync(function.Name, batch.Arguments, token).AsTask(),
-                input: null, retry: true, appStopping).ConfigureAwait(false);
+                batch.Inputs, retry: true, appStopping).ConfigureAwait(false);
             for (int i = 0; i < batch.Completions.Count; i++)
             {
                 batch.Completions[i].TrySetResult(outputs[i]);
@@ -94,5 +95,8 @@ internal sealed class BatchDispatcher(InProcessFunction function, BatchOptions o
         public List<ReadOnlyMemory<byte>> Arguments { get; } = [];
 
         public List<TaskCompletionSource<ReadOnlyMemory<byte>>> Completions { get; } = [];
+
+        /// <summary>Every input of the batch: calls the batch makes become children of each.</summary>
+        public List<InputRecord> Inputs { get; } = [];
     }
 }

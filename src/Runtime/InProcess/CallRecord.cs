@@ -2,19 +2,24 @@ namespace Modal.InProcess;
 
 /// <summary>
 /// A function call: its id, a cancellation source for <c>CancelAsync</c>, and, when the call can be reached
-/// (spawned, or made from inside an input), its inputs for the call graph. Calls nobody can reach keep no inputs,
-/// so that a long map does not grow memory.
+/// (spawned, or made from inside a recorded input), its inputs for the call graph, within the graph's budget.
+/// Calls nobody can reach keep no inputs, so that a long map does not grow memory.
 /// </summary>
 internal sealed class CallRecord
 {
     private readonly CancellationTokenSource _cancellation = new();
+    private readonly GraphBudget? _budget;
     private readonly List<InputRecord>? _inputs;
 
-    public CallRecord(string id, string functionName, bool tracked)
+    /// <param name="id">The call's id.</param>
+    /// <param name="functionName">The function it calls.</param>
+    /// <param name="budget">The graph budget its inputs are recorded within; null for a call nobody can reach.</param>
+    public CallRecord(string id, string functionName, GraphBudget? budget)
     {
         Id = id;
         FunctionName = functionName;
-        _inputs = tracked ? [] : null;
+        _budget = budget;
+        _inputs = budget is null ? null : [];
     }
 
     public string Id { get; }
@@ -29,10 +34,11 @@ internal sealed class CallRecord
 
     public InputRecord AddInput()
     {
-        var input = new InputRecord(Ids.NewInputId(), Id, FunctionName);
-        if (_inputs is not null)
+        bool recorded = _budget is not null && _budget.TryTake();
+        var input = new InputRecord(Ids.NewInputId(), Id, FunctionName, recorded ? _budget : null);
+        if (recorded)
         {
-            lock (_inputs)
+            lock (_inputs!)
             {
                 _inputs.Add(input);
             }

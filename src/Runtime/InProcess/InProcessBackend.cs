@@ -16,17 +16,50 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
     private const int GeneratorBufferSize = 16;
 
     private readonly ConcurrentDictionary<string, InProcessFunction> _functions = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, CallRecord> _spawnedCalls = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<FunctionDefinition, InProcessFunction> _byDefinition = new(ReferenceEqualityComparer.Instance);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly InProcessOptions _options;
+    private readonly SpawnedCalls _spawnedCalls;
+    private readonly Func<string, IReadOnlyList<IFunctionEntrypoint>> _entrypointsOf;
+    private OwnEntrypointsSnapshot? _own;
 
-    public InProcessBackend(string appName)
+    /// <param name="appName">The running app's name.</param>
+    /// <param name="options">Retention limits; <see cref="InProcessOptions.Default"/> when null.</param>
+    /// <param name="entrypointsOf">
+    /// The entrypoints an app of that name runs; by default <see cref="Hosting.AppIdentity.EntrypointsOf"/>.
+    /// </param>
+    public InProcessBackend(string appName, InProcessOptions? options = null, Func<string, IReadOnlyList<IFunctionEntrypoint>>? entrypointsOf = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(appName);
         RunningAppName = appName;
+        _options = options ?? InProcessOptions.Default;
+        _spawnedCalls = new SpawnedCalls(_options);
+        _entrypointsOf = entrypointsOf ?? Hosting.AppIdentity.EntrypointsOf;
     }
 
     /// <inheritdoc />
     public string RunningAppName { get; }
+
+    /// <summary>True for the functions of this app's own entrypoints, not for another app's compiled into the process.</summary>
+    public bool Runs(FunctionDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        if (_byDefinition.ContainsKey(definition))
+        {
+            return true;
+        }
+        foreach (var entrypoint in OwnEntrypoints())
+        {
+            foreach (var function in entrypoint.Functions)
+            {
+                if (ReferenceEquals(function, definition))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
 
     /// <inheritdoc />
     public Task<string> HydrateAsync(FunctionReference function, CancellationToken cancellationToken)
@@ -53,6 +86,7 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
         result.ContinueWith(static task => _ = task.Exception, CancellationToken.None,
             TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         call.Result = result;
+        _spawnedCalls.Add(call, result);
         return Task.FromResult(call.Id);
     }
 
@@ -93,19 +127,21 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
                 }
                 return true;
             },
-            input, retry: false, token);
+            [input], retry: false, token);
         _ = pump.ContinueWith(_ => items.Writer.TryComplete(), CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
         try
         {
-            while (await items.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+            while (await WaitForItemsAsync(items.Reader, token).ConfigureAwait(false))
             {
                 while (items.Reader.TryRead(out var item))
                 {
                     yield return item;
                 }
             }
+            // Also after a cancellation: the pump then ends promptly, and the input's end is classified as for unary
+            // calls (the caller's own token: OperationCanceledException; CancelAsync or app stop: InputCancelledException).
             await AwaitInputAsync(pump, resolved, call, input, token, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -118,6 +154,19 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
             }
             _ = pump.ContinueWith(static task => _ = task.Exception, CancellationToken.None,
                 TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Waits for items; false when the generator has ended or the input was cancelled.</summary>
+    private static async ValueTask<bool> WaitForItemsAsync(ChannelReader<ReadOnlyMemory<byte>> reader, CancellationToken token)
+    {
+        try
+        {
+            return await reader.WaitToReadAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            return false;
         }
     }
 
@@ -200,10 +249,10 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
         using var inputCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, call.CancellationToken, _stopping.Token);
         var token = inputCancellation.Token;
         var output = function.Batcher is { } batcher
-            ? batcher.SubmitAsync(arguments, token)
+            ? batcher.SubmitAsync(arguments, input, token)
             : function.ExecuteAsync(
                 attemptToken => function.Entrypoint.InvokeAsync(function.Name, arguments, attemptToken).AsTask(),
-                input, retry: true, token);
+                [input], retry: true, token);
         return await AwaitInputAsync(output, function, call, input, token, cancellationToken).ConfigureAwait(false);
     }
 
@@ -234,14 +283,32 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A new call. Spawned calls are kept by id and start a call graph of their own; a call made inside recorded inputs
+    /// (one, or a batch's) becomes a child of each of them while their graph's budget lasts; other calls record nothing.
+    /// </summary>
     private CallRecord NewCall(InProcessFunction function, bool spawned)
     {
-        var parent = CurrentInput.Value;
-        var call = new CallRecord(Ids.NewCallId(), function.Name, tracked: spawned || parent is not null);
-        parent?.AddChild(call);
-        if (spawned)
+        var budget = spawned ? new GraphBudget(_options.MaxCallGraphEntries) : null;
+        List<InputRecord>? parents = null;
+        if (CurrentInput.Value is { } running)
         {
-            _spawnedCalls[call.Id] = call;
+            foreach (var parent in running)
+            {
+                if (parent.Budget is { } parentBudget && parentBudget.TryTake())
+                {
+                    (parents ??= []).Add(parent);
+                    budget ??= parentBudget;
+                }
+            }
+        }
+        var call = new CallRecord(Ids.NewCallId(), function.Name, budget);
+        if (parents is not null)
+        {
+            foreach (var parent in parents)
+            {
+                parent.AddChild(call);
+            }
         }
         return call;
     }
@@ -249,11 +316,12 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
     private CallRecord FindCall(string functionCallId)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(functionCallId);
-        return _spawnedCalls.TryGetValue(functionCallId, out var call)
+        return _spawnedCalls.TryGet(functionCallId, out var call)
             ? call
             : throw new NotFoundException(
                 $"Function call '{functionCallId}' does not exist in the running app '{RunningAppName}'. " +
-                "In-process mode keeps only the calls spawned since this app started.");
+                $"In-process mode keeps the calls spawned since this app started, each finished one for {_options.ResultRetention.TotalDays:0.###} days " +
+                $"and at most the newest {_options.MaxRetainedCalls} finished ones.");
     }
 
     private InProcessFunction ResolveCallable(FunctionReference function, string usage)
@@ -267,25 +335,61 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
         return resolved;
     }
 
+    /// <summary>
+    /// The function a reference reaches: a handle's own compiled function when this app runs it, else the running
+    /// app's function of that name; a reference to any other app is not found, since only this app runs here.
+    /// </summary>
     private InProcessFunction Resolve(FunctionReference function)
     {
         ArgumentNullException.ThrowIfNull(function);
-        var appName = function.ResolveAppName(RunningAppName);
+        if (function.AppName is null && function.Definition is { } compiled && _byDefinition.TryGetValue(compiled, out var cached))
+        {
+            return cached;
+        }
+        var appName = function.ResolveAppName(this);
         if (!string.Equals(appName, RunningAppName, StringComparison.Ordinal))
         {
             throw new NotFoundException(
-                $"Function '{function.Name}' of app '{appName}' was not found: app '{appName}' is not deployed. " +
+                $"Function '{function.Name}' of app '{appName}' was not found: app '{appName}' is not running or deployed. " +
                 $"In-process mode runs only the app '{RunningAppName}'.");
         }
-        return _functions.TryGetValue(function.Name, out var known) ? known : Register(function.Name);
+        var resolved = _functions.TryGetValue(function.Name, out var known) ? known : Register(function.Name);
+        if (function.Definition is { } definition && ReferenceEquals(definition, resolved.Definition))
+        {
+            _byDefinition.TryAdd(definition, resolved);
+        }
+        return resolved;
     }
 
     private InProcessFunction Register(string name)
     {
-        var entrypoint = FunctionEntrypoints.Find(name) ?? throw new NotFoundException(
+        foreach (var entrypoint in OwnEntrypoints())
+        {
+            foreach (var definition in entrypoint.Functions)
+            {
+                if (definition.Name == name)
+                {
+                    return _functions.GetOrAdd(name, _ => new InProcessFunction(entrypoint, definition, _stopping.Token));
+                }
+            }
+        }
+        throw new NotFoundException(
             $"Function '{name}' of app '{RunningAppName}' was not found: the app has no function of that name. " +
-            $"Its functions: {string.Join(", ", FunctionEntrypoints.All.SelectMany(e => e.Functions).Select(f => f.Name))}.");
-        var definition = entrypoint.Functions.First(f => f.Name == name);
-        return _functions.GetOrAdd(name, _ => new InProcessFunction(entrypoint, definition, _stopping.Token));
+            $"Its functions: {string.Join(", ", OwnEntrypoints().SelectMany(e => e.Functions).Select(f => f.Name))}.");
     }
+
+    /// <summary>This app's entrypoints, recomputed when another assembly registers its entrypoint.</summary>
+    private IReadOnlyList<IFunctionEntrypoint> OwnEntrypoints()
+    {
+        var registered = FunctionEntrypoints.All;
+        var own = Volatile.Read(ref _own);
+        if (own is null || !ReferenceEquals(own.Registered, registered))
+        {
+            own = new OwnEntrypointsSnapshot(registered, _entrypointsOf(RunningAppName));
+            Volatile.Write(ref _own, own);
+        }
+        return own.Own;
+    }
+
+    private sealed record OwnEntrypointsSnapshot(IReadOnlyList<IFunctionEntrypoint> Registered, IReadOnlyList<IFunctionEntrypoint> Own);
 }

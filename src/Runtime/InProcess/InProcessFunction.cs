@@ -32,7 +32,18 @@ internal sealed class InProcessFunction
     /// <summary>Groups inputs into batches; only for <c>[Batched]</c> functions.</summary>
     public BatchDispatcher? Batcher { get; }
 
-    public FunctionStats Stats => new(Volatile.Read(ref _backlog), Volatile.Read(ref _runners));
+    /// <summary>
+    /// Backlog: inputs waiting for a slot, or between attempts. Runners: inputs running, and at least the containers
+    /// kept warm (<c>KeepWarmAsync</c>, <c>MinContainers</c>) as the control plane counts idle warm containers.
+    /// </summary>
+    public FunctionStats Stats
+    {
+        get
+        {
+            int warm = Math.Min(Math.Max(WarmPoolSize, Definition.Options.MinContainers), Math.Max(1, Definition.Options.MaxContainers));
+            return new(Volatile.Read(ref _backlog), Math.Max(Volatile.Read(ref _runners), warm));
+        }
+    }
 
     public int WarmPoolSize
     {
@@ -41,34 +52,47 @@ internal sealed class InProcessFunction
     }
 
     /// <summary>
-    /// Waits for a slot, then runs <paramref name="invoke"/> on the thread pool: each attempt gets a token that is
-    /// cancelled at the function's timeout, user exceptions are retried per <c>[Retries]</c> and finally become
-    /// <see cref="RemoteFunctionException"/>. Throws <see cref="OperationCanceledException"/> when
-    /// <paramref name="cancellationToken"/> (the input's token) is cancelled, even if the function ignores it.
+    /// Runs <paramref name="invoke"/> on the thread pool, each attempt in a slot of its own: an attempt gets a token
+    /// that is cancelled at the function's timeout; user exceptions and timeouts are retried per <c>[Retries]</c>
+    /// (Modal: "a timeout ... after exhausting any specified retries"), the input waiting out the backoff in the
+    /// backlog without holding a slot, as a re-queued remote input does; the last failure is thrown as
+    /// <see cref="RemoteFunctionException"/> or <see cref="FunctionTimeoutException"/>. Throws
+    /// <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> (the input's token) is
+    /// cancelled, even if the function ignores it; a cancelled (terminated) input is never retried.
     /// </summary>
+    /// <param name="invoke">One attempt.</param>
+    /// <param name="inputs">The inputs the attempt runs, parents of the calls it makes; null for none.</param>
+    /// <param name="retry">False for generators: streamed items cannot be taken back.</param>
+    /// <param name="cancellationToken">The input's token.</param>
     public async Task<T> ExecuteAsync<T>(
-        Func<CancellationToken, Task<T>> invoke, InputRecord? input, bool retry, CancellationToken cancellationToken)
+        Func<CancellationToken, Task<T>> invoke, IReadOnlyList<InputRecord>? inputs, bool retry, CancellationToken cancellationToken)
     {
-        await EnterAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var policy = retry ? Definition.Options.Retries : RetryPolicy.None;
+        for (int retryNumber = 1; ; retryNumber++)
         {
-            var policy = retry ? Definition.Options.Retries : RetryPolicy.None;
-            for (int retryNumber = 1; ; retryNumber++)
+            await EnterAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                try
-                {
-                    return await RunAttemptAsync(invoke, input, cancellationToken).ConfigureAwait(false);
-                }
-                catch (RemoteFunctionException) when (retryNumber <= policy.MaxRetries)
-                {
-                    // Retried below, after the policy's backoff.
-                }
+                return await RunAttemptAsync(invoke, inputs, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ModalException failure) when (failure is RemoteFunctionException or FunctionTimeoutException
+                                                 && retryNumber <= policy.MaxRetries && !cancellationToken.IsCancellationRequested)
+            {
+                // Retried below, after the policy's backoff.
+            }
+            finally
+            {
+                Exit();
+            }
+            Interlocked.Increment(ref _backlog);
+            try
+            {
                 await Task.Delay(policy.DelayBeforeRetry(retryNumber), cancellationToken).ConfigureAwait(false);
             }
-        }
-        finally
-        {
-            Exit();
+            finally
+            {
+                Interlocked.Decrement(ref _backlog);
+            }
         }
     }
 
@@ -99,7 +123,7 @@ internal sealed class InProcessFunction
         _slots?.Release();
     }
 
-    private async Task<T> RunAttemptAsync<T>(Func<CancellationToken, Task<T>> invoke, InputRecord? input, CancellationToken cancellationToken)
+    private async Task<T> RunAttemptAsync<T>(Func<CancellationToken, Task<T>> invoke, IReadOnlyList<InputRecord>? inputs, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(TimeSpan.FromSeconds(Definition.Options.TimeoutSeconds));
@@ -107,7 +131,7 @@ internal sealed class InProcessFunction
         // The thread pool, so that a synchronous function does not run on (and block) the caller's thread.
         var attempt = Task.Run(() =>
         {
-            CurrentInput.Value = input;
+            CurrentInput.Value = inputs;
             return invoke(token);
         }, CancellationToken.None);
         try

@@ -1,13 +1,20 @@
 namespace Modal.InProcess;
 
 /// <summary>One input of a call: its status and the calls made while it ran.</summary>
-internal sealed class InputRecord(string id, string functionCallId, string functionName)
+/// <param name="id">The input's id.</param>
+/// <param name="functionCallId">The call it belongs to.</param>
+/// <param name="functionName">The function it runs.</param>
+/// <param name="budget">The graph budget of its call when the input is recorded in a call graph, else null.</param>
+internal sealed class InputRecord(string id, string functionCallId, string functionName, GraphBudget? budget)
 {
     private readonly Lock _gate = new();
     private List<CallRecord>? _children;
     private int _status = (int)InputStatus.Pending;
 
     public string Id { get; } = id;
+
+    /// <summary>The budget calls made inside this input are recorded within; null when the input is not recorded.</summary>
+    public GraphBudget? Budget { get; } = budget;
 
     public InputStatus Status
     {
