@@ -72,6 +72,7 @@ public sealed class ControlPlane : IAsyncDisposable
                 grpc.MaxReceiveMessageSize = 64 * 1024 * 1024;
                 grpc.MaxSendMessageSize = 64 * 1024 * 1024;
                 grpc.EnableDetailedErrors = false;
+                grpc.Interceptors.Add<ErrorInterceptor>();
                 grpc.Interceptors.Add<ClientAuthInterceptor>();
             });
             builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, NoHostLifetime>();

@@ -93,6 +93,7 @@ public sealed class AutoscalerTests
         var first = await server.Launcher.NextAsync();
         await using (var worker = server.Worker(first.ContainerId, first.ContainerToken))
         {
+            await worker.HelloAsync();
             await worker.StartAsync();
             var input = (await worker.NextAsync()).Inputs.Single();
             Assert.Equal(1, input.Attempt);
@@ -120,6 +121,7 @@ public sealed class AutoscalerTests
         {
             var launched = await server.Launcher.NextAsync();
             await using var worker = server.Worker(launched.ContainerId, launched.ContainerToken);
+            await worker.HelloAsync();
             await worker.StartAsync();
             Assert.Equal(attempt, (await worker.NextAsync()).Inputs.Single().Attempt);
             await server.Launcher.Handles[launched.ContainerId].StopAsync();
@@ -130,5 +132,29 @@ public sealed class AutoscalerTests
         var result = outputs.Outputs.Single().Result;
         Assert.Equal(InputStatus.Failure, result.Status);
         Assert.Equal("Modal.ContainerFailure", result.ExceptionType);
+    }
+
+    [Theory]
+    [InlineData("/nonexistent/worker")]
+    [InlineData("/bin/false")]
+    public async Task Workers_that_cannot_start_fail_the_queued_inputs_instead_of_hanging(string executable)
+    {
+        await using var server = await TestServer.StartAsync();
+        var created = await server.Client.AppCreateAsync(new AppCreateRequest
+        {
+            Name = "broken",
+            Functions = { Payloads.Spec() },
+            Launch = new WorkerLaunchSpec { Executable = executable },
+        });
+        var map = await server.Client.FunctionMapAsync(new FunctionMapRequest
+        {
+            FunctionId = created.FunctionIds["Square"], PipelinedInputs = { Payloads.Input(0, 1) },
+        });
+
+        var outputs = await server.WaitForOutputsAsync(map.FunctionCallId, 1, TimeSpan.FromSeconds(15));
+
+        var result = outputs.Outputs.Single().Result;
+        Assert.Equal(InputStatus.InitFailure, result.Status);
+        Assert.Contains("failed to start", result.ExceptionMessage);
     }
 }

@@ -10,6 +10,7 @@ internal sealed partial class Scheduler
 {
     private const int DefaultMaxOutputs = 1000;
     private const int MaxOutputsLimit = 10_000;
+    private static readonly TimeSpan CallIdleEviction = TimeSpan.FromMinutes(10);
 
     public async Task<FunctionMapResponse> MapAsync(FunctionMapRequest request)
     {
@@ -84,6 +85,7 @@ internal sealed partial class Scheduler
                 (int)InputStatus.Pending, input.Attempt, 0, 0, call.ParentInputId));
         }
         _metrics.InputsQueued.Add(items.Count);
+        call.LastActivityMs = now;
         Pump(call.Function);
         Wake();
         return _store.InsertInputsAsync(records);
@@ -268,6 +270,12 @@ internal sealed partial class Scheduler
                     call.Expired = true;
                     call.Signal();
                 }
+            }
+            // Finished calls stay reachable through the store; memory only keeps the recently active ones.
+            long idleCutoff = NowMs - (long)CallIdleEviction.TotalMilliseconds;
+            foreach (var call in _calls.Values.Where(c => c.Unfinished.Count == 0 && c.LastActivityMs < idleCutoff).ToList())
+            {
+                _calls.Remove(call.Id);
             }
         }
     }

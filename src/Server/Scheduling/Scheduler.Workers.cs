@@ -50,6 +50,8 @@ internal sealed partial class Scheduler
         lock (_gate)
         {
             var function = container.Function;
+            container.SaidHello = true;
+            function.LaunchFailures = 0;
             return new ContainerHelloResponse
             {
                 AppId = function.App.Id,
