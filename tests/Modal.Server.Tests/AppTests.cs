@@ -112,4 +112,48 @@ public sealed class AppTests
             Assert.Equal(InputStatus.Pending, i.Status);
         });
     }
+
+    [Fact]
+    public async Task The_worker_process_own_output_lines_reach_log_subscribers()
+    {
+        await using var server = await TestServer.StartAsync();
+        var spec = Payloads.Spec();
+        spec.MinContainers = 1;
+        var created = await server.Client.AppCreateAsync(new AppCreateRequest
+        {
+            Name = "chatty",
+            Functions = { spec },
+            Launch = new WorkerLaunchSpec
+            {
+                Executable = "/bin/sh",
+                Arguments = { "-c", "while true; do echo out-$MODAL_FUNCTION_NAME; echo err >&2; sleep 0.1; done" },
+            },
+        });
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var logs = server.Client.AppGetLogs(new AppGetLogsRequest { AppId = created.AppId }, cancellationToken: cts.Token);
+
+        var lines = new List<LogLine>();
+        while (!(lines.Any(l => !l.Stderr && l.Text == "out-Square") && lines.Any(l => l.Stderr && l.Text == "err")))
+        {
+            Assert.True(await logs.ResponseStream.MoveNext(cts.Token));
+            lines.Add(logs.ResponseStream.Current);
+        }
+
+        Assert.All(lines, l => Assert.Equal("Square", l.FunctionName));
+    }
+
+    [Fact]
+    public async Task A_full_backlog_answers_resource_exhausted()
+    {
+        await using var server = await TestServer.StartAsync(new ControlPlaneOptions { MaxBacklogPerFunction = 2 });
+        var (_, functionId) = await server.CreateAppAsync(Payloads.Spec());
+        await server.Client.FunctionMapAsync(new FunctionMapRequest { FunctionId = functionId, PipelinedInputs = { Payloads.Input(0, 1), Payloads.Input(1, 1) } });
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => server.Client.FunctionMapAsync(new FunctionMapRequest
+        {
+            FunctionId = functionId, PipelinedInputs = { Payloads.Input(0, 1) },
+        }).ResponseAsync);
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+    }
 }

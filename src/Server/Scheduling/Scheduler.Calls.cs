@@ -23,6 +23,7 @@ internal sealed partial class Scheduler
             {
                 throw Errors.FailedPrecondition($"App '{function.App.Name}' was stopped; function {function.Spec.Name} cannot be called.");
             }
+            CheckBacklog(function, request.PipelinedInputs.Count);
             var call = new CallState(NewId("fc-"), function, request.Invocation, request.IsGeneratorCall,
                 string.IsNullOrEmpty(request.ParentInputId) ? null : request.ParentInputId);
             _calls[call.Id] = call;
@@ -50,6 +51,7 @@ internal sealed partial class Scheduler
             {
                 throw Errors.FailedPrecondition($"Function call {call.Id} was cancelled; no more inputs are accepted.");
             }
+            CheckBacklog(call.Function, request.Inputs.Count);
             written = AddInputs(call, request.Inputs, response.InputIds);
         }
         await written.ConfigureAwait(false);
@@ -62,6 +64,15 @@ internal sealed partial class Scheduler
         lock (_gate)
         {
             return GetCall(callId).Function.Id;
+        }
+    }
+
+    private void CheckBacklog(FunctionState function, int adding)
+    {
+        if (adding > 0 && function.Backlog + adding > _options.MaxBacklogPerFunction)
+        {
+            throw Errors.Exhausted($"Function {function.Spec.Name} already has {function.Backlog} inputs waiting (the limit is " +
+                $"{_options.MaxBacklogPerFunction}); retry later.");
         }
     }
 
