@@ -187,4 +187,26 @@ public sealed class CallTests
         Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
         Assert.NotNull(ok);
     }
+
+    [Fact]
+    public async Task Workers_may_call_functions_with_their_container_credentials()
+    {
+        await using var server = await TestServer.StartAsync(new ControlPlaneOptions { TokenId = "id", TokenSecret = "secret" });
+        var owner = new Metadata { { "x-modal-token-id", "id" }, { "x-modal-token-secret", "secret" } };
+        var spec = Payloads.Spec();
+        spec.MinContainers = 1;
+        var created = await server.Client.AppCreateAsync(new AppCreateRequest
+        {
+            Name = "nested", Functions = { spec }, Launch = new WorkerLaunchSpec { Executable = "/bin/sleep", Arguments = { "30" } },
+        }, owner);
+        var launched = await server.Launcher.NextAsync();
+        var worker = new Metadata { { "x-modal-container-id", launched.ContainerId }, { "x-modal-container-token", launched.ContainerToken } };
+
+        var map = await server.Client.FunctionMapAsync(new FunctionMapRequest
+        {
+            FunctionId = created.FunctionIds["Square"], PipelinedInputs = { Payloads.Input(0, 2) },
+        }, worker);
+
+        Assert.Single(map.InputIds);
+    }
 }
