@@ -157,6 +157,31 @@ public sealed class WorkerTests
     }
 
     [Fact]
+    public async Task A_timed_out_attempt_is_retried_per_the_policy_and_the_last_timeout_is_final()
+    {
+        var spec = Payloads.Spec();
+        spec.Retries = new RetryPolicy { MaxRetries = 1, InitialDelayMs = 0, BackoffCoefficient = 1, MaxDelayMs = 1000 };
+        await using var server = await TestServer.StartAsync();
+        var (_, functionId) = await server.CreateAppAsync(spec, launch: true);
+        var map = await server.Client.FunctionMapAsync(new FunctionMapRequest { FunctionId = functionId, PipelinedInputs = { Payloads.Input(0, 5) } });
+        await using var worker = await ConnectAsync(server);
+        var timeout = new FunctionResult { Status = InputStatus.Timeout, ExceptionType = "Modal.FunctionTimeout", ExceptionMessage = "too slow" };
+
+        var first = (await worker.NextAsync()).Inputs.Single();
+        await worker.PutAsync(first, timeout);
+        await worker.GrantAsync(1);
+        var second = (await worker.NextAsync()).Inputs.Single();
+        await worker.PutAsync(second, timeout);
+        var outputs = await server.WaitForOutputsAsync(map.FunctionCallId, 1);
+
+        Assert.Equal(first.InputId, second.InputId);
+        Assert.Equal([1, 2], new[] { first.Attempt, second.Attempt });
+        var result = outputs.Outputs.Single().Result;
+        Assert.Equal(InputStatus.Timeout, result.Status);
+        Assert.Equal("too slow", result.ExceptionMessage);
+    }
+
+    [Fact]
     public void Retry_delay_grows_by_the_coefficient_and_is_capped()
     {
         var policy = new RetryPolicy { MaxRetries = 5, InitialDelayMs = 1000, BackoffCoefficient = 3, MaxDelayMs = 5000 };

@@ -211,7 +211,7 @@ internal sealed partial class Scheduler
                 {
                     foreach (var input in overrun)
                     {
-                        Finish(input, new FunctionResult
+                        EndAttempt(input, new FunctionResult
                         {
                             Status = InputStatus.Timeout,
                             ExceptionType = "Modal.FunctionTimeout",

@@ -73,6 +73,25 @@ internal sealed partial class Scheduler
         Wake();
     }
 
+    /// <summary>
+    /// Ends one attempt of an input with the worker's (or the timeout enforcer's) result. User failures and
+    /// timeouts are retried per the function's [Retries] with backoff (Modal's timeout is per attempt); cancelled
+    /// inputs and generators (whose items may already have reached the caller) are not. Caller holds the lock.
+    /// </summary>
+    private void EndAttempt(InputState input, FunctionResult result)
+    {
+        var policy = input.Call.Function.Spec.Retries;
+        bool retryable = result.Status is InputStatus.Failure or InputStatus.Timeout;
+        if (retryable && policy is not null && input.RetriesUsed < policy.MaxRetries && !input.Call.Cancelled && !input.Call.IsGenerator)
+        {
+            Requeue(input, internalFailure: false, RetryDelay(policy, input.RetriesUsed + 1));
+        }
+        else
+        {
+            Finish(input, result);
+        }
+    }
+
     /// <summary>An input's container died or went silent: re-queue it, or fail it after too many such failures.</summary>
     private void FailInternally(InputState input, string reason)
     {

@@ -104,7 +104,6 @@ internal sealed partial class Scheduler
         {
             long now = NowMs;
             container.LastSeenMs = now;
-            var function = container.Function;
             foreach (var output in request.Outputs)
             {
                 if (!container.Running.TryGetValue(output.InputId, out var input) || input.Attempt != output.Attempt)
@@ -113,17 +112,7 @@ internal sealed partial class Scheduler
                     continue;
                 }
                 var result = output.Result ?? new FunctionResult { Status = InputStatus.Failure, ExceptionMessage = "The worker sent no result." };
-                // Generators are not retried: their items may already have reached the caller.
-                var policy = function.Spec.Retries;
-                if (result.Status == InputStatus.Failure && policy is not null && input.RetriesUsed < policy.MaxRetries && !input.Call.Cancelled
-                    && !input.Call.IsGenerator)
-                {
-                    Requeue(input, internalFailure: false, RetryDelay(policy, input.RetriesUsed + 1));
-                }
-                else
-                {
-                    Finish(input, result);
-                }
+                EndAttempt(input, result);
             }
             written = Flush();
         }
