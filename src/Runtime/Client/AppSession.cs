@@ -16,9 +16,8 @@ internal sealed class AppSession : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _heartbeat;
     private readonly LogPrinter? _logs;
-    private readonly IDisposable? _installation;
 
-    private AppSession(GrpcConnection connection, string appName, AppCreateResponse created, bool ephemeral, bool install)
+    private AppSession(GrpcConnection connection, string appName, AppCreateResponse created, bool ephemeral)
     {
         _connection = connection;
         _ephemeral = ephemeral;
@@ -27,10 +26,9 @@ internal sealed class AppSession : IAsyncDisposable
         FunctionIds = new Dictionary<string, string>(created.FunctionIds, StringComparer.Ordinal);
         Backend = new GrpcBackend(connection, appName, FunctionIds);
         _heartbeat = ephemeral ? Task.Run(() => HeartbeatAsync(_stop.Token)) : Task.CompletedTask;
-        if (install)
+        if (ephemeral)
         {
             _logs = LogPrinter.Start(connection, AppId);
-            _installation = ModalBackend.Install(Backend);
         }
     }
 
@@ -46,9 +44,7 @@ internal sealed class AppSession : IAsyncDisposable
     /// <summary>The backend over this app's connection.</summary>
     public GrpcBackend Backend { get; }
 
-    /// <summary>
-    /// Registers the app and, for an ephemeral app, installs its backend in this process.
-    /// </summary>
+    /// <summary>Registers the app; an ephemeral one heartbeats and prints its containers' output here until disposed.</summary>
     public static async Task<AppSession> CreateAsync(
         GrpcConnection connection, string appName, AppKind kind, IReadOnlyList<IFunctionEntrypoint> entrypoints, CancellationToken cancellationToken)
     {
@@ -65,13 +61,12 @@ internal sealed class AppSession : IAsyncDisposable
             }
         }
         var created = await connection.CallAsync(o => connection.Client.AppCreateAsync(request, o), cancellationToken).ConfigureAwait(false);
-        return new AppSession(connection, appName, created, kind == AppKind.Ephemeral, install: kind == AppKind.Ephemeral);
+        return new AppSession(connection, appName, created, kind == AppKind.Ephemeral);
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        _installation?.Dispose();
         await _stop.CancelAsync().ConfigureAwait(false);
         await _heartbeat.ConfigureAwait(false);
         if (_ephemeral)
