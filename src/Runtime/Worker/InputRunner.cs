@@ -34,8 +34,8 @@ internal sealed class InputRunner
     public IReadOnlyCollection<ActiveInput> ActiveInputs()
         => _running.Values.Select(r => new ActiveInput { InputId = r.Input.InputId, Attempt = r.Input.Attempt }).ToArray();
 
-    /// <summary>How many inputs run now.</summary>
-    public int RunningCount => _running.Count;
+    /// <summary>Whether the user code of an input is still running.</summary>
+    public bool IsRunning(string inputId) => _running.ContainsKey(inputId);
 
     /// <summary>Cancels an input the control plane has cancelled; it reports Terminated.</summary>
     public void Terminate(string inputId)

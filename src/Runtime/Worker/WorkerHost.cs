@@ -16,7 +16,7 @@ internal sealed class WorkerHost
     public const string WorkerVariable = "MODAL_WORKER";
 
     private static readonly TimeSpan s_drainLimit = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan s_timeoutGrace = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan s_timeoutGrace = TimeSpan.FromSeconds(1);
 
     private readonly GrpcConnection _connection;
     private readonly string _containerId;
@@ -84,7 +84,8 @@ internal sealed class WorkerHost
         var diagnostics = capture.OriginalError;
         var codec = new PayloadCodec(_connection);
         var outputs = new OutputBatcher(_connection, diagnostics);
-        var runner = new InputRunner(entrypoint, spec, _connection, codec, outputs, OnInputTimedOut);
+        InputRunner? runner = null;
+        runner = new InputRunner(entrypoint, spec, _connection, codec, outputs, inputId => _ = StopIfStuckAsync(runner!, inputId));
         var backend = new GrpcBackend(_connection, hello.AppName, null);
         using var installation = ModalBackend.Install(backend);
         var heartbeat = new HeartbeatLoop(_connection, runner.ActiveInputs, runner.Terminate, RequestStop);
@@ -164,8 +165,18 @@ internal sealed class WorkerHost
         await creditLoop.ConfigureAwait(false);
     }
 
-    private void OnInputTimedOut(string inputId)
-        => RequestStop($"timeout: input {inputId} ran past its deadline; the container is replaced");
+    /// <summary>
+    /// A timed-out input has had its token cancelled and its Timeout reported; code that does not stop within a
+    /// grace period holds a slot for ever, so the container stops and the control plane replaces it.
+    /// </summary>
+    private async Task StopIfStuckAsync(InputRunner runner, string inputId)
+    {
+        await Task.Delay(s_timeoutGrace).ConfigureAwait(false);
+        if (runner.IsRunning(inputId))
+        {
+            RequestStop($"timeout: input {inputId} ran past its deadline and did not stop when cancelled; the container is replaced");
+        }
+    }
 
     private void RequestStop(string reason)
     {
