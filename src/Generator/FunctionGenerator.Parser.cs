@@ -1,0 +1,793 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text.RegularExpressions;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Modal.Generator.Model;
+
+namespace Modal.Generator;
+
+public sealed partial class FunctionGenerator
+{
+    /// <summary>Turns a <c>[Function]</c> method into an equatable model and its diagnostics.</summary>
+    internal static class Parser
+    {
+        private static readonly SymbolDisplayFormat s_fullyQualified = SymbolDisplayFormat.FullyQualifiedFormat
+            .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
+
+        private static readonly SymbolDisplayFormat s_crefName = SymbolDisplayFormat.FullyQualifiedFormat
+            .WithGenericsOptions(SymbolDisplayGenericsOptions.None)
+            .WithMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.UseSpecialTypes | SymbolDisplayMiscellaneousOptions.EscapeKeywordIdentifiers | SymbolDisplayMiscellaneousOptions.ExpandNullable);
+
+        private static readonly SymbolDisplayFormat s_short = SymbolDisplayFormat.MinimallyQualifiedFormat
+            .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
+
+        private static readonly Regex s_gpu = new("^[A-Za-z0-9][A-Za-z0-9-]*(:[1-9][0-9]*)?$", RegexOptions.CultureInvariant);
+
+        private static readonly HashSet<string> s_wellKnownCollectionInterfaces = new(StringComparer.Ordinal)
+        {
+            "System.Collections.Generic.IEnumerable<T>",
+            "System.Collections.Generic.IReadOnlyList<T>",
+            "System.Collections.Generic.IList<T>",
+            "System.Collections.Generic.ICollection<T>",
+            "System.Collections.Generic.IReadOnlyCollection<T>",
+            "System.Collections.Generic.IDictionary<TKey, TValue>",
+            "System.Collections.Generic.IReadOnlyDictionary<TKey, TValue>",
+        };
+
+        public static FunctionParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+        {
+            try
+            {
+                return new MethodParser(context, cancellationToken).Parse();
+            }
+            catch (OperationCanceledException)
+            {
+                throw;
+            }
+            catch (Exception exception)
+            {
+                var location = context.TargetNode is MethodDeclarationSyntax method ? LocationInfo.From(method.Identifier) : LocationInfo.From(context.TargetNode);
+                return new FunctionParseResult(null, new[]
+                {
+                    DiagnosticInfo.Create(DiagnosticDescriptors.GeneratorFailed, location, $"{exception.GetType().Name}: {exception.Message} (while reading '{context.TargetSymbol.Name}')"),
+                }.ToEquatableArray());
+            }
+        }
+
+        /// <summary>Problems that need all functions at once: a remote name used twice, an overloaded method name.</summary>
+        public static EquatableArray<DiagnosticInfo> FindCrossFunctionProblems(EquatableArray<FunctionModel> functions)
+        {
+            var diagnostics = new List<DiagnosticInfo>();
+            var byName = new Dictionary<string, FunctionModel>(StringComparer.Ordinal);
+            var byMethod = new HashSet<(string, string)>();
+            foreach (var function in functions)
+            {
+                if (!byMethod.Add((function.ContainingTypeFullName, function.MethodName)))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateMethodName, function.MethodLocation, function.MethodName.TrimStart('@'), ShortTypeName(function)));
+                }
+                else if (byName.TryGetValue(function.RemoteName, out var first))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(
+                        DiagnosticDescriptors.DuplicateName, function.NameLocation, function.RemoteName,
+                        ShortTypeName(function) + "." + function.MethodName.TrimStart('@'),
+                        ShortTypeName(first) + "." + first.MethodName.TrimStart('@')));
+                }
+                else
+                {
+                    byName.Add(function.RemoteName, function);
+                }
+            }
+            return diagnostics.ToEquatableArray();
+        }
+
+        /// <summary>The functions that the output emits: the first of each remote name and of each method name in a type.</summary>
+        public static IEnumerable<FunctionModel> WithoutDuplicates(EquatableArray<FunctionModel> functions)
+        {
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            var methods = new HashSet<(string, string)>();
+            foreach (var function in functions)
+            {
+                if (methods.Add((function.ContainingTypeFullName, function.MethodName)) && names.Add(function.RemoteName))
+                {
+                    yield return function;
+                }
+            }
+        }
+
+        private static string ShortTypeName(FunctionModel function) => string.Join(".", function.ContainingTypes.Select(type => type.Name));
+
+        private static string EscapeIdentifier(string name)
+            => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
+
+        private static bool IsType(ITypeSymbol type, string metadataName)
+            => type.OriginalDefinition.ToDisplayString() == metadataName;
+
+        private sealed class MethodParser
+        {
+            private readonly GeneratorAttributeSyntaxContext _context;
+            private readonly CancellationToken _cancellationToken;
+            private readonly IMethodSymbol _method;
+            private readonly MethodDeclarationSyntax _syntax;
+            private readonly List<DiagnosticInfo> _diagnostics = new();
+            private readonly string _methodName;
+
+            public MethodParser(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+            {
+                _context = context;
+                _cancellationToken = cancellationToken;
+                _method = (IMethodSymbol)context.TargetSymbol;
+                _syntax = (MethodDeclarationSyntax)context.TargetNode;
+                _methodName = _method.Name;
+            }
+
+            private LocationInfo? MethodLocation => LocationInfo.From(_syntax.Identifier);
+
+            private void Report(DiagnosticDescriptor descriptor, LocationInfo? location, params object?[] arguments)
+                => _diagnostics.Add(DiagnosticInfo.Create(descriptor, location ?? MethodLocation, arguments));
+
+            public FunctionParseResult Parse()
+            {
+                if (!_method.IsStatic)
+                {
+                    Report(DiagnosticDescriptors.MethodNotStatic, MethodLocation, _methodName);
+                }
+                if (_method.IsGenericMethod)
+                {
+                    Report(DiagnosticDescriptors.MethodGeneric, LocationInfo.From(_syntax.TypeParameterList), _methodName, _syntax.TypeParameterList?.ToString());
+                }
+
+                var containingTypes = ParseContainingTypes();
+                var attribute = _context.Attributes[0];
+                var functionOptions = ParseFunctionOptions(attribute, out string remoteName, out var nameLocation);
+                var retries = FindAttribute("Modal.RetriesAttribute");
+                var batched = FindAttribute("Modal.BatchedAttribute");
+
+                var (parameters, cancellationTokenName, parameterSymbols) = ParseParameters();
+                var (returnShape, resultType) = ParseReturnType();
+
+                FunctionShape kind = returnShape == ReturnShape.AsyncEnumerable ? FunctionShape.Generator : FunctionShape.Unary;
+                string? batchListType = null;
+                string? batchParameterName = null;
+                string? resultTypeName = resultType?.ToDisplayString(s_fullyQualified);
+                if (batched is not null)
+                {
+                    if (returnShape == ReturnShape.AsyncEnumerable)
+                    {
+                        Report(DiagnosticDescriptors.BatchedGenerator, LocationInfo.From(batched.ApplicationSyntaxReference?.GetSyntax(_cancellationToken)), _methodName);
+                    }
+                    else if (ParseBatchedShape(parameterSymbols, resultType, out var elementType, out var elementResult))
+                    {
+                        kind = FunctionShape.Batched;
+                        var listParameter = parameterSymbols[0];
+                        batchListType = listParameter.Type.ToDisplayString(s_fullyQualified);
+                        batchParameterName = EscapeIdentifier(listParameter.Name);
+                        parameters = new[] { new ParameterModel(EscapeIdentifier(ElementName(listParameter.Name)), elementType!.ToDisplayString(s_fullyQualified)) };
+                        resultTypeName = elementResult!.ToDisplayString(s_fullyQualified);
+                    }
+                }
+
+                var options = new List<string>(functionOptions);
+                if (retries is not null)
+                {
+                    options.Add(ParseRetries(retries));
+                }
+                if (batched is not null)
+                {
+                    options.Add(ParseBatched(batched));
+                }
+
+                if (_diagnostics.Any(diagnostic => DiagnosticDescriptors.ById(diagnostic.Id).DefaultSeverity == DiagnosticSeverity.Error))
+                {
+                    return new FunctionParseResult(null, _diagnostics.ToEquatableArray());
+                }
+
+                var type = _method.ContainingType;
+                string ns = type.ContainingNamespace is { IsGlobalNamespace: false } containingNamespace ? containingNamespace.ToDisplayString() : "";
+                var model = new FunctionModel(
+                    Namespace: ns,
+                    ContainingTypes: containingTypes.ToEquatableArray(),
+                    ContainingTypeFullName: type.ToDisplayString(s_fullyQualified),
+                    ContainingTypeCref: type.ToDisplayString(s_crefName),
+                    MethodName: EscapeIdentifier(_methodName),
+                    MethodCref: MethodCref(),
+                    RemoteName: remoteName,
+                    Kind: kind,
+                    ReturnShape: returnShape,
+                    MethodReturnType: _method.ReturnType.ToDisplayString(s_fullyQualified),
+                    ResultType: resultTypeName,
+                    Parameters: parameters.ToEquatableArray(),
+                    BatchListType: batchListType,
+                    BatchParameterName: batchParameterName,
+                    CancellationTokenName: cancellationTokenName,
+                    Signature: Signature(parameterSymbols, resultType, returnShape),
+                    OptionInitializers: options.ToEquatableArray(),
+                    IsPublic: IsEffectivelyPublic(_method.ReturnType) && _method.Parameters.All(parameter => IsEffectivelyPublic(parameter.Type)),
+                    MethodLocation: MethodLocation,
+                    NameLocation: nameLocation);
+                return new FunctionParseResult(model, _diagnostics.ToEquatableArray());
+            }
+
+            private AttributeData? FindAttribute(string name)
+                => _method.GetAttributes().FirstOrDefault(attribute => attribute.AttributeClass?.ToDisplayString() == name);
+
+            private List<ContainingTypeModel> ParseContainingTypes()
+            {
+                var result = new List<ContainingTypeModel>();
+                var declarations = _syntax.Ancestors().OfType<TypeDeclarationSyntax>().GetEnumerator();
+                for (var type = _method.ContainingType; type is not null; type = type.ContainingType)
+                {
+                    if (!declarations.MoveNext())
+                    {
+                        break;
+                    }
+                    var declaration = declarations.Current;
+                    var identifier = LocationInfo.From(declaration.Identifier);
+                    string keyword = declaration switch
+                    {
+                        RecordDeclarationSyntax record when record.ClassOrStructKeyword.IsKind(SyntaxKind.StructKeyword) => "record struct",
+                        RecordDeclarationSyntax => "record",
+                        StructDeclarationSyntax => "struct",
+                        ClassDeclarationSyntax => "class",
+                        _ => "",
+                    };
+                    if (keyword.Length == 0)
+                    {
+                        Report(DiagnosticDescriptors.UnsupportedContainingType, identifier, _methodName, declaration.Keyword.ValueText, type.Name);
+                    }
+                    if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+                    {
+                        Report(DiagnosticDescriptors.ContainingTypeNotPartial, identifier, type.Name, _methodName);
+                    }
+                    if (type.IsGenericType)
+                    {
+                        Report(DiagnosticDescriptors.ContainingTypeGeneric, LocationInfo.From(declaration.TypeParameterList) ?? identifier, type.Name, _methodName, declaration.TypeParameterList?.ToString());
+                    }
+                    string? inaccessible = type.DeclaredAccessibility switch
+                    {
+                        Accessibility.Private => "private",
+                        Accessibility.Protected => "protected",
+                        Accessibility.ProtectedAndInternal => "private protected",
+                        _ => null,
+                    };
+                    if (inaccessible is not null)
+                    {
+                        Report(DiagnosticDescriptors.ContainingTypeInaccessible, identifier, type.Name, _methodName, inaccessible);
+                    }
+                    result.Insert(0, new ContainingTypeModel(keyword, EscapeIdentifier(type.Name)));
+                }
+                if (!_method.ContainingType!.GetMembers("Functions").IsEmpty)
+                {
+                    Report(DiagnosticDescriptors.FunctionsMemberExists, MethodLocation, _method.ContainingType.Name, _methodName);
+                }
+                return result;
+            }
+
+            private (ParameterModel[] Parameters, string? CancellationTokenName, List<IParameterSymbol> Symbols) ParseParameters()
+            {
+                var parameters = new List<ParameterModel>();
+                var symbols = new List<IParameterSymbol>();
+                string? cancellationTokenName = null;
+                for (int i = 0; i < _method.Parameters.Length; i++)
+                {
+                    var parameter = _method.Parameters[i];
+                    var syntax = i < _syntax.ParameterList.Parameters.Count ? _syntax.ParameterList.Parameters[i] : null;
+                    var typeLocation = LocationInfo.From(syntax?.Type) ?? LocationInfo.From(syntax);
+                    bool isLast = i == _method.Parameters.Length - 1;
+
+                    foreach (var modifier in syntax?.Modifiers ?? default)
+                    {
+                        if (modifier.IsKind(SyntaxKind.RefKeyword) || modifier.IsKind(SyntaxKind.OutKeyword) || modifier.IsKind(SyntaxKind.InKeyword)
+                            || modifier.IsKind(SyntaxKind.ParamsKeyword) || modifier.IsKind(SyntaxKind.ReadOnlyKeyword) || modifier.IsKind(SyntaxKind.ScopedKeyword))
+                        {
+                            Report(DiagnosticDescriptors.ParameterModifier, LocationInfo.From(modifier), parameter.Name, _methodName, modifier.ValueText);
+                        }
+                    }
+
+                    if (IsType(parameter.Type, "System.Threading.CancellationToken"))
+                    {
+                        if (!isLast)
+                        {
+                            Report(DiagnosticDescriptors.CancellationTokenNotLast, LocationInfo.From(syntax), parameter.Name, _methodName);
+                        }
+                        else
+                        {
+                            cancellationTokenName = EscapeIdentifier(parameter.Name);
+                        }
+                        continue;
+                    }
+
+                    if (UnsupportedReason(parameter.Type) is { } reason)
+                    {
+                        Report(DiagnosticDescriptors.UnsupportedParameterType, typeLocation, parameter.Name, _methodName, parameter.Type.ToDisplayString(s_short), reason);
+                    }
+                    else if (SerializationDoubt(parameter.Type, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default)) is { } doubt)
+                    {
+                        Report(DiagnosticDescriptors.ParameterMayNotSerialize, typeLocation, parameter.Name, _methodName, parameter.Type.ToDisplayString(s_short), doubt);
+                    }
+                    parameters.Add(new ParameterModel(EscapeIdentifier(parameter.Name), parameter.Type.ToDisplayString(s_fullyQualified)));
+                    symbols.Add(parameter);
+                }
+                return (parameters.ToArray(), cancellationTokenName, symbols);
+            }
+
+            private (ReturnShape Shape, ITypeSymbol? Result) ParseReturnType()
+            {
+                var returnType = _method.ReturnType;
+                var location = LocationInfo.From(_syntax.ReturnType);
+                string display = returnType.ToDisplayString(s_short);
+                if (_method.ReturnsByRef || _method.ReturnsByRefReadonly)
+                {
+                    Report(DiagnosticDescriptors.UnsupportedReturnType, location, _methodName, _syntax.ReturnType.ToString(), "is returned by reference");
+                    return (ReturnShape.Value, null);
+                }
+                if (returnType.SpecialType == SpecialType.System_Void)
+                {
+                    return (ReturnShape.Void, null);
+                }
+                ReturnShape shape;
+                ITypeSymbol result;
+                if (IsType(returnType, "System.Threading.Tasks.Task"))
+                {
+                    return (ReturnShape.Task, null);
+                }
+                if (IsType(returnType, "System.Threading.Tasks.ValueTask"))
+                {
+                    return (ReturnShape.ValueTask, null);
+                }
+                if (returnType is INamedTypeSymbol { TypeArguments.Length: 1 } generic && IsType(returnType, "System.Threading.Tasks.Task<TResult>"))
+                {
+                    (shape, result) = (ReturnShape.TaskOfResult, generic.TypeArguments[0]);
+                }
+                else if (returnType is INamedTypeSymbol { TypeArguments.Length: 1 } valueTask && IsType(returnType, "System.Threading.Tasks.ValueTask<TResult>"))
+                {
+                    (shape, result) = (ReturnShape.ValueTaskOfResult, valueTask.TypeArguments[0]);
+                }
+                else if (returnType is INamedTypeSymbol { TypeArguments.Length: 1 } stream && IsType(returnType, "System.Collections.Generic.IAsyncEnumerable<T>"))
+                {
+                    (shape, result) = (ReturnShape.AsyncEnumerable, stream.TypeArguments[0]);
+                }
+                else
+                {
+                    (shape, result) = (ReturnShape.Value, returnType);
+                }
+
+                string? reason = UnsupportedReason(result);
+                if (reason is null && (IsType(result, "System.Threading.Tasks.Task") || IsType(result, "System.Threading.Tasks.Task<TResult>")
+                    || IsType(result, "System.Threading.Tasks.ValueTask") || IsType(result, "System.Threading.Tasks.ValueTask<TResult>")
+                    || IsType(result, "System.Collections.Generic.IAsyncEnumerator<T>") || IsType(result, "System.Collections.Generic.IAsyncEnumerable<T>")))
+                {
+                    reason = "nests a task or an asynchronous stream inside another";
+                }
+                if (reason is not null)
+                {
+                    Report(DiagnosticDescriptors.UnsupportedReturnType, location, _methodName, display, reason);
+                    return (shape, null);
+                }
+                if (SerializationDoubt(result, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default)) is { } doubt)
+                {
+                    Report(DiagnosticDescriptors.ReturnMayNotSerialize, location, _methodName, display, doubt);
+                }
+                return (shape, result);
+            }
+
+            private bool ParseBatchedShape(List<IParameterSymbol> parameters, ITypeSymbol? result, out ITypeSymbol? elementType, out ITypeSymbol? elementResult)
+            {
+                elementType = null;
+                elementResult = null;
+                bool ok = true;
+                if (parameters.Count != 1)
+                {
+                    var location = parameters.Count > 1
+                        ? LocationInfo.From(_syntax.ParameterList.Parameters[1])
+                        : LocationInfo.From(_syntax.ParameterList);
+                    Report(DiagnosticDescriptors.InvalidBatchedSignature, location, _methodName, $"takes {parameters.Count} parameters");
+                    ok = false;
+                }
+                else if (parameters[0].Type is INamedTypeSymbol { TypeArguments.Length: 1 } list && IsType(list, "System.Collections.Generic.IReadOnlyList<T>"))
+                {
+                    elementType = list.TypeArguments[0];
+                }
+                else
+                {
+                    var syntax = _syntax.ParameterList.Parameters[_method.Parameters.IndexOf(parameters[0])];
+                    Report(DiagnosticDescriptors.InvalidBatchedSignature, LocationInfo.From(syntax.Type), _methodName, $"takes '{parameters[0].Type.ToDisplayString(s_short)}'");
+                    ok = false;
+                }
+
+                if (result is INamedTypeSymbol { TypeArguments.Length: 1 } resultList && IsType(resultList, "System.Collections.Generic.IReadOnlyList<T>"))
+                {
+                    elementResult = resultList.TypeArguments[0];
+                }
+                else if (!_diagnostics.Any(diagnostic => diagnostic.Id == DiagnosticDescriptors.UnsupportedReturnType.Id))
+                {
+                    Report(DiagnosticDescriptors.InvalidBatchedSignature, LocationInfo.From(_syntax.ReturnType), _methodName, $"returns '{_method.ReturnType.ToDisplayString(s_short)}'");
+                    ok = false;
+                }
+                else
+                {
+                    ok = false;
+                }
+                return ok;
+            }
+
+            private List<string> ParseFunctionOptions(AttributeData attribute, out string remoteName, out LocationInfo? nameLocation)
+            {
+                var options = new List<string>();
+                remoteName = _methodName;
+                nameLocation = MethodLocation;
+                int? minContainers = null;
+                int? maxContainers = null;
+                LocationInfo? minLocation = null;
+                LocationInfo? maxLocation = null;
+                foreach (var argument in attribute.NamedArguments)
+                {
+                    if (argument.Value.Kind == TypedConstantKind.Error)
+                    {
+                        continue;
+                    }
+                    var location = ArgumentLocation(attribute, argument.Key);
+                    object? value = argument.Value.Value;
+                    switch (argument.Key)
+                    {
+                        case "Name":
+                            remoteName = value as string ?? "";
+                            nameLocation = location;
+                            if (!IsValidName(remoteName))
+                            {
+                                Report(DiagnosticDescriptors.InvalidName, location, remoteName, _methodName);
+                            }
+                            continue;
+                        case "TimeoutSeconds":
+                            CheckRange(argument.Key, value, 1, 86400, location);
+                            break;
+                        case "MinContainers":
+                            minContainers = value as int?;
+                            minLocation = location;
+                            CheckRange(argument.Key, value, 0, int.MaxValue, location);
+                            break;
+                        case "MaxContainers":
+                            maxContainers = value as int?;
+                            maxLocation = location;
+                            CheckRange(argument.Key, value, 0, int.MaxValue, location);
+                            break;
+                        case "BufferContainers":
+                            CheckRange(argument.Key, value, 0, int.MaxValue, location);
+                            break;
+                        case "ScaledownWindowSeconds":
+                            CheckRange(argument.Key, value, 1, int.MaxValue, location);
+                            break;
+                        case "MaxInputs":
+                            CheckRange(argument.Key, value, 1, int.MaxValue, location);
+                            break;
+                        case "MemoryMb":
+                            CheckRange(argument.Key, value, 1, int.MaxValue, location);
+                            break;
+                        case "Cpu":
+                            if (value is double cpu && (!(cpu > 0) || double.IsInfinity(cpu)))
+                            {
+                                Report(DiagnosticDescriptors.OptionOutOfRange, location, argument.Key, _methodName, FormatDouble(cpu), "greater than 0");
+                            }
+                            break;
+                        case "Gpu":
+                            if (value is null)
+                            {
+                                continue;
+                            }
+                            if (value is string gpu && !s_gpu.IsMatch(gpu))
+                            {
+                                Report(DiagnosticDescriptors.InvalidGpu, location, _methodName, gpu);
+                            }
+                            break;
+                        default:
+                            continue;
+                    }
+                    options.Add($"{argument.Key} = {Literal(value)}");
+                }
+                if ((minContainers ?? 0) > (maxContainers ?? int.MaxValue) && (minContainers ?? 0) >= 0)
+                {
+                    Report(DiagnosticDescriptors.MinContainersAboveMax, minLocation ?? maxLocation, _methodName, minContainers ?? 0, maxContainers ?? int.MaxValue);
+                }
+                options.Sort(StringComparer.Ordinal);
+                return options;
+            }
+
+            private string ParseRetries(AttributeData attribute)
+            {
+                string maxRetries = "0";
+                string backoff = "global::Modal.RetryPolicy.DefaultBackoffCoefficient";
+                string initialDelay = "global::Modal.RetryPolicy.DefaultInitialDelayMs";
+                string maxDelay = "global::Modal.RetryPolicy.DefaultMaxDelayMs";
+                foreach (var argument in attribute.NamedArguments)
+                {
+                    if (argument.Value.Kind == TypedConstantKind.Error)
+                    {
+                        continue;
+                    }
+                    var location = ArgumentLocation(attribute, argument.Key);
+                    object? value = argument.Value.Value;
+                    switch (argument.Key)
+                    {
+                        case "MaxRetries":
+                            CheckRange(argument.Key, value, 0, 10, location);
+                            maxRetries = Literal(value);
+                            break;
+                        case "BackoffCoefficient":
+                            if (value is double coefficient && !(coefficient >= 1 && coefficient <= 10))
+                            {
+                                Report(DiagnosticDescriptors.OptionOutOfRange, location, argument.Key, _methodName, FormatDouble(coefficient), "between 1 and 10");
+                            }
+                            backoff = Literal(value);
+                            break;
+                        case "InitialDelayMs":
+                            CheckRange(argument.Key, value, 0, 60000, location);
+                            initialDelay = Literal(value);
+                            break;
+                        case "MaxDelayMs":
+                            CheckRange(argument.Key, value, 1000, 60000, location);
+                            maxDelay = Literal(value);
+                            break;
+                    }
+                }
+                return $"Retries = new global::Modal.RetryPolicy({maxRetries}, {backoff}, {initialDelay}, {maxDelay})";
+            }
+
+            private string ParseBatched(AttributeData attribute)
+            {
+                string maxBatchSize = "1";
+                string waitMs = "0";
+                foreach (var argument in attribute.NamedArguments)
+                {
+                    if (argument.Value.Kind == TypedConstantKind.Error)
+                    {
+                        continue;
+                    }
+                    var location = ArgumentLocation(attribute, argument.Key);
+                    object? value = argument.Value.Value;
+                    switch (argument.Key)
+                    {
+                        case "MaxBatchSize":
+                            CheckRange(argument.Key, value, 1, 1000, location);
+                            maxBatchSize = Literal(value);
+                            break;
+                        case "WaitMs":
+                            CheckRange(argument.Key, value, 0, 600000, location);
+                            waitMs = Literal(value);
+                            break;
+                    }
+                }
+                return $"Batch = new global::Modal.BatchOptions({maxBatchSize}, {waitMs})";
+            }
+
+            private void CheckRange(string option, object? value, int minimum, int maximum, LocationInfo? location)
+            {
+                if (value is int number && (number < minimum || number > maximum))
+                {
+                    string range = maximum == int.MaxValue
+                        ? $"at least {minimum.ToString(CultureInfo.InvariantCulture)}"
+                        : $"between {minimum.ToString(CultureInfo.InvariantCulture)} and {maximum.ToString(CultureInfo.InvariantCulture)}";
+                    Report(DiagnosticDescriptors.OptionOutOfRange, location, option, _methodName, number, range);
+                }
+            }
+
+            private LocationInfo? ArgumentLocation(AttributeData attribute, string name)
+            {
+                if (attribute.ApplicationSyntaxReference?.GetSyntax(_cancellationToken) is AttributeSyntax { ArgumentList: { } arguments } syntax)
+                {
+                    foreach (var argument in arguments.Arguments)
+                    {
+                        if (argument.NameEquals?.Name.Identifier.ValueText == name)
+                        {
+                            return LocationInfo.From(argument.Expression);
+                        }
+                    }
+                    return LocationInfo.From(syntax);
+                }
+                return MethodLocation;
+            }
+
+            private string Signature(List<IParameterSymbol> parameters, ITypeSymbol? result, ReturnShape shape)
+            {
+                string parameterList = string.Join(", ", parameters.Select(parameter => $"{parameter.Type.ToDisplayString(s_short)} {parameter.Name}"));
+                string resultText = shape switch
+                {
+                    ReturnShape.Void or ReturnShape.Task or ReturnShape.ValueTask => "void",
+                    ReturnShape.AsyncEnumerable => _method.ReturnType.ToDisplayString(s_short),
+                    _ => result?.ToDisplayString(s_short) ?? "?",
+                };
+                return $"{_methodName}({parameterList}) -> {resultText}";
+            }
+
+            private string? MethodCref()
+            {
+                var types = new List<string>();
+                foreach (var parameter in _method.Parameters)
+                {
+                    if (CrefType(parameter.Type) is not { } type)
+                    {
+                        return null;
+                    }
+                    types.Add(type);
+                }
+                return $"{_method.ContainingType.ToDisplayString(s_crefName)}.{EscapeIdentifier(_methodName)}({string.Join(", ", types)})";
+            }
+        }
+
+        private static bool IsValidName(string name)
+            => name.Length > 0 && name.All(c => c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '-' or '_' or '.');
+
+        /// <summary>A batched method's element parameter is named after its list: <c>xs</c> gives <c>x</c>.</summary>
+        private static string ElementName(string listName)
+        {
+            if (listName.Length > 1 && listName.EndsWith("s", StringComparison.Ordinal))
+            {
+                string singular = listName.Substring(0, listName.Length - 1);
+                if (SyntaxFacts.GetKeywordKind(singular) == SyntaxKind.None && singular != "cancellationToken")
+                {
+                    return singular;
+                }
+            }
+            return "item";
+        }
+
+        /// <summary>Why a type can never cross the wire, or null.</summary>
+        private static string? UnsupportedReason(ITypeSymbol type)
+        {
+            switch (type)
+            {
+                case IPointerTypeSymbol:
+                case IFunctionPointerTypeSymbol:
+                    return "is a pointer";
+                case ITypeParameterSymbol:
+                    return "is a type parameter";
+            }
+            if (type.IsRefLikeType)
+            {
+                return "is a ref struct and cannot be stored or copied to another process";
+            }
+            if (type.TypeKind == TypeKind.Delegate)
+            {
+                return "is a delegate, and code cannot be sent to another process";
+            }
+            if (!IsAccessibleToAssembly(type))
+            {
+                return "is not accessible outside its containing type, so the generated handle cannot use it";
+            }
+            return null;
+        }
+
+        /// <summary>Why MessagePack may fail on a type, or null when it is known to work.</summary>
+        private static string? SerializationDoubt(ITypeSymbol type, HashSet<ITypeSymbol> seen)
+        {
+            if (!seen.Add(type))
+            {
+                return null;
+            }
+            switch (type)
+            {
+                case IDynamicTypeSymbol:
+                    return "'dynamic' has no declared shape";
+                case IArrayTypeSymbol array:
+                    return SerializationDoubt(array.ElementType, seen);
+                case IErrorTypeSymbol:
+                    return null;
+            }
+            if (type.SpecialType == SpecialType.System_Object)
+            {
+                return "'object' has no declared shape";
+            }
+            if (type is not INamedTypeSymbol named)
+            {
+                return null;
+            }
+            if (named.TypeKind == TypeKind.Interface)
+            {
+                if (!s_wellKnownCollectionInterfaces.Contains(named.OriginalDefinition.ToDisplayString()))
+                {
+                    return $"the interface '{named.ToDisplayString(s_short)}' has no concrete type to create on the other side";
+                }
+            }
+            else if (named.IsAbstract && named.TypeKind == TypeKind.Class
+                && !named.GetAttributes().Any(attribute => attribute.AttributeClass?.ToDisplayString() == "MessagePack.UnionAttribute"))
+            {
+                return $"the abstract class '{named.ToDisplayString(s_short)}' has no [MessagePack.Union] to choose a concrete type";
+            }
+            foreach (var argument in named.TypeArguments)
+            {
+                if (SerializationDoubt(argument, seen) is { } doubt)
+                {
+                    return doubt;
+                }
+            }
+            return null;
+        }
+
+        private static bool IsAccessibleToAssembly(ITypeSymbol type)
+        {
+            switch (type)
+            {
+                case IArrayTypeSymbol array:
+                    return IsAccessibleToAssembly(array.ElementType);
+                case INamedTypeSymbol named:
+                    for (var current = named; current is not null; current = current.ContainingType)
+                    {
+                        if (current.DeclaredAccessibility is Accessibility.Private or Accessibility.Protected or Accessibility.ProtectedAndInternal)
+                        {
+                            return false;
+                        }
+                    }
+                    return named.TypeArguments.All(IsAccessibleToAssembly);
+                default:
+                    return true;
+            }
+        }
+
+        private static bool IsEffectivelyPublic(ITypeSymbol type)
+        {
+            switch (type)
+            {
+                case IArrayTypeSymbol array:
+                    return IsEffectivelyPublic(array.ElementType);
+                case INamedTypeSymbol named:
+                    for (var current = named; current is not null; current = current.ContainingType)
+                    {
+                        if (current.DeclaredAccessibility is not (Accessibility.Public or Accessibility.NotApplicable))
+                        {
+                            return false;
+                        }
+                    }
+                    return named.TypeArguments.All(IsEffectivelyPublic);
+                default:
+                    return true;
+            }
+        }
+
+        /// <summary>A type in cref syntax (<c>List{int}</c>), or null where crefs cannot name it.</summary>
+        private static string? CrefType(ITypeSymbol type)
+        {
+            switch (type)
+            {
+                case IArrayTypeSymbol array:
+                    return CrefType(array.ElementType) is { } element ? element + "[" + new string(',', array.Rank - 1) + "]" : null;
+                case INamedTypeSymbol named when !named.IsTupleType && named.TypeKind != TypeKind.Error:
+                    if (named.ContainingType is { IsGenericType: true })
+                    {
+                        return null;
+                    }
+                    if (!named.IsGenericType)
+                    {
+                        return named.ToDisplayString(s_crefName);
+                    }
+                    var arguments = named.TypeArguments.Select(CrefType).ToList();
+                    if (arguments.Any(argument => argument is null))
+                    {
+                        return null;
+                    }
+                    return named.ToDisplayString(s_crefName) + "{" + string.Join(", ", arguments) + "}";
+                default:
+                    return null;
+            }
+        }
+
+        private static string Literal(object? value) => value switch
+        {
+            null => "null",
+            string text => SymbolDisplay.FormatLiteral(text, quote: true),
+            int number => number.ToString(CultureInfo.InvariantCulture),
+            double number => FormatDouble(number),
+            bool flag => flag ? "true" : "false",
+            _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "null",
+        };
+
+        private static string FormatDouble(double value)
+        {
+            string text = value.ToString("R", CultureInfo.InvariantCulture);
+            return text.IndexOfAny(new[] { '.', 'E', 'N', 'I' }) >= 0 ? text : text + ".0";
+        }
+    }
+}

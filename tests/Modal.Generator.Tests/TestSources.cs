@@ -1,0 +1,111 @@
+namespace Modal.Generator.Tests;
+
+/// <summary>Inputs shared by the golden, incremental and handle tests.</summary>
+internal static class TestSources
+{
+    /// <summary>The input of docs/design/generated-code.md.</summary>
+    public const string Hello = """
+        using System.Collections.Generic;
+        using System.Linq;
+        using System.Runtime.CompilerServices;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using Modal;
+
+        [assembly: ModalApp("hello")]
+        namespace Demo;
+
+        public static partial class Hello
+        {
+            [Function] public static int Square(int x) => x * x;
+
+            [Function(Name = "add", TimeoutSeconds = 60)]
+            [Retries(MaxRetries = 2)]
+            public static Task<int> Add(int a, int b, CancellationToken cancellationToken) => Task.FromResult(a + b);
+
+            [Function] public static void Log(string message) { }
+
+            [Function]
+            public static async IAsyncEnumerable<string> Tokens(string text,
+                [EnumeratorCancellation] CancellationToken cancellationToken = default)
+            {
+                foreach (var token in text.Split(' '))
+                {
+                    await Task.Yield();
+                    yield return token;
+                }
+            }
+
+            [Function, Batched(MaxBatchSize = 64, WaitMs = 10)]
+            public static IReadOnlyList<int> Double(IReadOnlyList<int> xs) => xs.Select(x => 2 * x).ToList();
+        }
+        """;
+
+    /// <summary>Nested types in the global namespace, nullable and user types, tuples, no [ModalApp].</summary>
+    public const string Nested = """
+        using System.Collections.Generic;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using Modal;
+
+        public sealed record Point(double X, double Y);
+
+        public static partial class Outer
+        {
+            internal static partial class Inner
+            {
+                [Function(Cpu = 1.5, MemoryMb = 512, Gpu = "A100:2", MinContainers = 1, MaxContainers = 8, BufferContainers = 1, ScaledownWindowSeconds = 30, MaxInputs = 4)]
+                [Retries(MaxRetries = 3, BackoffCoefficient = 1.5, InitialDelayMs = 500, MaxDelayMs = 10000)]
+                public static string? Echo(string? text) => text;
+
+                [Function]
+                public static Task Ping() => Task.CompletedTask;
+
+                [Function(Name = "distance")]
+                public static ValueTask<double> Distance(Point from, Point to, (int Scale, string Unit) options, CancellationToken cancellationToken)
+                    => new(options.Scale * System.Math.Sqrt(((to.X - from.X) * (to.X - from.X)) + ((to.Y - from.Y) * (to.Y - from.Y))));
+
+                [Function]
+                public static int Now() => 42;
+            }
+        }
+        """;
+
+    /// <summary>Shapes not in the design doc's input: async batched, keyword and colliding names, internal types.</summary>
+    public const string Shapes = """
+        using System.Collections.Generic;
+        using System.Linq;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using Modal;
+
+        namespace Shapes.Inner;
+
+        internal sealed class Secret
+        {
+            public string Value { get; set; } = "";
+        }
+
+        public partial class Mixed
+        {
+            [Function]
+            public static void Store(string @class, int buffer, List<int?> cancellationToken) { }
+
+            [Function]
+            public static async ValueTask Touch(int[] values, CancellationToken token) => await Task.Delay(1, token);
+
+            [Function(Name = "reveal.v2")]
+            internal static Secret Reveal(Secret secret) => secret;
+
+            [Function, Batched(MaxBatchSize = 8)]
+            public static async Task<IReadOnlyList<string>> Upper(IReadOnlyList<string> texts, CancellationToken cancellationToken)
+            {
+                await Task.Yield();
+                return texts.Select(text => text.ToUpperInvariant()).ToList();
+            }
+
+            [Function]
+            public static Dictionary<string, int> Count(IReadOnlyDictionary<string, int> counts, IEnumerable<string> keys) => counts.ToDictionary(pair => pair.Key, pair => pair.Value);
+        }
+        """;
+}
