@@ -55,6 +55,8 @@ internal sealed class MapRunner
                 }
             }
             await producer.ConfigureAwait(false);
+            // Cancelled inputs write no output, so a cancelled map can drain without a wait observing the token.
+            cancellationToken.ThrowIfCancellationRequested();
         }
         finally
         {

@@ -1,0 +1,120 @@
+namespace Modal.Conformance.Tests;
+
+public abstract partial class ConformanceTests<TFixture>
+{
+    [Fact]
+    public async Task SpawnAsync_then_GetAsync_returns_the_result()
+    {
+        var call = await TestFunctions.Functions.Square.SpawnAsync(12);
+        Assert.False(string.IsNullOrWhiteSpace(call.ObjectId));
+        Assert.Equal(144, await call.GetAsync());
+    }
+
+    [Fact]
+    public void Spawn_and_Get_block()
+    {
+        var call = TestFunctions.Functions.Square.Spawn(11);
+        Assert.Equal(121, call.Get());
+    }
+
+    [Fact]
+    public async Task GetAsync_with_zero_timeout_polls_once_and_the_call_goes_on()
+    {
+        var call = await TestFunctions.Functions.Sleep.SpawnAsync(500);
+        await Assert.ThrowsAsync<TimeoutException>(() => call.GetAsync(TimeSpan.Zero));
+        await Assert.ThrowsAsync<TimeoutException>(() => call.GetAsync(TimeSpan.FromMilliseconds(50)));
+        Assert.Equal(500, await call.GetAsync());
+        Assert.Equal(500, await call.GetAsync(TimeSpan.Zero)); // a finished call answers a poll
+    }
+
+    [Fact]
+    public async Task FromId_reaches_an_existing_call_typed_and_untyped()
+    {
+        var call = await TestFunctions.Functions.Square.SpawnAsync(9);
+        Assert.Equal(81, await FunctionCall.FromId<int>(call.ObjectId).GetAsync());
+        Assert.Equal(81, Convert.ToInt32(await FunctionCall.FromId(call.ObjectId).GetAsync()));
+    }
+
+    [Fact]
+    public async Task FromId_with_an_unknown_id_throws_NotFound()
+        => await Assert.ThrowsAsync<NotFoundException>(() => FunctionCall.FromId<int>("fc-doesnotexist0000000").GetAsync());
+
+    [Fact]
+    public async Task GatherAsync_returns_every_value_in_call_order()
+    {
+        var calls = new[]
+        {
+            await TestFunctions.Functions.Sleep.SpawnAsync(200),
+            await TestFunctions.Functions.Sleep.SpawnAsync(10),
+            await TestFunctions.Functions.Sleep.SpawnAsync(100),
+        };
+        int[] values = await FunctionCall.GatherAsync(calls);
+        Assert.Equal(new[] { 200, 10, 100 }, values);
+        var untyped = Array.ConvertAll(calls, call => FunctionCall.FromId(call.ObjectId));
+        object?[] untypedValues = await FunctionCall.GatherAsync(untyped);
+        Assert.Equal(new[] { 200, 10, 100 }, untypedValues.Select(Convert.ToInt32));
+    }
+
+    [Fact]
+    public async Task GatherAsync_throws_the_first_failure()
+    {
+        var slow = await TestFunctions.Functions.Sleep.SpawnAsync(3000);
+        var failing = await TestFunctions.Functions.Explode.SpawnAsync("gathered");
+        var started = DateTime.UtcNow;
+        var exception = await Assert.ThrowsAsync<RemoteFunctionException>(() => FunctionCall.GatherAsync(slow, failing));
+        Assert.Equal("gathered", exception.RemoteMessage);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(2), "GatherAsync waited for the slow call before reporting the failure");
+        await slow.CancelAsync();
+    }
+
+    [Fact]
+    public async Task CancelAsync_ends_a_running_input_as_terminated()
+    {
+        var call = await TestFunctions.Functions.Sleep.SpawnAsync(30_000);
+        await Task.Delay(100);
+        var started = DateTime.UtcNow;
+        await call.CancelAsync();
+        await Assert.ThrowsAsync<InputCancelledException>(() => call.GetAsync());
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(3));
+        var graph = await call.GetCallGraphAsync();
+        var input = Assert.Single(graph);
+        Assert.Equal(InputStatus.Terminated, input.Status);
+        Assert.Equal(call.ObjectId, input.FunctionCallId);
+    }
+
+    [Fact]
+    public async Task CancelAsync_ends_a_pending_input_as_terminated()
+    {
+        var holder = await TestFunctions.Functions.Hold.SpawnAsync(1_000);
+        var pending = await TestFunctions.Functions.Hold.SpawnAsync(1_000); // waits behind the holder: MaxContainers = 1
+        await pending.CancelAsync();
+        await Assert.ThrowsAsync<InputCancelledException>(() => pending.GetAsync());
+        Assert.Equal(InputStatus.Terminated, Assert.Single(await pending.GetCallGraphAsync()).Status);
+        await holder.CancelAsync();
+    }
+
+    [Fact]
+    public async Task GetCallGraphAsync_shows_the_input_and_the_call_it_made()
+    {
+        var call = await TestFunctions.Functions.Parent.SpawnAsync(4);
+        Assert.Equal(17, await call.GetAsync());
+        var graph = await call.GetCallGraphAsync();
+        var parent = Assert.Single(graph);
+        Assert.Equal("Parent", parent.FunctionName);
+        Assert.Equal(InputStatus.Success, parent.Status);
+        Assert.Equal(call.ObjectId, parent.FunctionCallId);
+        Assert.False(string.IsNullOrWhiteSpace(parent.InputId));
+        var child = Assert.Single(parent.Children);
+        Assert.Equal("Square", child.FunctionName);
+        Assert.Equal(InputStatus.Success, child.Status);
+        Assert.NotEqual(call.ObjectId, child.FunctionCallId);
+        Assert.Empty(child.Children);
+    }
+
+    [Fact]
+    public async Task Untyped_spawn_of_a_function_by_name_returns_its_result()
+    {
+        var call = await Function.FromName("conformance", "Square").SpawnAsync<int>(3);
+        Assert.Equal(9, await call.GetAsync());
+    }
+}
