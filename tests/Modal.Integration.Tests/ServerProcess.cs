@@ -88,9 +88,13 @@ public sealed partial class ServerProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    /// <summary>Modal.Server.dll: next to the tests when it was copied with its runtime config, else in the repository's build output.</summary>
+    /// <summary>Modal.Server.dll: MODAL_TEST_SERVER_DLL when set, else next to the tests when it was copied with its runtime config, else in the repository's build output.</summary>
     public static string FindServerAssembly()
     {
+        if (Environment.GetEnvironmentVariable("MODAL_TEST_SERVER_DLL") is { Length: > 0 } configured)
+        {
+            return configured;
+        }
         var local = Path.Combine(AppContext.BaseDirectory, "Modal.Server.dll");
         if (File.Exists(local) && File.Exists(Path.Combine(AppContext.BaseDirectory, "Modal.Server.runtimeconfig.json")))
         {
