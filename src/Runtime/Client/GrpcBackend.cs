@@ -210,9 +210,19 @@ internal sealed class GrpcBackend : IModalBackend
         {
             return cached;
         }
-        var response = await _connection.CallAsync(
-            o => _connection.Client.FunctionGetAsync(new FunctionGetRequest { AppName = appName, FunctionName = function.Name }, o),
-            cancellationToken, idempotent: true).ConfigureAwait(false);
+        FunctionGetResponse response;
+        try
+        {
+            response = await _connection.CallAsync(
+                o => _connection.Client.FunctionGetAsync(new FunctionGetRequest { AppName = appName, FunctionName = function.Name }, o),
+                cancellationToken, idempotent: true).ConfigureAwait(false);
+        }
+        catch (NotFoundException exception)
+        {
+            throw new NotFoundException(
+                $"Function '{function.Name}' of app '{appName}' was not found on the control plane at {_connection.ServerUrl}: {exception.Message} " +
+                "Deploy the app (ModalApp.DeployAsync) or check the app and function names.", exception);
+        }
         _functionIds[(appName, function.Name)] = response.FunctionId;
         return response.FunctionId;
     }
