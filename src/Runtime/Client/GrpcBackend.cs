@@ -46,6 +46,7 @@ internal sealed class GrpcBackend : IModalBackend
     public async Task<ReadOnlyMemory<byte>> CallAsync(FunctionReference function, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        PayloadCodec.CheckSize(arguments.Length, $"the arguments of '{function.Name}'");
         var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
         var payload = await _codec.EncodeAsync(arguments, $"the arguments of '{function.Name}'", cancellationToken).ConfigureAwait(false);
         var request = NewMapRequest(functionId, FunctionCallInvocation.Sync, payload);
@@ -64,6 +65,7 @@ internal sealed class GrpcBackend : IModalBackend
     /// <inheritdoc />
     public async Task<string> SpawnAsync(FunctionReference function, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
+        PayloadCodec.CheckSize(arguments.Length, $"the arguments of '{function.Name}'");
         var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
         var payload = await _codec.EncodeAsync(arguments, $"the arguments of '{function.Name}'", cancellationToken).ConfigureAwait(false);
         var request = NewMapRequest(functionId, FunctionCallInvocation.Async, payload);
@@ -88,6 +90,7 @@ internal sealed class GrpcBackend : IModalBackend
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> CallGeneratorAsync(
         FunctionReference function, ReadOnlyMemory<byte> arguments, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        PayloadCodec.CheckSize(arguments.Length, $"the arguments of '{function.Name}'");
         var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
         var payload = await _codec.EncodeAsync(arguments, $"the arguments of '{function.Name}'", cancellationToken).ConfigureAwait(false);
         var request = NewMapRequest(functionId, FunctionCallInvocation.Sync, payload);
