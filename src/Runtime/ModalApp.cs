@@ -43,10 +43,13 @@ public sealed class ModalApp : IAsyncDisposable
     public static async Task<ModalApp> RunAsync(string[]? args = null, ModalAppOptions? options = null)
     {
         options ??= new ModalAppOptions();
+        // HOOK(worker): the single place where a worker process diverts; WorkerMode.RunAsync never returns.
         if (WorkerMode.IsWorker)
         {
             await WorkerMode.RunAsync(args ?? [], options).ConfigureAwait(false);
+            throw new InvalidOperationException("Worker mode returned; a worker process must exit when it stops serving.");
         }
+        AppIdentity.EnsureEntrypointsRegistered();
         var name = AppIdentity.ResolveAppName(options);
         var mode = BackendFactory.ResolveMode(options);
         var backend = await BackendFactory.CreateAsync(mode, name, options, CancellationToken.None).ConfigureAwait(false);

@@ -1215,8 +1215,12 @@ namespace Modal.Conformance
             public static BatchSizesFunction BatchSizes { get; } = new BatchSizesFunction(null);
             /// <summary>Calls <see cref="global::Modal.Conformance.StreamingFunctions.Count"/> remotely.</summary>
             public static CountFunction Count { get; } = new CountFunction(null);
+            /// <summary>Calls <see cref="global::Modal.Conformance.StreamingFunctions.CountThenFail"/> remotely.</summary>
+            public static CountThenFailFunction CountThenFail { get; } = new CountThenFailFunction(null);
             /// <summary>Calls <see cref="global::Modal.Conformance.StreamingFunctions.Double"/> remotely.</summary>
             public static DoubleFunction Double { get; } = new DoubleFunction(null);
+            /// <summary>Calls <see cref="global::Modal.Conformance.StreamingFunctions.RejectNegatives"/> remotely.</summary>
+            public static RejectNegativesFunction RejectNegatives { get; } = new RejectNegativesFunction(null);
             /// <summary>Calls <see cref="global::Modal.Conformance.StreamingFunctions.Timed"/> remotely.</summary>
             public static TimedFunction Timed { get; } = new TimedFunction(null);
 
@@ -1371,6 +1375,64 @@ namespace Modal.Conformance
                 }
             }
 
+            /// <summary>Typed handle of <see cref="global::Modal.Conformance.StreamingFunctions.CountThenFail"/>.</summary>
+            public sealed class CountThenFailFunction : global::Modal.Function
+            {
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                public static readonly global::Modal.FunctionDefinition Definition = new global::Modal.FunctionDefinition(
+                    "conformance", "CountThenFail", global::Modal.FunctionKind.Generator,
+                    new global::Modal.FunctionOptions { },
+                    "CountThenFail(int n) -> IAsyncEnumerable<int>", hasResult: true);
+
+                internal CountThenFailFunction(string? appName)
+                    : base(new global::Modal.FunctionReference(appName, "CountThenFail", Definition)) { }
+
+                /// <summary>This handle bound to the function of the same name in the deployed app <paramref name="appName"/>.</summary>
+                public CountThenFailFunction WithApp(string appName) => new CountThenFailFunction(appName);
+
+                /// <summary>Runs the generator remotely and streams its items.</summary>
+                public global::System.Collections.Generic.IAsyncEnumerable<int> RemoteGen(int n, global::System.Threading.CancellationToken cancellationToken = default)
+                    => RemoteGenCoreAsync(EncodeArguments(n), DecodeResult, cancellationToken);
+
+                /// <summary>Runs the method in this process.</summary>
+                public global::System.Collections.Generic.IAsyncEnumerable<int> Local(int n) => global::Modal.Conformance.StreamingFunctions.CountThenFail(n);
+                /// <summary>The method itself.</summary>
+                public global::System.Func<int, global::System.Collections.Generic.IAsyncEnumerable<int>> GetRawF() => global::Modal.Conformance.StreamingFunctions.CountThenFail;
+
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                public static global::System.ReadOnlyMemory<byte> EncodeArguments(int n)
+                {
+                    var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
+                    var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
+                    global::MessagePack.MessagePackSerializer.Serialize<int>(ref writer, n, global::Modal.ModalSerializer.Options);
+                    writer.Flush();
+                    return buffer.WrittenMemory;
+                }
+
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<int>(output);
+
+                internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out int n)
+                {
+                    var reader = new global::MessagePack.MessagePackReader(arguments);
+                    global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, Definition, 1);
+                    try
+                    {
+                        n = global::MessagePack.MessagePackSerializer.Deserialize<int>(ref reader, global::Modal.ModalSerializer.Options);
+                    }
+                    catch (global::MessagePack.MessagePackSerializationException exception) { throw global::Modal.ModalSerializer.InvalidArguments(Definition, exception); }
+                }
+
+                internal static async global::System.Collections.Generic.IAsyncEnumerable<global::System.ReadOnlyMemory<byte>> InvokeGeneratorAsync(global::System.ReadOnlyMemory<byte> arguments, [global::System.Runtime.CompilerServices.EnumeratorCancellation] global::System.Threading.CancellationToken cancellationToken)
+                {
+                    DecodeArguments(arguments, out var n);
+                    await foreach (var item in global::Modal.Conformance.StreamingFunctions.CountThenFail(n).WithCancellation(cancellationToken).ConfigureAwait(false))
+                    {
+                        yield return global::Modal.ModalSerializer.Serialize<int>(item);
+                    }
+                }
+            }
+
             /// <summary>Typed handle of <see cref="global::Modal.Conformance.StreamingFunctions.Double"/>.</summary>
             public sealed class DoubleFunction : global::Modal.Function
             {
@@ -1464,6 +1526,99 @@ namespace Modal.Conformance
                 }
             }
 
+            /// <summary>Typed handle of <see cref="global::Modal.Conformance.StreamingFunctions.RejectNegatives"/>.</summary>
+            public sealed class RejectNegativesFunction : global::Modal.Function
+            {
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                public static readonly global::Modal.FunctionDefinition Definition = new global::Modal.FunctionDefinition(
+                    "conformance", "RejectNegatives", global::Modal.FunctionKind.Batched,
+                    new global::Modal.FunctionOptions { Batch = new global::Modal.BatchOptions(10, 200) },
+                    "RejectNegatives(IReadOnlyList<int> xs) -> IReadOnlyList<int>", hasResult: true);
+
+                internal RejectNegativesFunction(string? appName)
+                    : base(new global::Modal.FunctionReference(appName, "RejectNegatives", Definition)) { }
+
+                /// <summary>This handle bound to the function of the same name in the deployed app <paramref name="appName"/>.</summary>
+                public RejectNegativesFunction WithApp(string appName) => new RejectNegativesFunction(appName);
+
+                /// <summary>Runs the function remotely and waits for its result.</summary>
+                public global::System.Threading.Tasks.Task<int> RemoteAsync(int item, global::System.Threading.CancellationToken cancellationToken = default)
+                    => CallCoreAsync(EncodeArguments(item), DecodeResult, cancellationToken);
+                /// <summary>Blocking form of <c>RemoteAsync</c>.</summary>
+                public int Remote(int item) => RemoteAsync(item).GetAwaiter().GetResult();
+
+                /// <summary>Starts the function remotely without waiting.</summary>
+                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<int>> SpawnAsync(int item, global::System.Threading.CancellationToken cancellationToken = default)
+                    => global::Modal.FunctionCall.FromId<int>(await SpawnCoreAsync(EncodeArguments(item), cancellationToken).ConfigureAwait(false));
+                /// <summary>Blocking form of <c>SpawnAsync</c>.</summary>
+                public global::Modal.FunctionCall<int> Spawn(int item) => SpawnAsync(item).GetAwaiter().GetResult();
+
+                /// <summary>Runs the function on every input (one sequence per parameter, zipped); outputs in input order unless <paramref name="orderOutputs"/> is false.</summary>
+                public global::System.Collections.Generic.IAsyncEnumerable<int> Map(global::System.Collections.Generic.IEnumerable<int> items, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
+                    => MapCoreAsync(ToAsyncEnumerable(items), EncodeArguments, DecodeResult, orderOutputs, cancellationToken);
+                /// <summary>Runs the function on every input of an asynchronous sequence.</summary>
+                public global::System.Collections.Generic.IAsyncEnumerable<int> Map(global::System.Collections.Generic.IAsyncEnumerable<int> items, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
+                    => MapCoreAsync(items, EncodeArguments, DecodeResult, orderOutputs, cancellationToken);
+                /// <summary>Like <c>Map</c>, with failures as elements instead of exceptions.</summary>
+                public global::System.Collections.Generic.IAsyncEnumerable<global::Modal.FunctionResult<int>> MapResults(global::System.Collections.Generic.IEnumerable<int> items, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
+                    => MapResultsCoreAsync(ToAsyncEnumerable(items), EncodeArguments, DecodeResult, orderOutputs, cancellationToken);
+                /// <summary>Like <c>Map</c> over an asynchronous sequence, with failures as elements.</summary>
+                public global::System.Collections.Generic.IAsyncEnumerable<global::Modal.FunctionResult<int>> MapResults(global::System.Collections.Generic.IAsyncEnumerable<int> items, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
+                    => MapResultsCoreAsync(items, EncodeArguments, DecodeResult, orderOutputs, cancellationToken);
+                /// <summary>Runs the function on every input and discards the outputs.</summary>
+                public global::System.Threading.Tasks.Task ForEachAsync(global::System.Collections.Generic.IEnumerable<int> items, bool ignoreExceptions = false, global::System.Threading.CancellationToken cancellationToken = default)
+                    => ForEachCoreAsync(ToAsyncEnumerable(items), EncodeArguments, ignoreExceptions, cancellationToken);
+
+                /// <summary>Runs the method in this process.</summary>
+                public global::System.Collections.Generic.IReadOnlyList<int> Local(global::System.Collections.Generic.IReadOnlyList<int> xs) => global::Modal.Conformance.StreamingFunctions.RejectNegatives(xs);
+                /// <summary>The method itself.</summary>
+                public global::System.Func<global::System.Collections.Generic.IReadOnlyList<int>, global::System.Collections.Generic.IReadOnlyList<int>> GetRawF() => global::Modal.Conformance.StreamingFunctions.RejectNegatives;
+
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                public static global::System.ReadOnlyMemory<byte> EncodeArguments(int item)
+                {
+                    var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
+                    var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
+                    global::MessagePack.MessagePackSerializer.Serialize<int>(ref writer, item, global::Modal.ModalSerializer.Options);
+                    writer.Flush();
+                    return buffer.WrittenMemory;
+                }
+
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<int>(output);
+
+                internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out int item)
+                {
+                    var reader = new global::MessagePack.MessagePackReader(arguments);
+                    global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, Definition, 1);
+                    try
+                    {
+                        item = global::MessagePack.MessagePackSerializer.Deserialize<int>(ref reader, global::Modal.ModalSerializer.Options);
+                    }
+                    catch (global::MessagePack.MessagePackSerializationException exception) { throw global::Modal.ModalSerializer.InvalidArguments(Definition, exception); }
+                }
+
+                internal static global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::System.ReadOnlyMemory<byte>>> InvokeBatchAsync(global::System.Collections.Generic.IReadOnlyList<global::System.ReadOnlyMemory<byte>> arguments, global::System.Threading.CancellationToken cancellationToken)
+                {
+                    var items = new int[arguments.Count];
+                    for (int i = 0; i < items.Length; i++)
+                    {
+                        DecodeArguments(arguments[i], out items[i]);
+                    }
+                    global::System.Collections.Generic.IReadOnlyList<int> results = global::Modal.Conformance.StreamingFunctions.RejectNegatives(items);
+                    if (results.Count != items.Length)
+                    {
+                        throw new global::System.InvalidOperationException($"Batched function 'RejectNegatives' returned {results.Count} results for {items.Length} inputs; it must return one result per input, in order.");
+                    }
+                    var outputs = new global::System.ReadOnlyMemory<byte>[results.Count];
+                    for (int i = 0; i < outputs.Length; i++)
+                    {
+                        outputs[i] = global::Modal.ModalSerializer.Serialize<int>(results[i]);
+                    }
+                    return new global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::System.ReadOnlyMemory<byte>>>(outputs);
+                }
+            }
+
             /// <summary>Typed handle of <see cref="global::Modal.Conformance.StreamingFunctions.Timed"/>.</summary>
             public sealed class TimedFunction : global::Modal.Function
             {
@@ -1547,6 +1702,7 @@ namespace Modal.Generated
             global::Modal.Conformance.TestFunctions.Functions.BirthdayFunction.Definition,
             global::Modal.Conformance.TestFunctions.Functions.CheckPositiveFunction.Definition,
             global::Modal.Conformance.StreamingFunctions.Functions.CountFunction.Definition,
+            global::Modal.Conformance.StreamingFunctions.Functions.CountThenFailFunction.Definition,
             global::Modal.Conformance.TestFunctions.Functions.DelayedEchoFunction.Definition,
             global::Modal.Conformance.StreamingFunctions.Functions.DoubleFunction.Definition,
             global::Modal.Conformance.TestFunctions.Functions.EchoFunction.Definition,
@@ -1556,6 +1712,7 @@ namespace Modal.Generated
             global::Modal.Conformance.TestFunctions.Functions.IgnoresTimeoutFunction.Definition,
             global::Modal.Conformance.TestFunctions.Functions.OccupyFunction.Definition,
             global::Modal.Conformance.TestFunctions.Functions.ParentFunction.Definition,
+            global::Modal.Conformance.StreamingFunctions.Functions.RejectNegativesFunction.Definition,
             global::Modal.Conformance.TestFunctions.Functions.SleepFunction.Definition,
             global::Modal.Conformance.TestFunctions.Functions.SquareFunction.Definition,
             global::Modal.Conformance.StreamingFunctions.Functions.TimedFunction.Definition,
@@ -1589,6 +1746,7 @@ namespace Modal.Generated
             => functionName switch
             {
                 "Count" => global::Modal.Conformance.StreamingFunctions.Functions.CountFunction.InvokeGeneratorAsync(arguments, cancellationToken),
+                "CountThenFail" => global::Modal.Conformance.StreamingFunctions.Functions.CountThenFailFunction.InvokeGeneratorAsync(arguments, cancellationToken),
                 "Timed" => global::Modal.Conformance.StreamingFunctions.Functions.TimedFunction.InvokeGeneratorAsync(arguments, cancellationToken),
                 _ => throw global::Modal.ModalSerializer.UnknownFunction(this, functionName),
             };
@@ -1598,6 +1756,7 @@ namespace Modal.Generated
             {
                 "BatchSizes" => global::Modal.Conformance.StreamingFunctions.Functions.BatchSizesFunction.InvokeBatchAsync(arguments, cancellationToken),
                 "Double" => global::Modal.Conformance.StreamingFunctions.Functions.DoubleFunction.InvokeBatchAsync(arguments, cancellationToken),
+                "RejectNegatives" => global::Modal.Conformance.StreamingFunctions.Functions.RejectNegativesFunction.InvokeBatchAsync(arguments, cancellationToken),
                 _ => throw global::Modal.ModalSerializer.UnknownFunction(this, functionName),
             };
     }

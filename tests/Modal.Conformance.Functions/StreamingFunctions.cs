@@ -30,6 +30,23 @@ public static partial class StreamingFunctions
         }
     }
 
+    /// <summary>Yields <paramref name="n"/> items, then throws.</summary>
+    [Function]
+    public static async IAsyncEnumerable<int> CountThenFail(int n)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            await Task.Yield();
+            yield return i;
+        }
+        throw new InvalidOperationException($"Failed after {n} items.");
+    }
+
+    /// <summary>Fails the whole batch when any input is negative.</summary>
+    [Function, Batched(MaxBatchSize = 10, WaitMs = 200)]
+    public static IReadOnlyList<int> RejectNegatives(IReadOnlyList<int> xs)
+        => xs.Any(x => x < 0) ? throw new ArgumentException("The batch holds a negative input.", nameof(xs)) : xs;
+
     [Function, Batched(MaxBatchSize = 16, WaitMs = 50)]
     public static IReadOnlyList<int> Double(IReadOnlyList<int> xs) => xs.Select(x => 2 * x).ToList();
 

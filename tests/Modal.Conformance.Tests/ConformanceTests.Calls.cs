@@ -110,6 +110,21 @@ public abstract partial class ConformanceTests<TFixture>
     }
 
     [Fact]
+    public async Task RemoteGen_yields_the_items_before_a_failure_then_throws_it()
+    {
+        var items = new List<int>();
+        var exception = await Assert.ThrowsAsync<RemoteFunctionException>(async () =>
+        {
+            await foreach (var item in StreamingFunctions.Functions.CountThenFail.RemoteGen(3))
+            {
+                items.Add(item);
+            }
+        });
+        Assert.Equal([0, 1, 2], items);
+        Assert.Equal("Failed after 3 items.", exception.RemoteMessage);
+    }
+
+    [Fact]
     public async Task RemoteGen_stops_the_generator_when_the_caller_stops_reading()
     {
         int read = 0;

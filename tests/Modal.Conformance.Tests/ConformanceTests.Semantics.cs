@@ -108,6 +108,18 @@ public abstract partial class ConformanceTests<TFixture>
     }
 
     [Fact]
+    public async Task Batched_function_failure_fails_every_input_of_the_batch()
+    {
+        var inputs = new[] { 1, -1, 2 }.Select(x => StreamingFunctions.Functions.RejectNegatives.RemoteAsync(x)).ToArray();
+        foreach (var input in inputs)
+        {
+            var exception = await Assert.ThrowsAsync<RemoteFunctionException>(() => input);
+            Assert.Equal(typeof(ArgumentException).FullName, exception.RemoteType);
+        }
+        Assert.Equal(5, await StreamingFunctions.Functions.RejectNegatives.RemoteAsync(5)); // a later batch is unaffected
+    }
+
+    [Fact]
     public async Task Caller_cancellation_stops_waiting_and_cancels_the_input()
     {
         using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(150));

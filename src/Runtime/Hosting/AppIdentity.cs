@@ -18,7 +18,6 @@ internal static class AppIdentity
         {
             return options.AppName;
         }
-        EnsureEntrypointsRegistered();
         var entryAssembly = Assembly.GetEntryAssembly();
         var withFunctions = FunctionEntrypoints.All.Where(entrypoint => entrypoint.Functions.Count > 0).ToList();
         var own = withFunctions.FirstOrDefault(entrypoint => entrypoint.GetType().Assembly == entryAssembly);

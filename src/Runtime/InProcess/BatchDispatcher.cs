@@ -84,6 +84,7 @@ internal sealed class BatchDispatcher(InProcessFunction function, BatchOptions o
             foreach (var completion in batch.Completions)
             {
                 completion.TrySetException(exception);
+                _ = completion.Task.Exception; // observed: an input whose caller stopped waiting no longer reads it
             }
         }
     }

@@ -1,0 +1,67 @@
+using Modal.Conformance;
+
+namespace Modal.Runtime.Tests;
+
+/// <summary>Starting and stopping apps: one app per process, so these run one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AppLifetimeCollection
+{
+    public const string Name = "App lifetime";
+}
+
+[Collection(AppLifetimeCollection.Name)]
+public sealed class ModalAppTests
+{
+    [Fact]
+    public async Task Auto_mode_runs_in_process_until_the_control_plane_lands()
+    {
+        await using var app = await ModalApp.RunAsync();
+        Assert.Equal(ModalMode.InProcess, app.Mode);
+        Assert.Equal("conformance", app.Name);
+        Assert.Equal(16, await TestFunctions.Functions.Square.RemoteAsync(4));
+    }
+
+    [Fact]
+    public async Task AppName_option_renames_the_running_app()
+    {
+        await using var app = await ModalApp.RunAsync(options: new ModalAppOptions { AppName = "renamed", Mode = ModalMode.InProcess });
+        Assert.Equal("renamed", app.Name);
+        Assert.Equal("renamed", TestFunctions.Functions.Square.AppName);
+        Assert.Equal(9, await Function.FromName("renamed", "Square").RemoteAsync<int>(3));
+        await Assert.ThrowsAsync<NotFoundException>(() => Function.FromName("conformance", "Square").RemoteAsync<int>(3));
+    }
+
+    [Theory]
+    [InlineData(ModalMode.Embedded)]
+    [InlineData(ModalMode.Remote)]
+    public async Task Modes_not_yet_available_say_so(ModalMode mode)
+    {
+        var exception = await Assert.ThrowsAsync<NotSupportedException>(() => ModalApp.RunAsync(options: new ModalAppOptions { Mode = mode }));
+        Assert.Contains(mode.ToString(), exception.Message);
+        await using var app = await ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.InProcess }); // nothing was left installed
+    }
+
+    [Fact]
+    public async Task DeployAsync_in_process_is_not_supported()
+        => await Assert.ThrowsAsync<NotSupportedException>(() => ModalApp.DeployAsync("hello", new ModalAppOptions { Mode = ModalMode.InProcess }));
+
+    [Fact]
+    public async Task Only_one_app_runs_per_process()
+    {
+        await using var app = await ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.InProcess });
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.InProcess }));
+    }
+
+    [Fact]
+    public async Task Disposing_the_app_cancels_its_calls_and_detaches_the_handles()
+    {
+        var app = await ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.InProcess });
+        var running = TestFunctions.Functions.Sleep.RemoteAsync(30_000);
+        await Task.Delay(50);
+        await app.DisposeAsync();
+        await Assert.ThrowsAsync<InputCancelledException>(() => running);
+        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => TestFunctions.Functions.Square.RemoteAsync(2));
+        Assert.Contains("ModalApp.RunAsync", exception.Message);
+        Assert.Equal(4, TestFunctions.Functions.Square.Local(2)); // Local needs no app
+    }
+}
