@@ -89,6 +89,45 @@ public sealed class WorkerProcessTests(IntegrationFixture fixture)
     }
 
     [Fact]
+    public async Task Cancelling_a_RemoteAsync_token_cancels_the_remote_input()
+    {
+        var marker = Path.Combine(NewTempDirectory(), "started");
+        using var cancellation = new CancellationTokenSource();
+        var call = IntegrationFunctions.Functions.WaitUntilCancelled.RemoteAsync(marker, cancellation.Token);
+        Assert.True(await EventuallyAsync(() => Task.FromResult(File.Exists(marker)), s_patience), "The input never started.");
+
+        await cancellation.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        Assert.True(await EventuallyAsync(() => Task.FromResult(File.Exists(marker + ".cancelled")), TimeSpan.FromSeconds(10)),
+            "The remote input's token was not cancelled.");
+    }
+
+    [Fact]
+    public async Task A_map_reads_its_inputs_no_further_ahead_than_the_outstanding_bound()
+    {
+        var pulled = 0;
+        async IAsyncEnumerable<int> Inputs()
+        {
+            for (var i = 0; i < 20_000; i++)
+            {
+                Interlocked.Increment(ref pulled);
+                await Task.Yield();
+                yield return 0;
+            }
+        }
+
+        await using (var outputs = IntegrationFunctions.Functions.WhichContainer.Map(Inputs()).GetAsyncEnumerator())
+        {
+            Assert.True(await outputs.MoveNextAsync());
+            // The consumer stalls: the pump may fill its window of outstanding inputs, and no more.
+            Assert.True(await EventuallyAsync(() => Task.FromResult(Volatile.Read(ref pulled) >= MapPump.MaxOutstanding), s_patience));
+            await Task.Delay(500);
+            Assert.InRange(Volatile.Read(ref pulled), MapPump.MaxOutstanding, MapPump.MaxOutstanding + 2);
+        }
+    }
+
+    [Fact]
     public async Task MaxContainers_holds_during_a_1000_input_map()
     {
         var function = IntegrationFunctions.Functions.WhichContainer;
