@@ -305,6 +305,17 @@ public sealed partial class FunctionGenerator
                     _writer.Line("/// <summary>Runs the generator function remotely and streams its items (Modal's <c>remote_gen</c>).</summary>");
                     _writer.Line($"public {AsyncEnumerable}<{_resultType}> RemoteGen({WithToken(ParameterList, TokenParameter)})");
                     _writer.Line($"    => RemoteGenCoreAsync<{_resultType}>(EncodeArguments({ArgumentList}), DecodeResult, {ct});");
+                    foreach (var (member, result) in new[] { ("RemoteAsync", $"{Task}<R>"), ("SpawnAsync", $"{Task}<global::Modal.FunctionCall<R>>") })
+                    {
+                        // The untyped base members would accept a generator function; make their use a compile error here.
+                        _writer.Line();
+                        _writer.Line($"/// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>");
+                        _writer.Line($"/// <typeparam name=\"R\">Unused.</typeparam>");
+                        _writer.Line($"/// <param name=\"args\">Unused.</param>");
+                        _writer.Line(Hidden);
+                        _writer.Line($"[global::System.Obsolete(\"{function.MethodName.TrimStart('@')} is a generator function: call RemoteGen instead.\", error: true)]");
+                        _writer.Line($"public new {result} {member}<R>(params object?[] args) => throw new global::System.NotSupportedException(\"{function.MethodName.TrimStart('@')} is a generator function: call RemoteGen instead.\");");
+                    }
                 }
                 else
                 {

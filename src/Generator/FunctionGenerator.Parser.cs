@@ -471,7 +471,7 @@ public sealed partial class FunctionGenerator
                         case "Cpu":
                             if (value is double cpu && (!(cpu > 0) || double.IsInfinity(cpu)))
                             {
-                                Report(DiagnosticDescriptors.OptionOutOfRange, location, argument.Key, _methodName, FormatDouble(cpu), "greater than 0");
+                                Report(DiagnosticDescriptors.OptionOutOfRange, location, argument.Key, _methodName, cpu.ToString("R", CultureInfo.InvariantCulture), "greater than 0");
                             }
                             break;
                         case "Gpu":
@@ -520,7 +520,7 @@ public sealed partial class FunctionGenerator
                         case "BackoffCoefficient":
                             if (value is double coefficient && !(coefficient >= 1 && coefficient <= 10))
                             {
-                                Report(DiagnosticDescriptors.OptionOutOfRange, location, argument.Key, _methodName, FormatDouble(coefficient), "between 1 and 10");
+                                Report(DiagnosticDescriptors.OptionOutOfRange, location, argument.Key, _methodName, coefficient.ToString("R", CultureInfo.InvariantCulture), "between 1 and 10");
                             }
                             backoff = Literal(value);
                             break;

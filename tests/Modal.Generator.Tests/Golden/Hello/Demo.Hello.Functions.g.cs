@@ -472,6 +472,20 @@ namespace Demo
                 public global::System.Collections.Generic.IAsyncEnumerable<string> RemoteGen(string text, global::System.Threading.CancellationToken cancellationToken = default)
                     => RemoteGenCoreAsync<string>(EncodeArguments(text), DecodeResult, cancellationToken);
 
+                /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
+                /// <typeparam name="R">Unused.</typeparam>
+                /// <param name="args">Unused.</param>
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                [global::System.Obsolete("Tokens is a generator function: call RemoteGen instead.", error: true)]
+                public new global::System.Threading.Tasks.Task<R> RemoteAsync<R>(params object?[] args) => throw new global::System.NotSupportedException("Tokens is a generator function: call RemoteGen instead.");
+
+                /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
+                /// <typeparam name="R">Unused.</typeparam>
+                /// <param name="args">Unused.</param>
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                [global::System.Obsolete("Tokens is a generator function: call RemoteGen instead.", error: true)]
+                public new global::System.Threading.Tasks.Task<global::Modal.FunctionCall<R>> SpawnAsync<R>(params object?[] args) => throw new global::System.NotSupportedException("Tokens is a generator function: call RemoteGen instead.");
+
                 /// <summary>Runs the method in this process (Modal's <c>local</c>).</summary>
                 public global::System.Collections.Generic.IAsyncEnumerable<string> Local(string text, global::System.Threading.CancellationToken cancellationToken = default) => global::Demo.Hello.Tokens(text, cancellationToken);
 
