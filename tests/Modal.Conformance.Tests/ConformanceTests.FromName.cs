@@ -55,6 +55,7 @@ public abstract partial class ConformanceTests<TFixture>
     public async Task GetCurrentStatsAsync_reports_backlog_and_runners()
     {
         var hold = TestFunctions.Functions.Hold; // MaxContainers = 1
+        await hold.RemoteAsync(0); // a warm container: worker modes start containers on demand, slowly on a busy machine
         var calls = new[] { await hold.SpawnAsync(2_000), await hold.SpawnAsync(2_000), await hold.SpawnAsync(2_000) };
         try
         {
@@ -62,7 +63,8 @@ public abstract partial class ConformanceTests<TFixture>
             Assert.True(await EventuallyAsync(async () =>
             {
                 stats = await hold.GetCurrentStatsAsync();
-                return stats.Backlog >= 1 && stats.NumTotalRunners >= 1;
+                // A runner may be counted while it starts, before it has taken the first input.
+                return stats.Backlog is >= 1 and <= 2 && stats.NumTotalRunners >= 1;
             }), $"stats never showed a backlog and a runner: {stats}");
             Assert.Equal(1, stats.NumTotalRunners);
             Assert.InRange(stats.Backlog, 1, 2);

@@ -18,7 +18,11 @@ public abstract class ModalAppFixture(ModalMode mode) : IAsyncLifetime
     /// </summary>
     public const string AppName = "conformance";
 
-    public async Task InitializeAsync() => _app = await ModalApp.RunAsync(options: new ModalAppOptions { Mode = Mode, AppName = AppName });
+    public async Task InitializeAsync()
+    {
+        await BeforeStartAsync();
+        _app = await ModalApp.RunAsync(options: CreateOptions());
+    }
 
     public async Task DisposeAsync()
     {
@@ -26,7 +30,17 @@ public abstract class ModalAppFixture(ModalMode mode) : IAsyncLifetime
         {
             await _app.DisposeAsync();
         }
+        await AfterStopAsync();
     }
+
+    /// <summary>Starts what the mode needs before the app (a control plane process, for example).</summary>
+    protected virtual Task BeforeStartAsync() => Task.CompletedTask;
+
+    /// <summary>The options the app starts with.</summary>
+    protected virtual ModalAppOptions CreateOptions() => new() { Mode = Mode, AppName = AppName };
+
+    /// <summary>Stops what <see cref="BeforeStartAsync"/> started.</summary>
+    protected virtual Task AfterStopAsync() => Task.CompletedTask;
 }
 
 /// <summary>One app per process at a time: every conformance class runs in this collection, one after another.</summary>

@@ -290,7 +290,7 @@ internal sealed partial class Scheduler
             }
             int wanted = desired - live.Count;
             int room = _options.MaxTotalContainers - _containers.Values.Count(c => !c.Stopping && !c.Exited);
-            if (room < wanted && work > 0)
+            if (room < wanted)
             {
                 room += StopIdleContainersOfOtherFunctions(function, wanted - room);
             }
@@ -313,8 +313,9 @@ internal sealed partial class Scheduler
     }
 
     /// <summary>
-    /// At the total cap, a function with work takes the place of idle containers of other functions (beyond their
-    /// minimum and warm pool) instead of waiting for their scaledown windows. Returns how many were stopped.
+    /// At the total cap, a function short of containers (for its work, its minimum or its warm pool) takes the place
+    /// of idle containers of other functions (beyond their minimum and warm pool) instead of waiting for their
+    /// scaledown windows. Returns how many were stopped.
     /// Caller holds the lock.
     /// </summary>
     private int StopIdleContainersOfOtherFunctions(FunctionState needy, int count)
