@@ -72,20 +72,32 @@ public sealed class ModalApp : IAsyncDisposable
     /// </summary>
     /// <param name="name">The deployed app's name; defaults to the app's own name.</param>
     /// <param name="options">Connection and mode.</param>
-    /// <exception cref="NotSupportedException">Deploying is not available in the chosen mode yet.</exception>
-    public static Task<ModalApp> DeployAsync(string? name = null, ModalAppOptions? options = null)
+    /// <returns>A handle whose disposal disconnects this process; the deployed app keeps running.</returns>
+    /// <exception cref="NotSupportedException">Deploying is not available in the chosen mode.</exception>
+    public static async Task<ModalApp> DeployAsync(string? name = null, ModalAppOptions? options = null)
     {
         options ??= new ModalAppOptions();
         var mode = BackendFactory.ResolveMode(options);
+        var appName = string.IsNullOrWhiteSpace(name) ? AppIdentity.ResolveAppName(options) : name;
         if (mode == ModalMode.InProcess)
         {
-            // TODO(deploy): a deployed in-process app would only live as long as this process; a later change
-            // decides its semantics.
             throw new NotSupportedException(
                 $"ModalApp.DeployAsync is not supported in ModalMode.InProcess: a deployed app must outlive this process. " +
-                $"Use ModalApp.RunAsync to run '{name ?? options.AppName ?? "the app"}' in process.");
+                $"Use ModalApp.RunAsync to run '{appName}' in process, or set MODAL_SERVER_URL to deploy to a control plane.");
         }
-        throw new NotSupportedException($"ModalApp.DeployAsync in ModalMode.{mode} is not available in this build yet.");
+        // TODO(deploy): package the app as a worker image; until then the deployed app launches this build's assembly.
+        var backend = await BackendFactory.CreateAsync(mode, appName, options, deploy: true, CancellationToken.None).ConfigureAwait(false);
+        IDisposable installation;
+        try
+        {
+            installation = ModalBackend.Install(backend);
+        }
+        catch
+        {
+            await DisposeBackendAsync(backend).ConfigureAwait(false);
+            throw;
+        }
+        return new ModalApp(appName, mode, backend, installation);
     }
 
     /// <summary>Stops the app: unfinished inputs are cancelled and handles stop reaching it.</summary>

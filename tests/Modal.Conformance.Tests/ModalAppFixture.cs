@@ -12,7 +12,11 @@ public abstract class ModalAppFixture(ModalMode mode) : IAsyncLifetime
 
     public ModalApp App => _app ?? throw new InvalidOperationException("The app has not started.");
 
-    public async Task InitializeAsync() => _app = await ModalApp.RunAsync(options: new ModalAppOptions { Mode = Mode });
+    public async Task InitializeAsync()
+    {
+        await BeforeStartAsync();
+        _app = await ModalApp.RunAsync(options: CreateOptions());
+    }
 
     public async Task DisposeAsync()
     {
@@ -20,7 +24,17 @@ public abstract class ModalAppFixture(ModalMode mode) : IAsyncLifetime
         {
             await _app.DisposeAsync();
         }
+        await AfterStopAsync();
     }
+
+    /// <summary>Starts what the mode needs before the app (a control plane process, for example).</summary>
+    protected virtual Task BeforeStartAsync() => Task.CompletedTask;
+
+    /// <summary>The options the app starts with.</summary>
+    protected virtual ModalAppOptions CreateOptions() => new() { Mode = Mode };
+
+    /// <summary>Stops what <see cref="BeforeStartAsync"/> started.</summary>
+    protected virtual Task AfterStopAsync() => Task.CompletedTask;
 }
 
 /// <summary>One app per process at a time: every conformance class runs in this collection, one after another.</summary>

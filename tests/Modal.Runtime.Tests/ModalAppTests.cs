@@ -13,10 +13,11 @@ public sealed class AppLifetimeCollection
 public sealed class ModalAppTests
 {
     [Fact]
-    public async Task Auto_mode_runs_in_process_until_the_control_plane_lands()
+    public async Task Auto_mode_without_a_server_url_runs_an_embedded_control_plane()
     {
+        Assert.True(string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MODAL_SERVER_URL")), "MODAL_SERVER_URL is set for the test run.");
         await using var app = await ModalApp.RunAsync();
-        Assert.Equal(ModalMode.InProcess, app.Mode);
+        Assert.Equal(ModalMode.Embedded, app.Mode);
         Assert.Equal("conformance", app.Name);
         Assert.Equal(16, await TestFunctions.Functions.Square.RemoteAsync(4));
     }
@@ -31,13 +32,21 @@ public sealed class ModalAppTests
         await Assert.ThrowsAsync<NotFoundException>(() => Function.FromName("conformance", "Square").RemoteAsync<int>(3));
     }
 
-    [Theory]
-    [InlineData(ModalMode.Embedded)]
-    [InlineData(ModalMode.Remote)]
-    public async Task Modes_not_yet_available_say_so(ModalMode mode)
+    [Fact]
+    public async Task Remote_mode_without_a_server_url_says_what_to_set()
     {
-        var exception = await Assert.ThrowsAsync<NotSupportedException>(() => ModalApp.RunAsync(options: new ModalAppOptions { Mode = mode }));
-        Assert.Contains(mode.ToString(), exception.Message);
+        Assert.True(string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MODAL_SERVER_URL")), "MODAL_SERVER_URL is set for the test run.");
+        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.Remote }));
+        Assert.Contains("MODAL_SERVER_URL", exception.Message);
+        await using var app = await ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.InProcess }); // nothing was left installed
+    }
+
+    [Fact]
+    public async Task Remote_mode_with_an_unreachable_server_throws_ConnectionException_naming_it()
+    {
+        var exception = await Assert.ThrowsAsync<ConnectionException>(
+            () => ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.Remote, ServerUrl = "http://127.0.0.1:9" }));
+        Assert.Contains("127.0.0.1:9", exception.Message);
         await using var app = await ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.InProcess }); // nothing was left installed
     }
 

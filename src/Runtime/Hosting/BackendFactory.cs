@@ -1,13 +1,14 @@
+using Modal.Api;
 using Modal.InProcess;
 
 namespace Modal.Hosting;
 
-/// <summary>
-/// The one place where an execution mode becomes a backend. The control-plane work extends this with the
-/// embedded and remote backends.
-/// </summary>
+/// <summary>The one place where an execution mode becomes a backend.</summary>
 internal static class BackendFactory
 {
+    /// <summary>The environment variable naming a standalone control plane.</summary>
+    public const string ServerUrlVariable = "MODAL_SERVER_URL";
+
     /// <summary>The mode <paramref name="options"/> ask for, with <see cref="ModalMode.Auto"/> resolved.</summary>
     public static ModalMode ResolveMode(ModalAppOptions options)
     {
@@ -15,26 +16,37 @@ internal static class BackendFactory
         {
             return options.Mode;
         }
-        // TODO(control plane): Auto becomes Remote when a server URL is configured (options.ServerUrl or
-        // MODAL_SERVER_URL) and Embedded otherwise, once those backends land. Until then every Auto app runs in process.
-        return ModalMode.InProcess;
+        return ServerUrl(options) is not null ? ModalMode.Remote : EmbeddedControlPlane.DefaultMode;
     }
 
-    /// <summary>Creates the backend for a resolved mode.</summary>
-    /// <exception cref="NotSupportedException">The mode is not available yet.</exception>
+    /// <summary>The configured control plane URL: the options', else <c>MODAL_SERVER_URL</c>, else null.</summary>
+    public static string? ServerUrl(ModalAppOptions options)
+        => !string.IsNullOrWhiteSpace(options.ServerUrl) ? options.ServerUrl
+            : Environment.GetEnvironmentVariable(ServerUrlVariable) is { Length: > 0 } url ? url : null;
+
+    /// <summary>Creates the backend of an ephemeral app for a resolved mode.</summary>
     public static ValueTask<IModalBackend> CreateAsync(ModalMode mode, string appName, ModalAppOptions options, CancellationToken cancellationToken)
+        => CreateAsync(mode, appName, options, deploy: false, cancellationToken);
+
+    /// <summary>Creates the backend for a resolved mode; <paramref name="deploy"/> registers a deployed app instead of an ephemeral one.</summary>
+    /// <exception cref="NotSupportedException">The mode is not available.</exception>
+    public static async ValueTask<IModalBackend> CreateAsync(ModalMode mode, string appName, ModalAppOptions options, bool deploy, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return mode switch
+        var kind = deploy ? AppKind.Deployed : AppKind.Ephemeral;
+        switch (mode)
         {
-            ModalMode.InProcess => ValueTask.FromResult<IModalBackend>(new InProcessBackend(appName)),
-            ModalMode.Embedded => throw NotYetAvailable(mode, "an embedded control plane"),
-            ModalMode.Remote => throw NotYetAvailable(mode, $"a control plane at '{options.ServerUrl ?? Environment.GetEnvironmentVariable("MODAL_SERVER_URL") ?? "(no URL set)"}'"),
-            _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown execution mode."),
-        };
+            case ModalMode.InProcess:
+                return new InProcessBackend(appName);
+            case ModalMode.Embedded:
+                return await EmbeddedControlPlane.StartBackendAsync(appName, kind, options, cancellationToken).ConfigureAwait(false);
+            case ModalMode.Remote:
+                var url = ServerUrl(options) ?? throw new InvalidOperationException(
+                    $"ModalMode.Remote needs a control plane URL: set ModalAppOptions.ServerUrl or {ServerUrlVariable} " +
+                    "to the address `modal server` prints (for example http://127.0.0.1:5000).");
+                return await ControlPlaneBackend.StartAsync(url, appName, kind, options, ownedServer: null, cancellationToken).ConfigureAwait(false);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown execution mode.");
+        }
     }
-
-    private static NotSupportedException NotYetAvailable(ModalMode mode, string what)
-        => new($"ModalMode.{mode} ({what}) is not available in this build yet. " +
-               "Use ModalMode.InProcess (or the default, ModalMode.Auto, which runs in process for now).");
 }

@@ -7,16 +7,18 @@ namespace Modal.Hosting;
 internal static class WorkerMode
 {
     /// <summary>Set by the launcher in a worker's environment.</summary>
-    public const string EnvironmentVariable = "MODAL_WORKER";
+    public const string EnvironmentVariable = WorkerHost.WorkerVariable;
 
     /// <summary>True in a worker process.</summary>
-    public static bool IsWorker => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(EnvironmentVariable));
+    public static bool IsWorker => WorkerHost.IsWorkerProcess;
 
-    /// <summary>
-    /// HOOK(worker): serve inputs through the registered entrypoints until told to stop, then exit the process.
-    /// It must never return to <c>RunAsync</c>'s caller.
-    /// </summary>
-    public static Task RunAsync(string[] args, ModalAppOptions options)
-        => throw new NotSupportedException(
-            $"This process was started as a Modal worker ({EnvironmentVariable} is set), but worker mode is not available in this build yet.");
+    /// <summary>Serves inputs through the registered entrypoints until told to stop, then exits the process.</summary>
+    public static async Task RunAsync(string[] args, ModalAppOptions options)
+    {
+        _ = args;
+        _ = options;
+        AppIdentity.EnsureEntrypointsRegistered();
+        await WorkerHost.RunAndExitAsync().ConfigureAwait(false);
+        throw new InvalidOperationException("The worker loop returned without exiting the process.");
+    }
 }

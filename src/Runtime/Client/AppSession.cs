@@ -1,0 +1,112 @@
+using Modal.Api;
+
+namespace Modal;
+
+/// <summary>
+/// An app registered on a control plane: <c>AppCreate</c> with every function of the registered entrypoints and
+/// how to launch its workers, a heartbeat that keeps an ephemeral app alive, the log follower and the installed
+/// <see cref="GrpcBackend"/>. Disposing stops an ephemeral app.
+/// </summary>
+internal sealed class AppSession : IAsyncDisposable
+{
+    private static readonly TimeSpan s_heartbeatInterval = TimeSpan.FromSeconds(2);
+
+    private readonly GrpcConnection _connection;
+    private readonly bool _ephemeral;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _heartbeat;
+    private readonly LogPrinter? _logs;
+
+    private AppSession(GrpcConnection connection, string appName, AppCreateResponse created, bool ephemeral)
+    {
+        _connection = connection;
+        _ephemeral = ephemeral;
+        AppId = created.AppId;
+        AppName = appName;
+        FunctionIds = new Dictionary<string, string>(created.FunctionIds, StringComparer.Ordinal);
+        Backend = new GrpcBackend(connection, appName, FunctionIds);
+        _heartbeat = ephemeral ? Task.Run(() => HeartbeatAsync(_stop.Token)) : Task.CompletedTask;
+        if (ephemeral)
+        {
+            _logs = LogPrinter.Start(connection, AppId);
+        }
+    }
+
+    /// <summary>The app's id on the control plane.</summary>
+    public string AppId { get; }
+
+    /// <summary>The app's name.</summary>
+    public string AppName { get; }
+
+    /// <summary>Function ids by name.</summary>
+    public IReadOnlyDictionary<string, string> FunctionIds { get; }
+
+    /// <summary>The backend over this app's connection.</summary>
+    public GrpcBackend Backend { get; }
+
+    /// <summary>Registers the app; an ephemeral one heartbeats and prints its containers' output here until disposed.</summary>
+    public static async Task<AppSession> CreateAsync(
+        GrpcConnection connection, string appName, AppKind kind, IReadOnlyList<IFunctionEntrypoint> entrypoints, CancellationToken cancellationToken)
+    {
+        var request = new AppCreateRequest { Name = appName, Kind = kind, Launch = LaunchSpecs.ForEntrypoints(entrypoints) };
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entrypoint in entrypoints)
+        {
+            foreach (var function in entrypoint.Functions)
+            {
+                if (names.Add(function.Name))
+                {
+                    request.Functions.Add(FunctionSpecs.From(function));
+                }
+            }
+        }
+        var created = await connection.CallAsync(o => connection.Client.AppCreateAsync(request, o), cancellationToken).ConfigureAwait(false);
+        return new AppSession(connection, appName, created, kind == AppKind.Ephemeral);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _heartbeat.ConfigureAwait(false);
+        if (_ephemeral)
+        {
+            try
+            {
+                using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await _connection.CallAsync(o => _connection.Client.AppStopAsync(new AppStopRequest { AppId = AppId }, o), limit.Token)
+                    .ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is ModalException or OperationCanceledException)
+            {
+                // The server may be gone already; its heartbeat timeout stops the app then.
+            }
+        }
+        if (_logs is not null)
+        {
+            await _logs.DisposeAsync().ConfigureAwait(false);
+        }
+        _stop.Dispose();
+    }
+
+    private async Task HeartbeatAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(s_heartbeatInterval, stop).ConfigureAwait(false);
+                await _connection.CallAsync(o => _connection.Client.AppHeartbeatAsync(new AppHeartbeatRequest { AppId = AppId }, o), stop, idempotent: true)
+                    .ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (ModalException)
+            {
+                // A missed heartbeat is retried on the next tick; the server tolerates a few.
+            }
+        }
+    }
+}

@@ -1,0 +1,283 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
+using Modal.Api;
+
+namespace Modal;
+
+/// <summary>
+/// One map call: inputs go out in batches (the first pipelined in <c>FunctionMap</c>) with at most
+/// <see cref="MaxOutstanding"/> not yet handed to the consumer, while a concurrent long-poll loop collects
+/// outputs after a cursor. Outputs are yielded once each, in input order when asked (a reorder buffer that the
+/// outstanding bound also bounds), so memory stays flat however many inputs there are.
+/// </summary>
+internal sealed class MapPump
+{
+    /// <summary>Inputs in one request at most.</summary>
+    public const int MaxBatchSize = 100;
+
+    /// <summary>Inline payload bytes in one request at most (the server takes messages up to 4 MB).</summary>
+    public const int MaxBatchBytes = 3 * 1024 * 1024;
+
+    /// <summary>Inputs sent but not yet yielded, at most.</summary>
+    public const int MaxOutstanding = 1000;
+
+    private static readonly TimeSpan s_pollTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly GrpcConnection _connection;
+    private readonly PayloadCodec _codec;
+    private readonly string _functionId;
+    private readonly string _functionName;
+    private readonly string? _parentInputId;
+    private readonly SemaphoreSlim _slots = new(MaxOutstanding, MaxOutstanding);
+    private readonly Channel<MapOutput> _outputs = Channel.CreateUnbounded<MapOutput>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly TaskCompletionSource<string?> _callId = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _inputsEnded = new();
+    private int _totalInputs = -1;
+    private int _received;
+    private Exception? _fault;
+
+    public MapPump(GrpcConnection connection, PayloadCodec codec, string functionId, string functionName, string? parentInputId)
+    {
+        _connection = connection;
+        _codec = codec;
+        _functionId = functionId;
+        _functionName = functionName;
+        _parentInputId = parentInputId;
+    }
+
+    /// <summary>Runs the map and yields its outputs.</summary>
+    public async IAsyncEnumerable<MapOutput> RunAsync(
+        IAsyncEnumerable<ReadOnlyMemory<byte>> inputs, bool orderOutputs, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var pumpCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var token = pumpCancellation.Token;
+        var sender = Task.Run(() => GuardAsync(() => SendInputsAsync(inputs, token)), CancellationToken.None);
+        var receiver = Task.Run(() => GuardAsync(() => ReceiveOutputsAsync(token)), CancellationToken.None);
+        var completed = false;
+        try
+        {
+            var reorder = orderOutputs ? new Dictionary<int, MapOutput>() : null;
+            var next = 0;
+            await foreach (var output in _outputs.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (reorder is null)
+                {
+                    _slots.Release();
+                    yield return output;
+                    continue;
+                }
+                reorder[output.Index] = output;
+                while (reorder.Remove(next, out var ready))
+                {
+                    next++;
+                    _slots.Release();
+                    yield return ready;
+                }
+            }
+            if (_fault is { } fault)
+            {
+                ExceptionDispatchInfo.Capture(fault).Throw();
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            completed = true;
+        }
+        finally
+        {
+            await pumpCancellation.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(sender, receiver).ConfigureAwait(false);
+            if (!completed && _callId.Task.IsCompletedSuccessfully && _callId.Task.Result is { } callId)
+            {
+                // The consumer stopped early (a failure, a break, a cancellation): the remaining inputs are not wanted.
+                await GrpcBackend.CancelQuietlyAsync(_connection, callId).ConfigureAwait(false);
+            }
+            _inputsEnded.Dispose();
+        }
+    }
+
+    private async Task GuardAsync(Func<Task> body)
+    {
+        try
+        {
+            await body().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            _outputs.Writer.TryComplete();
+        }
+        catch (Exception exception)
+        {
+            Interlocked.CompareExchange(ref _fault, exception, null);
+            _outputs.Writer.TryComplete();
+        }
+        finally
+        {
+            _callId.TrySetResult(null);
+        }
+    }
+
+    private async Task SendInputsAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> inputs, CancellationToken cancellationToken)
+    {
+        var batch = new List<FunctionInputItem>(MaxBatchSize);
+        var batchBytes = 0L;
+        string? callId = null;
+        var index = 0;
+
+        async Task FlushAsync(bool last)
+        {
+            if (callId is null)
+            {
+                if (batch.Count == 0 && last)
+                {
+                    return;
+                }
+                var request = new FunctionMapRequest
+                {
+                    FunctionId = _functionId,
+                    Invocation = FunctionCallInvocation.Sync,
+                    ParentInputId = _parentInputId ?? string.Empty,
+                };
+                request.PipelinedInputs.AddRange(batch);
+                var response = await _connection.CallAsync(o => _connection.Client.FunctionMapAsync(request, o), cancellationToken).ConfigureAwait(false);
+                callId = response.FunctionCallId;
+                _callId.TrySetResult(callId);
+                batch.Clear();
+                batchBytes = 0;
+                if (!last)
+                {
+                    return;
+                }
+            }
+            if (batch.Count == 0 && !last)
+            {
+                return;
+            }
+            var put = new FunctionPutInputsRequest { FunctionCallId = callId, Last = last };
+            put.Inputs.AddRange(batch);
+            await _connection.CallAsync(o => _connection.Client.FunctionPutInputsAsync(put, o), cancellationToken).ConfigureAwait(false);
+            batch.Clear();
+            batchBytes = 0;
+        }
+
+        await using (var enumerator = inputs.GetAsyncEnumerator(cancellationToken))
+        {
+            while (true)
+            {
+                if (!_slots.Wait(0))
+                {
+                    // Backpressure: send what is gathered, then wait for the consumer to take outputs.
+                    await FlushAsync(last: false).ConfigureAwait(false);
+                    await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                var moving = enumerator.MoveNextAsync();
+                if (!moving.IsCompleted && batch.Count > 0)
+                {
+                    // The source is slow: do not hold back inputs that are ready.
+                    await FlushAsync(last: false).ConfigureAwait(false);
+                }
+                if (!await moving.ConfigureAwait(false))
+                {
+                    _slots.Release();
+                    break;
+                }
+                var what = $"the arguments of input {index} of '{_functionName}'";
+                var payload = await _codec.EncodeAsync(enumerator.Current, what, cancellationToken).ConfigureAwait(false);
+                batch.Add(new FunctionInputItem { Index = index++, Arguments = payload });
+                batchBytes += payload.CalculateSize();
+                if (batch.Count >= MaxBatchSize || batchBytes >= MaxBatchBytes)
+                {
+                    await FlushAsync(last: false).ConfigureAwait(false);
+                }
+            }
+        }
+        Volatile.Write(ref _totalInputs, index);
+        await FlushAsync(last: true).ConfigureAwait(false);
+        if (index == 0)
+        {
+            _outputs.Writer.TryComplete();
+        }
+        // Wake the output loop if it is waiting in a long poll for outputs that all arrived already.
+        await _inputsEnded.CancelAsync().ConfigureAwait(false);
+    }
+
+    private async Task ReceiveOutputsAsync(CancellationToken cancellationToken)
+    {
+        var callId = await _callId.Task.ConfigureAwait(false);
+        if (callId is null)
+        {
+            return;
+        }
+        var seen = new BitSet();
+        long cursor = 0;
+        while (true)
+        {
+            var total = Volatile.Read(ref _totalInputs);
+            if (total >= 0 && _received >= total)
+            {
+                _outputs.Writer.TryComplete();
+                return;
+            }
+            var request = new FunctionGetOutputsRequest
+            {
+                FunctionCallId = callId,
+                AfterCursor = cursor,
+                TimeoutSeconds = total >= 0 ? s_pollTimeout.TotalSeconds : 5,
+            };
+            FunctionGetOutputsResponse response;
+            if (total < 0)
+            {
+                using var poll = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _inputsEnded.Token);
+                try
+                {
+                    response = await _connection.CallAsync(o => _connection.Client.FunctionGetOutputsAsync(request, o), poll.Token, idempotent: true)
+                        .ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    continue;
+                }
+            }
+            else
+            {
+                response = await _connection.CallAsync(o => _connection.Client.FunctionGetOutputsAsync(request, o), cancellationToken, idempotent: true)
+                    .ConfigureAwait(false);
+            }
+            cursor = Math.Max(cursor, response.Cursor);
+            foreach (var item in response.Outputs)
+            {
+                if (!seen.Add(item.Index))
+                {
+                    continue;
+                }
+                _received++;
+                var failure = OutputMapper.ToException(item.Result, _functionName);
+                var value = failure is null
+                    ? await _codec.DecodeAsync(item.Result.Data, cancellationToken).ConfigureAwait(false)
+                    : ReadOnlyMemory<byte>.Empty;
+                _outputs.Writer.TryWrite(new MapOutput(item.Index, value, failure));
+            }
+        }
+    }
+
+    /// <summary>A growable set of small non-negative integers: one bit per input, so a million inputs take 125 KB.</summary>
+    private sealed class BitSet
+    {
+        private ulong[] _words = new ulong[16];
+
+        public bool Add(int value)
+        {
+            var word = value >> 6;
+            if (word >= _words.Length)
+            {
+                Array.Resize(ref _words, Math.Max(word + 1, _words.Length * 2));
+            }
+            var mask = 1UL << (value & 63);
+            if ((_words[word] & mask) != 0)
+            {
+                return false;
+            }
+            _words[word] |= mask;
+            return true;
+        }
+    }
+}

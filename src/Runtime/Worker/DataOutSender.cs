@@ -1,0 +1,100 @@
+using System.Threading.Channels;
+using Grpc.Core;
+using Modal.Api;
+
+namespace Modal;
+
+/// <summary>
+/// Streams one generator input's items to the control plane (<c>FunctionPutDataOut</c>), batching the items that
+/// are ready while a send is in flight. A bounded queue holds the generator back when the network cannot keep up.
+/// </summary>
+internal sealed class DataOutSender
+{
+    private const int MaxBatchSize = 100;
+    private const int MaxBatchBytes = 3 * 1024 * 1024;
+
+    private readonly GrpcConnection _connection;
+    private readonly PayloadCodec _codec;
+    private readonly LeasedInput _input;
+    private readonly string _functionName;
+    private readonly Channel<(long Index, ReadOnlyMemory<byte> Item)> _items = Channel.CreateBounded<(long, ReadOnlyMemory<byte>)>(
+        new BoundedChannelOptions(256) { SingleReader = true, SingleWriter = true });
+    private readonly Task _loop;
+
+    public DataOutSender(GrpcConnection connection, PayloadCodec codec, LeasedInput input, string functionName)
+    {
+        _connection = connection;
+        _codec = codec;
+        _input = input;
+        _functionName = functionName;
+        _loop = Task.Run(SendLoopAsync);
+    }
+
+    /// <summary>Queues an item, waiting while the queue is full.</summary>
+    public async ValueTask AddAsync(long index, ReadOnlyMemory<byte> item, CancellationToken cancellationToken)
+    {
+        if (_loop.IsFaulted)
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        await _items.Writer.WriteAsync((index, item), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends what is queued; throws when items could not be delivered.</summary>
+    public Task CompleteAsync()
+    {
+        _items.Writer.TryComplete();
+        return _loop;
+    }
+
+    private async Task SendLoopAsync()
+    {
+        try
+        {
+            var reader = _items.Reader;
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                var request = new FunctionPutDataOutRequest { InputId = _input.InputId, Attempt = _input.Attempt };
+                var bytes = 0;
+                while (request.Chunks.Count < MaxBatchSize && bytes < MaxBatchBytes && reader.TryRead(out var entry))
+                {
+                    var payload = await _codec.EncodeAsync(entry.Item, $"item {entry.Index} of generator '{_functionName}'", CancellationToken.None)
+                        .ConfigureAwait(false);
+                    request.Chunks.Add(new DataChunk { Index = entry.Index, Data = payload });
+                    bytes += payload.CalculateSize();
+                }
+                await SendAsync(request).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            // Unblock a generator waiting on a full queue; CompleteAsync rethrows.
+            _items.Writer.TryComplete();
+            while (_items.Reader.TryRead(out _))
+            {
+            }
+            throw;
+        }
+    }
+
+    private async Task SendAsync(FunctionPutDataOutRequest request)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var call = _connection.Worker.FunctionPutDataOutAsync(request, _connection.Options(CancellationToken.None, TimeSpan.FromSeconds(60)));
+                await call.ResponseAsync.ConfigureAwait(false);
+                return;
+            }
+            catch (RpcException exception) when (attempt < 10 && exception.StatusCode is StatusCode.Unavailable or StatusCode.ResourceExhausted or StatusCode.DeadlineExceeded)
+            {
+                await Task.Delay(GrpcConnection.Backoff(attempt)).ConfigureAwait(false);
+            }
+            catch (RpcException exception)
+            {
+                throw _connection.Translate(exception, CancellationToken.None);
+            }
+        }
+    }
+}

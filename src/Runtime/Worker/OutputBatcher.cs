@@ -1,0 +1,76 @@
+using System.Threading.Channels;
+using Grpc.Core;
+using Modal.Api;
+
+namespace Modal;
+
+/// <summary>
+/// Sends the container's outputs in batches (<c>FunctionPutOutputs</c>): whatever has finished while the previous
+/// batch was in flight goes in the next one. Each output carries its attempt; the server drops stale ones.
+/// </summary>
+internal sealed class OutputBatcher
+{
+    private const int MaxBatchSize = 100;
+    private const int MaxBatchBytes = 3 * 1024 * 1024;
+
+    private readonly GrpcConnection _connection;
+    private readonly TextWriter _diagnostics;
+    private readonly Channel<FunctionOutputFromWorker> _pending = Channel.CreateUnbounded<FunctionOutputFromWorker>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _loop;
+
+    public OutputBatcher(GrpcConnection connection, TextWriter diagnostics)
+    {
+        _connection = connection;
+        _diagnostics = diagnostics;
+        _loop = Task.Run(SendLoopAsync);
+    }
+
+    /// <summary>Queues an output for the next batch.</summary>
+    public void Enqueue(FunctionOutputFromWorker output) => _pending.Writer.TryWrite(output);
+
+    /// <summary>Sends everything queued and stops.</summary>
+    public async Task FlushAsync(TimeSpan limit)
+    {
+        _pending.Writer.TryComplete();
+        await Task.WhenAny(_loop, Task.Delay(limit)).ConfigureAwait(false);
+    }
+
+    private async Task SendLoopAsync()
+    {
+        var reader = _pending.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            var request = new FunctionPutOutputsRequest();
+            var bytes = 0;
+            while (request.Outputs.Count < MaxBatchSize && bytes < MaxBatchBytes && reader.TryRead(out var output))
+            {
+                request.Outputs.Add(output);
+                bytes += output.CalculateSize();
+            }
+            await SendAsync(request).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SendAsync(FunctionPutOutputsRequest request)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var call = _connection.Worker.FunctionPutOutputsAsync(request, _connection.Options(CancellationToken.None, TimeSpan.FromSeconds(30)));
+                await call.ResponseAsync.ConfigureAwait(false);
+                return;
+            }
+            catch (RpcException exception) when (attempt < 10 && exception.StatusCode is StatusCode.Unavailable or StatusCode.ResourceExhausted or StatusCode.DeadlineExceeded)
+            {
+                await Task.Delay(GrpcConnection.Backoff(attempt)).ConfigureAwait(false);
+            }
+            catch (RpcException exception)
+            {
+                // The server refused the batch (for example the inputs were re-leased elsewhere); their new attempts report instead.
+                await _diagnostics.WriteLineAsync($"modal worker: {request.Outputs.Count} output(s) not accepted: {exception.Status}").ConfigureAwait(false);
+                return;
+            }
+        }
+    }
+}

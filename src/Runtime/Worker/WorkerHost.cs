@@ -1,0 +1,193 @@
+using System.Threading.Channels;
+using Grpc.Core;
+using Modal.Api;
+
+namespace Modal;
+
+/// <summary>
+/// The container entrypoint loop, run by <c>ModalApp.RunAsync</c> in a process the launcher started
+/// (<c>MODAL_WORKER=1</c>): says hello, asks for inputs with credits for its free slots, runs them through the
+/// generated entrypoint, reports outputs in batches, heartbeats, ships its console output, and exits when the
+/// control plane ends the input stream or asks it to stop. It never returns to the caller's code.
+/// </summary>
+internal sealed class WorkerHost
+{
+    /// <summary>The environment variable the launcher sets in worker processes.</summary>
+    public const string WorkerVariable = "MODAL_WORKER";
+
+    private static readonly TimeSpan s_drainLimit = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan s_timeoutGrace = TimeSpan.FromSeconds(1);
+
+    private readonly GrpcConnection _connection;
+    private readonly string _containerId;
+    private readonly TextWriter _diagnostics;
+    private readonly CancellationTokenSource _stop = new();
+    private string? _stopReason;
+
+    private WorkerHost(GrpcConnection connection, string containerId, TextWriter diagnostics)
+    {
+        _connection = connection;
+        _containerId = containerId;
+        _diagnostics = diagnostics;
+    }
+
+    /// <summary>True in a process the launcher started as a worker.</summary>
+    public static bool IsWorkerProcess
+        => Environment.GetEnvironmentVariable(WorkerVariable) is { Length: > 0 } value && value != "0" && !value.Equals("false", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Serves inputs until told to stop, then exits the process.</summary>
+    public static async Task RunAndExitAsync()
+    {
+        int exitCode;
+        try
+        {
+            exitCode = await RunAsync().ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            await Console.Error.WriteLineAsync($"modal worker: failed: {exception}").ConfigureAwait(false);
+            exitCode = 1;
+        }
+        Environment.Exit(exitCode);
+    }
+
+    /// <summary>Serves inputs until told to stop; returns the process exit code.</summary>
+    public static async Task<int> RunAsync()
+    {
+        var serverUrl = Require("MODAL_SERVER_URL");
+        var containerId = Require("MODAL_CONTAINER_ID");
+        var containerToken = Require("MODAL_CONTAINER_TOKEN");
+        using var connection = GrpcConnection.ForContainer(
+            serverUrl, containerId, containerToken,
+            Environment.GetEnvironmentVariable("MODAL_TOKEN_ID"), Environment.GetEnvironmentVariable("MODAL_TOKEN_SECRET"));
+        var host = new WorkerHost(connection, containerId, Console.Error);
+        return await host.ServeAsync().ConfigureAwait(false);
+    }
+
+    private async Task<int> ServeAsync()
+    {
+        var hello = await _connection.CallAsync(
+            o => _connection.Worker.ContainerHelloAsync(new ContainerHelloRequest { ContainerId = _containerId, ProcessId = Environment.ProcessId }, o),
+            CancellationToken.None, idempotent: true, deadline: TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        var spec = hello.Function;
+        var entrypoint = FunctionEntrypoints.Find(spec.Name);
+        if (entrypoint is null)
+        {
+            var known = string.Join(", ", FunctionEntrypoints.All.SelectMany(e => e.Functions).Select(f => f.Name));
+            await _diagnostics.WriteLineAsync(
+                $"modal worker: this executable has no function named '{spec.Name}' (it has: {(known.Length == 0 ? "none" : known)}). " +
+                "The app's launch spec must run the assembly that declares the function.").ConfigureAwait(false);
+            return 2;
+        }
+
+        var capture = ConsoleCapture.Install(_connection, spec.Name, _containerId);
+        var diagnostics = capture.OriginalError;
+        var codec = new PayloadCodec(_connection);
+        var outputs = new OutputBatcher(_connection, diagnostics);
+        InputRunner? runner = null;
+        runner = new InputRunner(entrypoint, spec, _connection, codec, outputs, inputId => _ = StopIfStuckAsync(runner!, inputId));
+        var backend = new GrpcBackend(_connection, hello.AppName, null);
+        using var installation = ModalBackend.Install(backend);
+        var heartbeat = new HeartbeatLoop(_connection, runner.ActiveInputs, runner.Terminate, RequestStop);
+        using var heartbeatStop = new CancellationTokenSource();
+        var heartbeatTask = Task.Run(() => heartbeat.RunAsync(heartbeatStop.Token));
+
+        var running = new List<Task>();
+        var exitCode = 0;
+        try
+        {
+            await ReceiveInputsAsync(runner, Math.Max(1, spec.MaxInputs), running).ConfigureAwait(false);
+        }
+        catch (RpcException exception) when (!_stop.IsCancellationRequested)
+        {
+            await diagnostics.WriteLineAsync($"modal worker: the input stream broke: {exception.Status}").ConfigureAwait(false);
+            exitCode = 1;
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+
+        // Let the inputs in flight finish (their deadlines bound them), unless a timed-out input is stuck.
+        var drain = Task.WhenAll(running);
+        var limit = _stopReason?.StartsWith("timeout", StringComparison.Ordinal) == true ? s_timeoutGrace : Timeout.InfiniteTimeSpan;
+        await Task.WhenAny(drain, Task.Delay(limit)).ConfigureAwait(false);
+        await heartbeatStop.CancelAsync().ConfigureAwait(false);
+        await heartbeatTask.ConfigureAwait(false);
+        await outputs.FlushAsync(s_drainLimit).ConfigureAwait(false);
+        await capture.FlushAsync(s_drainLimit).ConfigureAwait(false);
+        if (_stopReason is { } reason)
+        {
+            await diagnostics.WriteLineAsync($"modal worker: container {_containerId} stops: {reason}.").ConfigureAwait(false);
+        }
+        return exitCode;
+    }
+
+    private async Task ReceiveInputsAsync(InputRunner runner, int slots, List<Task> running)
+    {
+        var credits = Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleReader = true });
+        credits.Writer.TryWrite(slots);
+        using var call = _connection.Worker.FunctionGetInputs(_connection.Options(_stop.Token));
+        var creditLoop = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var count in credits.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+                {
+                    var total = count;
+                    while (credits.Reader.TryRead(out var more))
+                    {
+                        total += more;
+                    }
+                    await call.RequestStream.WriteAsync(new InputCredit { FreeSlots = total }, _stop.Token).ConfigureAwait(false);
+                }
+            }
+            catch (Exception exception) when (exception is OperationCanceledException or RpcException or InvalidOperationException)
+            {
+                // The stream ended; the receive loop reports why.
+            }
+        });
+
+        while (await call.ResponseStream.MoveNext(_stop.Token).ConfigureAwait(false))
+        {
+            var assignment = call.ResponseStream.Current;
+            var task = Task.Run(async () =>
+            {
+                await runner.RunAsync(assignment).ConfigureAwait(false);
+                credits.Writer.TryWrite(1);
+            });
+            lock (running)
+            {
+                running.RemoveAll(t => t.IsCompleted);
+                running.Add(task);
+            }
+        }
+        credits.Writer.TryComplete();
+        await creditLoop.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A timed-out input has had its token cancelled and its Timeout reported; code that does not stop within a
+    /// grace period holds a slot for ever, so the container stops and the control plane replaces it.
+    /// </summary>
+    private async Task StopIfStuckAsync(InputRunner runner, string inputId)
+    {
+        await Task.Delay(s_timeoutGrace).ConfigureAwait(false);
+        if (runner.IsRunning(inputId))
+        {
+            RequestStop($"timeout: input {inputId} ran past its deadline and did not stop when cancelled; the container is replaced");
+        }
+    }
+
+    private void RequestStop(string reason)
+    {
+        if (Interlocked.CompareExchange(ref _stopReason, reason, null) is null)
+        {
+            _stop.Cancel();
+        }
+    }
+
+    private static string Require(string variable)
+        => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException($"{variable} is not set. Worker processes are started by the Modal control plane, which sets it.");
+}

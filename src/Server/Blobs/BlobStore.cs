@@ -1,0 +1,136 @@
+using Grpc.Core;
+using Modal.Api;
+using Modal.Server.Services;
+using Modal.Server.Store;
+
+namespace Modal.Server.Blobs;
+
+/// <summary>Payloads too large to travel inline, kept as files in one directory; their sizes are recorded in the store.</summary>
+internal sealed class BlobStore : IDisposable
+{
+    /// <summary>The largest blob accepted.</summary>
+    public const long MaxBlobSize = 256L * 1024 * 1024;
+
+    private const int ChunkSize = 1024 * 1024;
+    private readonly IStore _store;
+    private readonly bool _ownsDirectory;
+
+    public BlobStore(IStore store, string? directory)
+    {
+        _store = store;
+        _ownsDirectory = directory is null;
+        Directory = directory ?? Path.Combine(Path.GetTempPath(), "modal-blobs-" + Guid.NewGuid().ToString("N"));
+        System.IO.Directory.CreateDirectory(Directory);
+    }
+
+    public string Directory { get; }
+
+    private string PathOf(string blobId) => Path.Combine(Directory, blobId);
+
+    private static bool IsValidId(string blobId) =>
+        blobId.Length is > 3 and < 64 && blobId.StartsWith("bl-", StringComparison.Ordinal) && blobId.Skip(3).All(char.IsAsciiLetterOrDigit);
+
+    public async Task<string> PutAsync(IAsyncStreamReader<BlobChunk> chunks, CancellationToken cancellationToken)
+    {
+        string blobId = "bl-" + Guid.NewGuid().ToString("N");
+        string temporary = PathOf(blobId) + ".partial";
+        long size = 0;
+        long? declared = null;
+        try
+        {
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, ChunkSize, useAsync: true))
+            {
+                while (await chunks.MoveNext(cancellationToken).ConfigureAwait(false))
+                {
+                    var chunk = chunks.Current;
+                    if (declared is null && chunk.TotalSize > 0)
+                    {
+                        declared = chunk.TotalSize;
+                        if (declared > MaxBlobSize)
+                        {
+                            throw Errors.Invalid($"The blob is {declared} bytes; the blob store takes at most {MaxBlobSize} bytes (256 MiB).");
+                        }
+                    }
+                    size += chunk.Data.Length;
+                    if (size > MaxBlobSize)
+                    {
+                        throw Errors.Invalid($"The blob is over {MaxBlobSize} bytes (256 MiB), the most the blob store takes.");
+                    }
+                    await file.WriteAsync(chunk.Data.Memory, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            if (declared is not null && declared != size)
+            {
+                throw Errors.Invalid($"The blob's first chunk declared {declared} bytes but {size} bytes were sent.");
+            }
+            File.Move(temporary, PathOf(blobId));
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+        await _store.InsertBlobAsync(blobId, size).ConfigureAwait(false);
+        return blobId;
+    }
+
+    /// <summary>The blob's size, or NOT_FOUND naming it.</summary>
+    public long GetSize(string blobId)
+    {
+        long? size = IsValidId(blobId) ? _store.GetBlobSize(blobId) : null;
+        return size is { } found && File.Exists(PathOf(blobId))
+            ? found
+            : throw Errors.NotFound($"Blob '{blobId}' was not found. Upload it with BlobPut first.");
+    }
+
+    /// <summary>The first bytes of a blob (to check an argument array's header).</summary>
+    public byte[] ReadPrefix(string blobId, int count)
+    {
+        GetSize(blobId);
+        using var file = File.OpenRead(PathOf(blobId));
+        var buffer = new byte[count];
+        int read = file.ReadAtLeast(buffer, count, throwOnEndOfStream: false);
+        return buffer[..read];
+    }
+
+    public async Task GetAsync(string blobId, IServerStreamWriter<BlobChunk> writer, CancellationToken cancellationToken)
+    {
+        long size = GetSize(blobId);
+        await using var file = new FileStream(PathOf(blobId), FileMode.Open, FileAccess.Read, FileShare.Read, ChunkSize, useAsync: true);
+        var buffer = new byte[ChunkSize];
+        bool first = true;
+        while (true)
+        {
+            int read = await file.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            if (read == 0 && !first)
+            {
+                break;
+            }
+            await writer.WriteAsync(new BlobChunk
+            {
+                Data = Google.Protobuf.ByteString.CopyFrom(buffer, 0, read),
+                TotalSize = first ? size : 0,
+            }, cancellationToken).ConfigureAwait(false);
+            first = false;
+            if (read == 0)
+            {
+                break;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_ownsDirectory)
+        {
+            try
+            {
+                System.IO.Directory.Delete(Directory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Best effort: a temporary directory.
+            }
+        }
+    }
+}

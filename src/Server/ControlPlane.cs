@@ -1,0 +1,122 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Modal.Server.Blobs;
+using Modal.Server.Launching;
+using Modal.Server.Scheduling;
+using Modal.Server.Services;
+using Modal.Server.Store;
+
+namespace Modal.Server;
+
+/// <summary>
+/// The Modal control plane: a gRPC server (HTTP/2 cleartext) with its store, scheduler, autoscaler, launcher and blob
+/// store. Embedded by the runtime, or run standalone by <c>modal server</c>.
+/// </summary>
+public sealed class ControlPlane : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly SqliteStore _store;
+    private readonly BlobStore _blobs;
+    private readonly Scheduler _scheduler;
+    private int _disposed;
+
+    private ControlPlane(WebApplication app, SqliteStore store, BlobStore blobs, Scheduler scheduler, Uri url)
+    {
+        _app = app;
+        _store = store;
+        _blobs = blobs;
+        _scheduler = scheduler;
+        Url = url;
+    }
+
+    /// <summary>Where callers and workers connect: <c>http://address:port</c>, HTTP/2 cleartext.</summary>
+    public Uri Url { get; }
+
+    /// <summary>The store, for tests.</summary>
+    internal IStore Store => _store;
+
+    /// <summary>The scheduler, for tests.</summary>
+    internal Scheduler Scheduler => _scheduler;
+
+    /// <summary>Opens the store, rebuilds the queues from it, and starts listening.</summary>
+    public static async Task<ControlPlane> StartAsync(ControlPlaneOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var store = new SqliteStore(options.DatabasePath);
+        var blobs = new BlobStore(store, options.BlobDirectory);
+        try
+        {
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+            builder.Logging.ClearProviders();
+            if (options.ConfigureLogging is { } configure)
+            {
+                configure(builder.Logging);
+            }
+            else
+            {
+                builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+            }
+            builder.WebHost.ConfigureKestrel(kestrel =>
+            {
+                kestrel.Listen(System.Net.IPAddress.Parse(options.ListenAddress), options.Port,
+                    listen => listen.Protocols = HttpProtocols.Http2);
+                kestrel.Limits.MaxRequestBodySize = null;
+            });
+            builder.Services.AddGrpc(grpc =>
+            {
+                grpc.MaxReceiveMessageSize = 64 * 1024 * 1024;
+                grpc.MaxSendMessageSize = 64 * 1024 * 1024;
+                grpc.EnableDetailedErrors = false;
+                grpc.Interceptors.Add<ClientAuthInterceptor>();
+            });
+            builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, NoHostLifetime>();
+            builder.Services.AddSingleton(options);
+            builder.Services.AddSingleton<IStore>(store);
+            builder.Services.AddSingleton(blobs);
+            builder.Services.AddSingleton(options.Launcher ?? new LocalProcessLauncher());
+            builder.Services.AddSingleton<LogHub>();
+            builder.Services.AddSingleton<ServerMetrics>();
+            builder.Services.AddSingleton<Scheduler>();
+            builder.Services.AddSingleton<ArgumentValidator>();
+            builder.Services.AddHostedService<SchedulerLoop>();
+            var app = builder.Build();
+            app.MapGrpcService<ModalClientService>();
+            app.MapGrpcService<ModalWorkerService>();
+            var scheduler = app.Services.GetRequiredService<Scheduler>();
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            var url = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+            scheduler.ServerUrl = url.ToString().TrimEnd('/');
+            scheduler.Wake();
+            return new ControlPlane(app, store, blobs, scheduler, url);
+        }
+        catch
+        {
+            blobs.Dispose();
+            await store.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Stops every container this control plane launched, then the server, then closes the store.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        await _scheduler.StopAllContainersAsync().ConfigureAwait(false);
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+        {
+            await _app.StopAsync(timeout.Token).ConfigureAwait(false);
+        }
+        await _app.DisposeAsync().ConfigureAwait(false);
+        await _store.DisposeAsync().ConfigureAwait(false);
+        _blobs.Dispose();
+    }
+}

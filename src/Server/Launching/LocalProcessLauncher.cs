@@ -1,0 +1,98 @@
+using System.Diagnostics;
+
+namespace Modal.Server.Launching;
+
+/// <summary>Runs each worker as a local child process, capturing its stdout and stderr lines.</summary>
+public sealed class LocalProcessLauncher : IContainerLauncher
+{
+    /// <inheritdoc/>
+    public Task<IContainerHandle> LaunchAsync(ContainerLaunchRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var startInfo = new ProcessStartInfo(request.Executable)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = false,
+        };
+        foreach (string argument in request.Arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+        if (!string.IsNullOrEmpty(request.WorkingDirectory))
+        {
+            startInfo.WorkingDirectory = request.WorkingDirectory;
+        }
+        foreach (var (key, value) in request.Environment)
+        {
+            startInfo.Environment[key] = value;
+        }
+        var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) request.OnOutputLine(e.Data, false); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) request.OnOutputLine(e.Data, true); };
+        try
+        {
+            process.Start();
+        }
+        catch (Exception exception)
+        {
+            process.Dispose();
+            throw new InvalidOperationException(
+                $"Could not start worker '{request.Executable}' for function {request.FunctionName} of app {request.AppName}: {exception.Message}",
+                exception);
+        }
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return Task.FromResult<IContainerHandle>(new LocalProcessHandle(process));
+    }
+
+    private sealed class LocalProcessHandle : IContainerHandle
+    {
+        private readonly Process _process;
+        private readonly Task<int> _exited;
+
+        public LocalProcessHandle(Process process)
+        {
+            _process = process;
+            ProcessId = process.Id;
+            _exited = WaitAsync(process);
+        }
+
+        private static async Task<int> WaitAsync(Process process)
+        {
+            await process.WaitForExitAsync().ConfigureAwait(false);
+            return process.ExitCode;
+        }
+
+        public int? ProcessId { get; }
+
+        public Task<int> Exited => _exited;
+
+        public async Task StopAsync()
+        {
+            try
+            {
+                if (!_process.HasExited)
+                {
+                    _process.Kill(entireProcessTree: true);
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                // It exited in the meantime.
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+                // It exited in the meantime, or cannot be signalled any more.
+            }
+            await _exited.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await StopAsync().ConfigureAwait(false);
+            _process.Dispose();
+        }
+    }
+}

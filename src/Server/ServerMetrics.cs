@@ -1,0 +1,29 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Modal.Server;
+
+/// <summary>Counters and traces of the control plane (picked up by OpenTelemetry under the name "Modal.Server").</summary>
+internal sealed class ServerMetrics : IDisposable
+{
+    public const string Name = "Modal.Server";
+
+    public static readonly ActivitySource ActivitySource = new(Name);
+
+    private readonly Meter _meter = new(Name);
+
+    public ServerMetrics()
+    {
+        InputsQueued = _meter.CreateCounter<long>("modal.inputs.queued", description: "Inputs accepted into the queues.");
+        Outputs = _meter.CreateCounter<long>("modal.outputs", description: "Final outputs recorded.");
+        ContainersLaunched = _meter.CreateCounter<long>("modal.containers.launched", description: "Workers started.");
+        ContainersFailed = _meter.CreateCounter<long>("modal.containers.failed", description: "Workers that died, went silent or overran.");
+    }
+
+    public Counter<long> InputsQueued { get; }
+    public Counter<long> Outputs { get; }
+    public Counter<long> ContainersLaunched { get; }
+    public Counter<long> ContainersFailed { get; }
+
+    public void Dispose() => _meter.Dispose();
+}

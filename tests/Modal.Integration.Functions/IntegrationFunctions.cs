@@ -1,0 +1,77 @@
+[assembly: Modal.ModalApp("integration")]
+
+namespace Modal.Integration;
+
+/// <summary>Functions whose behaviour the integration tests observe from outside their worker processes.</summary>
+public static partial class IntegrationFunctions
+{
+    /// <summary>The container that runs this code, as the launcher named it.</summary>
+    public static string ContainerId => Environment.GetEnvironmentVariable("MODAL_CONTAINER_ID") ?? $"pid-{Environment.ProcessId}";
+
+    /// <summary>Writes a marker with this process's id, then works for a long time: the test kills the process meanwhile.</summary>
+    [Function(MaxContainers = 2)]
+    public static async Task<string> SurviveKill(string markerDirectory, CancellationToken cancellationToken)
+    {
+        var marker = Path.Combine(markerDirectory, $"{Environment.ProcessId}.pid");
+        var first = Directory.GetFiles(markerDirectory, "*.pid").Length == 0;
+        await File.WriteAllTextAsync(marker, ContainerId, cancellationToken);
+        if (first)
+        {
+            await Task.Delay(TimeSpan.FromMinutes(5), cancellationToken);
+        }
+        return ContainerId;
+    }
+
+    /// <summary>Sleeps without looking at any token, then names its container.</summary>
+    [Function(TimeoutSeconds = 2, MaxContainers = 1)]
+    public static string SleepIgnoringToken(int milliseconds)
+    {
+        Thread.Sleep(milliseconds);
+        return ContainerId;
+    }
+
+    /// <summary>Writes a marker, then waits until cancelled.</summary>
+    [Function]
+    public static async Task<int> WaitUntilCancelled(string markerPath, CancellationToken cancellationToken)
+    {
+        await File.WriteAllTextAsync(markerPath, ContainerId, cancellationToken);
+        await Task.Delay(TimeSpan.FromMinutes(5), cancellationToken);
+        return 0;
+    }
+
+    /// <summary>Names its container after a short pause, so that a map needs several at once.</summary>
+    [Function(MaxContainers = 2, MaxInputs = 4)]
+    public static async Task<string> WhichContainer(int milliseconds, CancellationToken cancellationToken)
+    {
+        await Task.Delay(milliseconds, cancellationToken);
+        return ContainerId;
+    }
+
+    /// <summary>Names its container; idle containers go away after two seconds.</summary>
+    [Function(ScaledownWindowSeconds = 2)]
+    public static string ShortLived(int x) => $"{x}:{ContainerId}";
+
+    /// <summary>Returns its argument.</summary>
+    [Function]
+    public static byte[] EchoBytes(byte[] data) => data;
+
+    /// <summary>Adds after a pause; spawned, then fetched from a second process.</summary>
+    [Function]
+    public static async Task<int> SlowAdd(int left, int right, CancellationToken cancellationToken)
+    {
+        await Task.Delay(200, cancellationToken);
+        return left + right;
+    }
+
+    /// <summary>Prints to stdout and stderr.</summary>
+    [Function]
+    public static int Chatty(int lines)
+    {
+        for (var i = 0; i < lines; i++)
+        {
+            Console.WriteLine($"line {i} to stdout");
+            Console.Error.WriteLine($"line {i} to stderr");
+        }
+        return lines;
+    }
+}

@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using Modal.Integration;
+
+namespace Modal.Integration.Tests;
+
+/// <summary>Real worker processes behind a real control plane process: failures, limits and scaling seen from outside.</summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class WorkerProcessTests(IntegrationFixture fixture)
+{
+    private static readonly TimeSpan s_patience = TimeSpan.FromSeconds(30);
+
+    private static string NewTempDirectory()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "modal-integration", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    private static async Task<T> WithinAsync<T>(Task<T> task, TimeSpan limit, string what)
+    {
+        var finished = await Task.WhenAny(task, Task.Delay(limit));
+        Assert.True(finished == task, $"{what} did not happen within {limit.TotalSeconds} s.");
+        return await task;
+    }
+
+    private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+            await Task.Delay(100);
+        }
+        return await condition();
+    }
+
+    [Fact]
+    public async Task A_worker_killed_mid_input_has_its_input_completed_by_another_container_and_delivered_once()
+    {
+        var markers = NewTempDirectory();
+        var call = await IntegrationFunctions.Functions.SurviveKill.SpawnAsync(markers);
+
+        Assert.True(await EventuallyAsync(() => Task.FromResult(Directory.GetFiles(markers, "*.pid").Length > 0), s_patience), "The first attempt never started.");
+        var marker = Directory.GetFiles(markers, "*.pid").Single();
+        var killedContainer = await File.ReadAllTextAsync(marker);
+        using (var worker = Process.GetProcessById(int.Parse(Path.GetFileNameWithoutExtension(marker), System.Globalization.CultureInfo.InvariantCulture)))
+        {
+            worker.Kill(); // SIGKILL: no chance to report anything
+        }
+
+        var result = await call.GetAsync(s_patience);
+
+        Assert.NotEqual(killedContainer, result);
+        Assert.Equal(2, Directory.GetFiles(markers, "*.pid").Length);
+        var graph = await call.GetCallGraphAsync();
+        var input = Assert.Single(graph);
+        Assert.Equal(InputStatus.Success, input.Status);
+        Assert.Equal(result, await call.GetAsync(TimeSpan.Zero));
+    }
+
+    [Fact]
+    public async Task A_timed_out_input_raises_FunctionTimeoutException_and_its_container_is_replaced()
+    {
+        var before = await IntegrationFunctions.Functions.SleepIgnoringToken.RemoteAsync(0);
+
+        await WithinAsync(
+            Assert.ThrowsAsync<FunctionTimeoutException>(() => IntegrationFunctions.Functions.SleepIgnoringToken.RemoteAsync(60_000)),
+            s_patience, "The timeout");
+        var after = await WithinAsync(IntegrationFunctions.Functions.SleepIgnoringToken.RemoteAsync(0), s_patience, "A call after the timeout");
+
+        Assert.NotEqual(before, after);
+    }
+
+    [Fact]
+    public async Task CancelAsync_ends_a_running_input_within_seconds()
+    {
+        var marker = Path.Combine(NewTempDirectory(), "started");
+        var call = await IntegrationFunctions.Functions.WaitUntilCancelled.SpawnAsync(marker);
+        Assert.True(await EventuallyAsync(() => Task.FromResult(File.Exists(marker)), s_patience), "The input never started.");
+
+        await call.CancelAsync();
+
+        await WithinAsync(Assert.ThrowsAsync<InputCancelledException>(() => call.GetAsync()), TimeSpan.FromSeconds(10), "The cancellation");
+        var graph = await call.GetCallGraphAsync();
+        Assert.Equal(InputStatus.Terminated, Assert.Single(graph).Status);
+    }
+
+    [Fact]
+    public async Task MaxContainers_holds_during_a_1000_input_map()
+    {
+        var function = IntegrationFunctions.Functions.WhichContainer;
+        using var sampling = new CancellationTokenSource();
+        var mostRunners = 0;
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                var stats = await function.GetCurrentStatsAsync();
+                mostRunners = Math.Max(mostRunners, stats.NumTotalRunners);
+                await Task.Delay(50);
+            }
+        });
+
+        var containers = new List<string>();
+        await foreach (var container in function.Map(Enumerable.Repeat(5, 1000)))
+        {
+            containers.Add(container);
+        }
+        await sampling.CancelAsync();
+        await sampler;
+
+        Assert.Equal(1000, containers.Count);
+        Assert.InRange(containers.Distinct().Count(), 1, 2);
+        Assert.InRange(mostRunners, 0, 2);
+    }
+
+    [Fact]
+    public async Task Containers_scale_to_zero_after_the_scaledown_window()
+    {
+        var function = IntegrationFunctions.Functions.ShortLived;
+        Assert.StartsWith("7:", await function.RemoteAsync(7));
+
+        Assert.True(
+            await EventuallyAsync(async () => (await function.GetCurrentStatsAsync()).NumTotalRunners == 0, s_patience),
+            "The idle container was still running long after its two-second scaledown window.");
+    }
+
+    [Fact]
+    public async Task A_50_MiB_argument_round_trips()
+    {
+        var data = new byte[50 * 1024 * 1024];
+        new Random(42).NextBytes(data);
+
+        var echoed = await IntegrationFunctions.Functions.EchoBytes.RemoteAsync(data);
+
+        Assert.Equal(data.Length, echoed.Length);
+        Assert.True(data.AsSpan().SequenceEqual(echoed));
+    }
+
+    [Fact]
+    public async Task A_spawned_call_is_fetched_by_id_from_a_second_process()
+    {
+        var call = await IntegrationFunctions.Functions.SlowAdd.SpawnAsync(20, 22);
+
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(typeof(IntegrationFunctions).Assembly.Location);
+        start.ArgumentList.Add("get");
+        start.ArgumentList.Add(call.ObjectId);
+        start.Environment["MODAL_SERVER_URL"] = fixture.Server.Url;
+        start.Environment.Remove("MODAL_WORKER");
+        using var client = Process.Start(start)!;
+        var output = client.StandardOutput.ReadToEndAsync();
+        var errors = client.StandardError.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(s_patience);
+        await client.WaitForExitAsync(limit.Token);
+
+        Assert.True(client.ExitCode == 0, $"The second process failed: {await errors}");
+        Assert.Contains("result=42", await output);
+    }
+
+    [Fact]
+    public async Task Function_output_reaches_the_callers_console_prefixed_with_the_function_name()
+    {
+        var original = Console.Out;
+        var originalError = Console.Error;
+        var captured = new StringWriter();
+        var capturedError = new StringWriter();
+        Console.SetOut(TextWriter.Synchronized(captured));
+        Console.SetError(TextWriter.Synchronized(capturedError));
+        try
+        {
+            Assert.Equal(3, await IntegrationFunctions.Functions.Chatty.RemoteAsync(3));
+            Assert.True(
+                await EventuallyAsync(() => Task.FromResult(
+                    captured.ToString().Contains("[Chatty] line 2 to stdout", StringComparison.Ordinal)
+                    && capturedError.ToString().Contains("[Chatty] line 2 to stderr", StringComparison.Ordinal)), s_patience),
+                $"Console output was: {captured}\nError output was: {capturedError}");
+        }
+        finally
+        {
+            Console.SetOut(original);
+            Console.SetError(originalError);
+        }
+    }
+}
