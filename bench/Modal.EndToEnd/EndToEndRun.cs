@@ -1,0 +1,114 @@
+using System.Diagnostics;
+
+namespace Modal.EndToEnd;
+
+/// <summary>The measured sequence: a cold call, warm-up, timed sequential calls, then an ordered and an unordered map.</summary>
+internal static class EndToEndRun
+{
+    public static async Task<RunResult> RunAsync(ModalApp app, RunnerOptions options, DateTimeOffset startedAt, TimeSpan startup, MemorySampler memory)
+    {
+        var loadBefore = LoadAverage();
+        Func<int, Task<int>> remote = options.DefaultOptions
+            ? x => EndToEndFunctions.Functions.SquareDefaults.RemoteAsync(x)
+            : x => EndToEndFunctions.Functions.Square.RemoteAsync(x);
+        Func<IEnumerable<int>, bool, IAsyncEnumerable<int>> map = options.DefaultOptions
+            ? (xs, ordered) => EndToEndFunctions.Functions.SquareDefaults.Map(xs, ordered)
+            : (xs, ordered) => EndToEndFunctions.Functions.Square.Map(xs, ordered);
+
+        // The first call of the function: in Embedded mode the control plane launches a worker process for it.
+        var cold = Stopwatch.StartNew();
+        Check(await remote(3), 9);
+        cold.Stop();
+
+        for (var i = 0; i < options.Warmup; i++)
+        {
+            Check(await remote(i), i * i);
+        }
+
+        var latencies = new double[options.Calls];
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        for (var i = 0; i < options.Calls; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var square = await remote(i);
+            latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            Check(square, i * i);
+        }
+        var allocatedPerCall = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / options.Calls;
+
+        var ordered = await MapAsync(map, options.Inputs, orderOutputs: true);
+        var unordered = await MapAsync(map, options.Inputs, orderOutputs: false);
+
+        return new RunResult(
+            StartedAt: startedAt,
+            Mode: app.Mode,
+            Function: options.DefaultOptions ? "SquareDefaults" : "Square",
+            ProcessorCount: Environment.ProcessorCount,
+            Runtime: System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
+            Os: System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+            LoadAverageBefore: loadBefore,
+            LoadAverageAfter: LoadAverage(),
+            StartupMs: startup.TotalMilliseconds,
+            ColdCallMs: cold.Elapsed.TotalMilliseconds,
+            Calls: options.Calls,
+            Latency: LatencyStats.From(latencies),
+            AllocatedBytesPerCall: allocatedPerCall,
+            MapOrdered: ordered,
+            MapUnordered: unordered,
+            PeakWorkingSetBytes: MemorySampler.PeakWorkingSetBytes,
+            PeakGcHeapBytes: memory.PeakGcHeapBytes,
+            Gen0Collections: GC.CollectionCount(0),
+            Gen1Collections: GC.CollectionCount(1),
+            Gen2Collections: GC.CollectionCount(2));
+    }
+
+    private static async Task<MapResult> MapAsync(Func<IEnumerable<int>, bool, IAsyncEnumerable<int>> map, int inputs, bool orderOutputs)
+    {
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var started = Stopwatch.GetTimestamp();
+        TimeSpan? firstOutput = null;
+        long sum = 0;
+        var count = 0;
+        await foreach (var square in map(Enumerable.Range(0, inputs), orderOutputs))
+        {
+            firstOutput ??= Stopwatch.GetElapsedTime(started);
+            sum += square;
+            count++;
+        }
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        var expected = Enumerable.Range(0, inputs).Sum(x => (long)x * x);
+        if (count != inputs || sum != expected)
+        {
+            throw new InvalidOperationException($"Map yielded {count} outputs summing to {sum}; expected {inputs} summing to {expected}.");
+        }
+        return new MapResult(
+            Inputs: inputs,
+            OrderOutputs: orderOutputs,
+            Seconds: elapsed.TotalSeconds,
+            InputsPerSecond: inputs / elapsed.TotalSeconds,
+            FirstOutputMs: firstOutput?.TotalMilliseconds ?? 0,
+            AllocatedBytesPerInput: (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / inputs);
+    }
+
+    private static void Check(int actual, int expected)
+    {
+        if (actual != expected)
+        {
+            throw new InvalidOperationException($"Square returned {actual}; expected {expected}.");
+        }
+    }
+
+    /// <summary>The 1-minute load average on Linux (other work on the machine skews every number here), else null.</summary>
+    private static double? LoadAverage()
+    {
+        try
+        {
+            var text = File.ReadAllText("/proc/loadavg");
+            return double.Parse(text.AsSpan(0, text.IndexOf(' ', StringComparison.Ordinal)), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException or ArgumentOutOfRangeException)
+        {
+            return null;
+        }
+    }
+}
