@@ -25,6 +25,7 @@ internal static class Report
         }
         Row(output, "peak working set (this process)", Bytes(r.PeakWorkingSetBytes));
         Row(output, "peak GC heap (this process)", Bytes(r.PeakGcHeapBytes));
+        Row(output, "GC heap after a full collection at the end", Bytes(r.RetainedGcHeapBytes));
         Row(output, "GC collections gen0/gen1/gen2", $"{r.Gen0Collections}/{r.Gen1Collections}/{r.Gen2Collections}");
     }
 
@@ -55,6 +56,7 @@ internal static class Report
         WriteMap(json, "mapUnordered", r.MapUnordered);
         json.WriteNumber("peakWorkingSetBytes", r.PeakWorkingSetBytes);
         json.WriteNumber("peakGcHeapBytes", r.PeakGcHeapBytes);
+        json.WriteNumber("retainedGcHeapBytes", r.RetainedGcHeapBytes);
         json.WriteNumber("gen0Collections", r.Gen0Collections);
         json.WriteNumber("gen1Collections", r.Gen1Collections);
         json.WriteNumber("gen2Collections", r.Gen2Collections);

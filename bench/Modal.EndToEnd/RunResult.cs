@@ -19,6 +19,7 @@ internal sealed record RunResult(
     MapResult MapUnordered,
     long PeakWorkingSetBytes,
     long PeakGcHeapBytes,
+    long RetainedGcHeapBytes,
     int Gen0Collections,
     int Gen1Collections,
     int Gen2Collections);
