@@ -63,8 +63,7 @@ public sealed class ControlPlane : IAsyncDisposable
             }
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
-                kestrel.Listen(System.Net.IPAddress.Parse(options.ListenAddress), options.Port,
-                    listen => listen.Protocols = HttpProtocols.Http2);
+                kestrel.Listen(ParseAddress(options.ListenAddress), options.Port, listen => listen.Protocols = HttpProtocols.Http2);
                 kestrel.Limits.MaxRequestBodySize = null;
             });
             builder.Services.AddGrpc(grpc =>
@@ -72,6 +71,7 @@ public sealed class ControlPlane : IAsyncDisposable
                 grpc.MaxReceiveMessageSize = 64 * 1024 * 1024;
                 grpc.MaxSendMessageSize = 64 * 1024 * 1024;
                 grpc.EnableDetailedErrors = false;
+                grpc.Interceptors.Add<ErrorInterceptor>();
                 grpc.Interceptors.Add<ClientAuthInterceptor>();
             });
             builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, NoHostLifetime>();
@@ -90,7 +90,8 @@ public sealed class ControlPlane : IAsyncDisposable
             var scheduler = app.Services.GetRequiredService<Scheduler>();
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            var url = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+            // Workers on this machine reach a wildcard listener through loopback.
+            var url = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
             scheduler.ServerUrl = url.ToString().TrimEnd('/');
             scheduler.Wake();
             return new ControlPlane(app, store, blobs, scheduler, url);
@@ -102,6 +103,15 @@ public sealed class ControlPlane : IAsyncDisposable
             throw;
         }
     }
+
+    private static System.Net.IPAddress ParseAddress(string address) => address switch
+    {
+        "localhost" => System.Net.IPAddress.Loopback,
+        "*" or "" => System.Net.IPAddress.Any,
+        _ => System.Net.IPAddress.TryParse(address, out var parsed)
+            ? parsed
+            : throw new ArgumentException($"ListenAddress '{address}' is not an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1) or 'localhost'."),
+    };
 
     /// <summary>Stops every container this control plane launched, then the server, then closes the store.</summary>
     public async ValueTask DisposeAsync()

@@ -45,6 +45,9 @@ public sealed record ControlPlaneOptions
     /// <summary>The most containers alive at once across all functions (protects small machines).</summary>
     public int MaxTotalContainers { get; init; } = 32;
 
+    /// <summary>The most inputs one function may have waiting; beyond it calls fail with RESOURCE_EXHAUSTED (retry later).</summary>
+    public int MaxBacklogPerFunction { get; init; } = 1_000_000;
+
     /// <summary>Starts workers; null uses <see cref="LocalProcessLauncher"/>.</summary>
     public IContainerLauncher? Launcher { get; init; }
 

@@ -30,10 +30,11 @@ public static partial class IntegrationFunctions
         return ContainerId;
     }
 
-    /// <summary>Writes a marker, then waits until cancelled.</summary>
+    /// <summary>Writes a marker, then waits until cancelled, and writes a second marker when its token fires.</summary>
     [Function]
     public static async Task<int> WaitUntilCancelled(string markerPath, CancellationToken cancellationToken)
     {
+        using var registration = cancellationToken.Register(() => File.WriteAllText(markerPath + ".cancelled", ContainerId));
         await File.WriteAllTextAsync(markerPath, ContainerId, cancellationToken);
         await Task.Delay(TimeSpan.FromMinutes(5), cancellationToken);
         return 0;

@@ -89,6 +89,45 @@ public sealed class WorkerProcessTests(IntegrationFixture fixture)
     }
 
     [Fact]
+    public async Task Cancelling_a_RemoteAsync_token_cancels_the_remote_input()
+    {
+        var marker = Path.Combine(NewTempDirectory(), "started");
+        using var cancellation = new CancellationTokenSource();
+        var call = IntegrationFunctions.Functions.WaitUntilCancelled.RemoteAsync(marker, cancellation.Token);
+        Assert.True(await EventuallyAsync(() => Task.FromResult(File.Exists(marker)), s_patience), "The input never started.");
+
+        await cancellation.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        Assert.True(await EventuallyAsync(() => Task.FromResult(File.Exists(marker + ".cancelled")), TimeSpan.FromSeconds(10)),
+            "The remote input's token was not cancelled.");
+    }
+
+    [Fact]
+    public async Task A_map_reads_its_inputs_no_further_ahead_than_the_outstanding_bound()
+    {
+        var pulled = 0;
+        async IAsyncEnumerable<int> Inputs()
+        {
+            for (var i = 0; i < 20_000; i++)
+            {
+                Interlocked.Increment(ref pulled);
+                await Task.Yield();
+                yield return 0;
+            }
+        }
+
+        await using (var outputs = IntegrationFunctions.Functions.WhichContainer.Map(Inputs()).GetAsyncEnumerator())
+        {
+            Assert.True(await outputs.MoveNextAsync());
+            // The consumer stalls: the pump may fill its window of outstanding inputs, and no more.
+            Assert.True(await EventuallyAsync(() => Task.FromResult(Volatile.Read(ref pulled) >= MapPump.MaxOutstanding), s_patience));
+            await Task.Delay(500);
+            Assert.InRange(Volatile.Read(ref pulled), MapPump.MaxOutstanding, MapPump.MaxOutstanding + 2);
+        }
+    }
+
+    [Fact]
     public async Task MaxContainers_holds_during_a_1000_input_map()
     {
         var function = IntegrationFunctions.Functions.WhichContainer;
@@ -145,6 +184,27 @@ public sealed class WorkerProcessTests(IntegrationFixture fixture)
     {
         var call = await IntegrationFunctions.Functions.SlowAdd.SpawnAsync(20, 22);
 
+        var output = await RunSecondProcessAsync("get", call.ObjectId);
+
+        Assert.Contains("result=42", output);
+    }
+
+    [Fact]
+    public async Task A_deployed_app_is_reachable_by_name_after_the_deploying_process_exits()
+    {
+        var name = "deployed-" + Guid.NewGuid().ToString("N")[..8];
+
+        Assert.Contains($"deployed={name}", await RunSecondProcessAsync("deploy", name));
+
+        var echoed = await Function.FromName(name, "EchoBytes").RemoteAsync<byte[]>(new byte[49]);
+        Assert.Equal(49, echoed.Length);
+        Assert.StartsWith("5:", await IntegrationFunctions.Functions.ShortLived.WithApp(name).RemoteAsync(5));
+        await Assert.ThrowsAsync<NotFoundException>(() => Function.FromName(name, "NoSuchFunction").RemoteAsync<int>(1));
+    }
+
+    /// <summary>Runs the functions executable as another client of the same control plane and returns its output.</summary>
+    private async Task<string> RunSecondProcessAsync(params string[] arguments)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -152,8 +212,10 @@ public sealed class WorkerProcessTests(IntegrationFixture fixture)
             UseShellExecute = false,
         };
         start.ArgumentList.Add(typeof(IntegrationFunctions).Assembly.Location);
-        start.ArgumentList.Add("get");
-        start.ArgumentList.Add(call.ObjectId);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
         start.Environment["MODAL_SERVER_URL"] = fixture.Server.Url;
         start.Environment.Remove("MODAL_WORKER");
         using var client = Process.Start(start)!;
@@ -161,9 +223,8 @@ public sealed class WorkerProcessTests(IntegrationFixture fixture)
         var errors = client.StandardError.ReadToEndAsync();
         using var limit = new CancellationTokenSource(s_patience);
         await client.WaitForExitAsync(limit.Token);
-
-        Assert.True(client.ExitCode == 0, $"The second process failed: {await errors}");
-        Assert.Contains("result=42", await output);
+        Assert.True(client.ExitCode == 0, $"The second process ({string.Join(' ', arguments)}) failed: {await errors}");
+        return await output;
     }
 
     [Fact]

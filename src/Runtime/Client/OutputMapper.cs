@@ -9,6 +9,12 @@ internal static class OutputMapper
     /// <summary>The type name a worker reports for arguments that did not fit the function.</summary>
     public const string InvalidInputTypeName = "Modal.InvalidInputException";
 
+    /// <summary>The trailer in which the control plane says which kind of NOT_FOUND it is.</summary>
+    public const string ErrorKindTrailer = "modal-error-kind";
+
+    /// <summary>The error kind of a call whose output was removed after its retention period.</summary>
+    public const string OutputExpiredKind = "output-expired";
+
     /// <summary>The failure a non-successful result stands for, or null for a success.</summary>
     public static ModalException? ToException(Api.FunctionResult result, string? functionName)
     {
@@ -49,6 +55,10 @@ internal static class OutputMapper
     public static ModalException FromRpc(RpcException exception, string serverUrl)
     {
         var detail = string.IsNullOrEmpty(exception.Status.Detail) ? exception.StatusCode.ToString() : exception.Status.Detail;
+        if (exception.StatusCode == StatusCode.NotFound && exception.Trailers.GetValue(ErrorKindTrailer) == OutputExpiredKind)
+        {
+            return new OutputExpiredException(detail, exception);
+        }
         return exception.StatusCode switch
         {
             StatusCode.NotFound => new NotFoundException(detail, exception),

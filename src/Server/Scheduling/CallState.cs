@@ -13,6 +13,8 @@ internal sealed class CallState(string id, FunctionState function, FunctionCallI
     public bool IsGenerator { get; } = isGenerator;
     public string? ParentInputId { get; } = parentInputId;
     public int InputCount { get; set; }
+    /// <summary>When inputs were last added or finished; finished calls idle for long are dropped from memory.</summary>
+    public long LastActivityMs { get; set; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
     public Dictionary<string, InputState> Unfinished { get; } = new(StringComparer.Ordinal);
     /// <summary>Set once the call was cancelled.</summary>
     public bool Cancelled { get; set; }

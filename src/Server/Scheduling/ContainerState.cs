@@ -21,4 +21,8 @@ internal sealed class ContainerState(string id, string token, FunctionState func
     public bool Exited { get; set; }
     public int StreamsOpen { get; set; }
     public IContainerHandle? Handle { get; set; }
+    /// <summary>Set at ContainerHello: the worker started and connected.</summary>
+    public bool SaidHello { get; set; }
+    /// <summary>The last line the process wrote to stderr, for the message when it fails to start.</summary>
+    public string? LastStderrLine { get; set; }
 }

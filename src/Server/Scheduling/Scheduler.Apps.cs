@@ -138,12 +138,12 @@ internal sealed partial class Scheduler
         }
     }
 
-    /// <summary>Checks that an app exists, for log subscriptions.</summary>
-    public void EnsureApp(string appId)
+    /// <summary>Whether the app is stopped (NOT_FOUND when unknown), for log subscriptions.</summary>
+    public bool IsAppStopped(string appId)
     {
         lock (_gate)
         {
-            GetApp(appId);
+            return GetApp(appId).Stopped;
         }
     }
 

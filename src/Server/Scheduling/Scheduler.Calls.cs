@@ -10,6 +10,7 @@ internal sealed partial class Scheduler
 {
     private const int DefaultMaxOutputs = 1000;
     private const int MaxOutputsLimit = 10_000;
+    private static readonly TimeSpan CallIdleEviction = TimeSpan.FromMinutes(10);
 
     public async Task<FunctionMapResponse> MapAsync(FunctionMapRequest request)
     {
@@ -22,6 +23,7 @@ internal sealed partial class Scheduler
             {
                 throw Errors.FailedPrecondition($"App '{function.App.Name}' was stopped; function {function.Spec.Name} cannot be called.");
             }
+            CheckBacklog(function, request.PipelinedInputs.Count);
             var call = new CallState(NewId("fc-"), function, request.Invocation, request.IsGeneratorCall,
                 string.IsNullOrEmpty(request.ParentInputId) ? null : request.ParentInputId);
             _calls[call.Id] = call;
@@ -49,6 +51,7 @@ internal sealed partial class Scheduler
             {
                 throw Errors.FailedPrecondition($"Function call {call.Id} was cancelled; no more inputs are accepted.");
             }
+            CheckBacklog(call.Function, request.Inputs.Count);
             written = AddInputs(call, request.Inputs, response.InputIds);
         }
         await written.ConfigureAwait(false);
@@ -61,6 +64,15 @@ internal sealed partial class Scheduler
         lock (_gate)
         {
             return GetCall(callId).Function.Id;
+        }
+    }
+
+    private void CheckBacklog(FunctionState function, int adding)
+    {
+        if (adding > 0 && function.Backlog + adding > _options.MaxBacklogPerFunction)
+        {
+            throw Errors.Exhausted($"Function {function.Spec.Name} already has {function.Backlog} inputs waiting (the limit is " +
+                $"{_options.MaxBacklogPerFunction}); retry later.");
         }
     }
 
@@ -84,6 +96,7 @@ internal sealed partial class Scheduler
                 (int)InputStatus.Pending, input.Attempt, 0, 0, call.ParentInputId));
         }
         _metrics.InputsQueued.Add(items.Count);
+        call.LastActivityMs = now;
         Pump(call.Function);
         Wake();
         return _store.InsertInputsAsync(records);
@@ -268,6 +281,12 @@ internal sealed partial class Scheduler
                     call.Expired = true;
                     call.Signal();
                 }
+            }
+            // Finished calls stay reachable through the store; memory only keeps the recently active ones.
+            long idleCutoff = NowMs - (long)CallIdleEviction.TotalMilliseconds;
+            foreach (var call in _calls.Values.Where(c => c.Unfinished.Count == 0 && c.LastActivityMs < idleCutoff).ToList())
+            {
+                _calls.Remove(call.Id);
             }
         }
     }

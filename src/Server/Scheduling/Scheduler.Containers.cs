@@ -31,10 +31,17 @@ internal sealed partial class Scheduler
         };
         var request = new ContainerLaunchRequest(container.Id, token, app.Name, function.Spec.Name, app.Launch.Executable,
             [.. app.Launch.Arguments], app.Launch.WorkingDirectory, environment, app.Launch.Image,
-            (text, isStderr) => _logs.Publish(app.Id, [new LogLine
+            (text, isStderr) =>
             {
-                FunctionName = function.Spec.Name, ContainerId = container.Id, Stderr = isStderr, Text = text,
-            }]));
+                if (isStderr)
+                {
+                    container.LastStderrLine = text;
+                }
+                _logs.Publish(app.Id, [new LogLine
+                {
+                    FunctionName = function.Spec.Name, ContainerId = container.Id, Stderr = isStderr, Text = text,
+                }]);
+            });
         _ = StartAsync(container, request);
     }
 
@@ -55,9 +62,7 @@ internal sealed partial class Scheduler
             }]);
             lock (_gate)
             {
-                var function = container.Function;
-                function.LaunchFailures++;
-                function.NextLaunchMs = NowMs + Math.Min(30_000, 500L << Math.Min(function.LaunchFailures, 6));
+                OnLaunchFailed(container.Function, exception.Message);
                 OnExited(container, "the worker could not be started");
             }
             return;
@@ -75,9 +80,44 @@ internal sealed partial class Scheduler
         int exitCode = await handle.Exited.ConfigureAwait(false);
         lock (_gate)
         {
+            if (!container.SaidHello && !container.Stopping)
+            {
+                OnLaunchFailed(container.Function, $"the worker exited with code {exitCode} before connecting" +
+                    (container.LastStderrLine is { } line ? $"; its last error line: {line}" : ""));
+            }
             OnExited(container, $"the worker exited with code {exitCode}");
         }
         await handle.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A worker could not start or died before connecting: back off before the next launch, and after several failures
+    /// in a row fail the function's queued inputs (INIT_FAILURE) rather than leave callers waiting. Caller holds the lock.
+    /// </summary>
+    private void OnLaunchFailed(FunctionState function, string reason)
+    {
+        const int FailuresBeforeInputsFail = 3;
+        function.LaunchFailures++;
+        function.NextLaunchMs = NowMs + Math.Min(30_000, 250L << Math.Min(function.LaunchFailures, 7));
+        _logger.LogWarning("A worker for {Function} failed to start ({Failures} in a row): {Reason}", function.Spec.Name, function.LaunchFailures, reason);
+        if (function.LaunchFailures < FailuresBeforeInputsFail)
+        {
+            return;
+        }
+        var result = new FunctionResult
+        {
+            Status = InputStatus.InitFailure,
+            ExceptionType = "Modal.ContainerInitFailure",
+            ExceptionMessage = $"Workers for {function.Spec.Name} failed to start {function.LaunchFailures} times in a row: {reason}",
+        };
+        foreach (var call in _calls.Values.Where(c => c.Function == function && c.Unfinished.Count > 0))
+        {
+            foreach (var input in call.Unfinished.Values.Where(i => i.Location is InputLocation.Ready or InputLocation.Delayed).ToList())
+            {
+                Finish(input, result);
+            }
+        }
+        _ = Flush();
     }
 
     /// <summary>

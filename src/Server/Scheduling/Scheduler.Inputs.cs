@@ -41,6 +41,7 @@ internal sealed partial class Scheduler
         }
         Detach(input);
         input.Call.Unfinished.Remove(input.Id);
+        input.Call.LastActivityMs = NowMs;
         _completions.Add((input, result));
     }
 

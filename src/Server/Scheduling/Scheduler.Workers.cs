@@ -50,6 +50,8 @@ internal sealed partial class Scheduler
         lock (_gate)
         {
             var function = container.Function;
+            container.SaidHello = true;
+            function.LaunchFailures = 0;
             return new ContainerHelloResponse
             {
                 AppId = function.App.Id,
@@ -111,8 +113,10 @@ internal sealed partial class Scheduler
                     continue;
                 }
                 var result = output.Result ?? new FunctionResult { Status = InputStatus.Failure, ExceptionMessage = "The worker sent no result." };
+                // Generators are not retried: their items may already have reached the caller.
                 var policy = function.Spec.Retries;
-                if (result.Status == InputStatus.Failure && policy is not null && input.RetriesUsed < policy.MaxRetries && !input.Call.Cancelled)
+                if (result.Status == InputStatus.Failure && policy is not null && input.RetriesUsed < policy.MaxRetries && !input.Call.Cancelled
+                    && !input.Call.IsGenerator)
                 {
                     Requeue(input, internalFailure: false, RetryDelay(policy, input.RetriesUsed + 1));
                 }

@@ -17,6 +17,8 @@ internal static class Errors
 
     public static RpcException FailedPrecondition(string message) => new(new Status(StatusCode.FailedPrecondition, message));
 
+    public static RpcException Exhausted(string message) => new(new Status(StatusCode.ResourceExhausted, message));
+
     public static RpcException Unauthenticated(string message) => new(new Status(StatusCode.Unauthenticated, message));
 
     public static RpcException Expired(string callId, TimeSpan retention) => new(

@@ -33,7 +33,10 @@ internal sealed class ModalClientService(Scheduler scheduler, BlobStore blobs, A
     public override async Task AppGetLogs(AppGetLogsRequest request, IServerStreamWriter<LogLine> responseStream, ServerCallContext context)
     {
         string appId = Require(request.AppId, "app_id", "AppGetLogs");
-        scheduler.EnsureApp(appId);
+        if (scheduler.IsAppStopped(appId))
+        {
+            return; // Nothing more will be written.
+        }
         var reader = logs.Subscribe(appId, context.CancellationToken);
         try
         {

@@ -62,6 +62,14 @@ public sealed class OutputMapperTests
     }
 
     [Fact]
+    public void Not_found_with_the_output_expired_trailer_is_OutputExpiredException()
+    {
+        var trailers = new Metadata { { "modal-error-kind", "output-expired" } };
+        var exception = OutputMapper.FromRpc(new RpcException(new Status(StatusCode.NotFound, "expired"), trailers), "http://127.0.0.1:1");
+        Assert.IsType<OutputExpiredException>(exception);
+    }
+
+    [Fact]
     public void Connection_failure_names_the_server_and_what_to_do()
     {
         var exception = OutputMapper.FromRpc(new RpcException(new Status(StatusCode.Unavailable, "refused")), "http://127.0.0.1:9");

@@ -1,0 +1,75 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Logging;
+
+namespace Modal.Server.Services;
+
+/// <summary>Turns unexpected exceptions into RPC errors that say what failed, so that no request ends as a bare UNKNOWN.</summary>
+internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
+{
+    private RpcException Translate(Exception exception, ServerCallContext context)
+    {
+        if (exception is InvalidProtocolBufferException)
+        {
+            return Errors.Invalid($"{context.Method}: malformed payload: {exception.Message}");
+        }
+        logger.LogError(exception, "{Method} failed", context.Method);
+        return new RpcException(new Status(StatusCode.Internal, $"{context.Method} failed in the control plane: {exception.GetType().Name}: {exception.Message}"));
+    }
+
+    private static bool Passes(Exception exception, ServerCallContext context) =>
+        exception is RpcException || (exception is OperationCanceledException && context.CancellationToken.IsCancellationRequested);
+
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
+        UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(request, context).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (!Passes(exception, context))
+        {
+            throw Translate(exception, context);
+        }
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(requestStream, context).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (!Passes(exception, context))
+        {
+            throw Translate(exception, context);
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(request, responseStream, context).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (!Passes(exception, context))
+        {
+            throw Translate(exception, context);
+        }
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(requestStream, responseStream, context).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (!Passes(exception, context))
+        {
+            throw Translate(exception, context);
+        }
+    }
+}
