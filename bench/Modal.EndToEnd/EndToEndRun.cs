@@ -5,6 +5,8 @@ namespace Modal.EndToEnd;
 /// <summary>The measured sequence: a cold call, warm-up, timed sequential calls, then an ordered and an unordered map.</summary>
 internal static class EndToEndRun
 {
+    private const int TopTypes = 15;
+
     public static async Task<RunResult> RunAsync(ModalApp app, RunnerOptions options, DateTimeOffset startedAt, TimeSpan startup, MemorySampler memory)
     {
         var loadBefore = LoadAverage();
@@ -25,7 +27,9 @@ internal static class EndToEndRun
             Check(await remote(i), i * i);
         }
 
+        using var sampler = options.Allocations ? new AllocationSampler() : null;
         var latencies = new double[options.Calls];
+        sampler?.Start();
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         for (var i = 0; i < options.Calls; i++)
         {
@@ -35,13 +39,16 @@ internal static class EndToEndRun
             Check(square, i * i);
         }
         var allocatedPerCall = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / options.Calls;
+        var callAllocations = sampler?.Stop(TopTypes);
 
         // A small map of each kind first, so neither measured map pays for JIT or for first-use setup of the map path.
         var warmupInputs = Math.Min(options.Inputs, 1_000);
         await MapAsync(map, warmupInputs, orderOutputs: true);
         await MapAsync(map, warmupInputs, orderOutputs: false);
 
+        sampler?.Start();
         var ordered = await MapAsync(map, options.Inputs, orderOutputs: true);
+        var mapAllocations = sampler?.Stop(TopTypes);
         var unordered = await MapAsync(map, options.Inputs, orderOutputs: false);
 
         var collections = (Gen0: GC.CollectionCount(0), Gen1: GC.CollectionCount(1), Gen2: GC.CollectionCount(2));
@@ -67,7 +74,9 @@ internal static class EndToEndRun
             RetainedGcHeapBytes: GC.GetTotalMemory(forceFullCollection: true),
             Gen0Collections: collections.Gen0,
             Gen1Collections: collections.Gen1,
-            Gen2Collections: collections.Gen2);
+            Gen2Collections: collections.Gen2,
+            CallAllocations: callAllocations,
+            MapAllocations: mapAllocations);
     }
 
     private static async Task<MapResult> MapAsync(Func<IEnumerable<int>, bool, IAsyncEnumerable<int>> map, int inputs, bool orderOutputs)

@@ -27,6 +27,22 @@ internal static class Report
         Row(output, "peak GC heap (this process)", Bytes(r.PeakGcHeapBytes));
         Row(output, "GC heap after a full collection at the end", Bytes(r.RetainedGcHeapBytes));
         Row(output, "GC collections gen0/gen1/gen2", $"{r.Gen0Collections}/{r.Gen1Collections}/{r.Gen2Collections}");
+        WriteAllocations(output, $"sampled allocations during the {r.Calls} timed calls", r.CallAllocations);
+        WriteAllocations(output, $"sampled allocations during the ordered map of {r.MapOrdered.Inputs:N0} inputs", r.MapAllocations);
+    }
+
+    private static void WriteAllocations(TextWriter output, string title, IReadOnlyList<(string Type, long Bytes)>? allocations)
+    {
+        if (allocations is null)
+        {
+            return;
+        }
+        output.WriteLine();
+        output.WriteLine(title + ":");
+        foreach (var (type, bytes) in allocations)
+        {
+            output.WriteLine($"  {Bytes(bytes),10}  {type}");
+        }
     }
 
     public static void WriteJson(RunResult r, Stream stream)

@@ -22,7 +22,9 @@ internal sealed record RunResult(
     long RetainedGcHeapBytes,
     int Gen0Collections,
     int Gen1Collections,
-    int Gen2Collections);
+    int Gen2Collections,
+    IReadOnlyList<(string Type, long Bytes)>? CallAllocations,
+    IReadOnlyList<(string Type, long Bytes)>? MapAllocations);
 
 /// <summary>One map over <see cref="Inputs"/> inputs.</summary>
 internal sealed record MapResult(int Inputs, bool OrderOutputs, double Seconds, double InputsPerSecond, double FirstOutputMs, long AllocatedBytesPerInput);

@@ -13,6 +13,7 @@ internal sealed record RunnerOptions
           --warmup N                  calls before timing (default 20)
           --inputs N                  inputs per Map (default 10000)
           --defaults                  call SquareDefaults (default function options) instead of Square (MaxContainers 2, MaxInputs 32)
+          --allocations               also sample allocations by type during the timed calls and the ordered map
           --json                      print the results as JSON on stdout (the table goes to stderr)
         """;
 
@@ -22,6 +23,7 @@ internal sealed record RunnerOptions
     public int Inputs { get; init; } = 10_000;
     public bool DefaultOptions { get; init; }
     public bool Json { get; init; }
+    public bool Allocations { get; init; }
 
     /// <summary>Parses <paramref name="args"/>; on failure returns null and says why in <paramref name="error"/>.</summary>
     public static RunnerOptions? Parse(string[] args, out string? error)
@@ -58,6 +60,9 @@ internal sealed record RunnerOptions
                     break;
                 case "--defaults":
                     options = options with { DefaultOptions = true };
+                    break;
+                case "--allocations":
+                    options = options with { Allocations = true };
                     break;
                 case "--json":
                     options = options with { Json = true };
