@@ -52,15 +52,10 @@ public sealed class ControlPlane : IAsyncDisposable
         try
         {
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+            // Warnings and above on the console unless the host configures otherwise (it may clear the providers).
             builder.Logging.ClearProviders();
-            if (options.ConfigureLogging is { } configure)
-            {
-                configure(builder.Logging);
-            }
-            else
-            {
-                builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
-            }
+            builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+            options.ConfigureLogging?.Invoke(builder.Logging);
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 kestrel.Listen(ParseAddress(options.ListenAddress), options.Port, listen => listen.Protocols = HttpProtocols.Http2);

@@ -51,6 +51,6 @@ public sealed record ControlPlaneOptions
     /// <summary>Starts workers; null uses <see cref="LocalProcessLauncher"/>.</summary>
     public IContainerLauncher? Launcher { get; init; }
 
-    /// <summary>Configures logging; by default only warnings and above are written to the console.</summary>
+    /// <summary>Adjusts logging after the default (warnings and above to the console); may clear the providers.</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
 }

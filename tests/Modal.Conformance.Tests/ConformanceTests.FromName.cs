@@ -55,6 +55,7 @@ public abstract partial class ConformanceTests<TFixture>
     public async Task GetCurrentStatsAsync_reports_backlog_and_runners()
     {
         var hold = TestFunctions.Functions.Hold; // MaxContainers = 1
+        await hold.RemoteAsync(0); // a warm container: worker modes start containers on demand, slowly on a busy machine
         var calls = new[] { await hold.SpawnAsync(2_000), await hold.SpawnAsync(2_000), await hold.SpawnAsync(2_000) };
         try
         {

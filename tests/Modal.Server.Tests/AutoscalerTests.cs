@@ -59,6 +59,39 @@ public sealed class AutoscalerTests
     }
 
     [Fact]
+    public async Task At_the_total_cap_idle_containers_of_other_functions_make_room()
+    {
+        await using var server = await TestServer.StartAsync(new ControlPlaneOptions { MaxTotalContainers = 1 });
+        var created = await server.Client.AppCreateAsync(new AppCreateRequest
+        {
+            Name = "crowded",
+            Functions = { Payloads.Spec("First"), Payloads.Spec("Second") },
+            Launch = new WorkerLaunchSpec { Executable = "/bin/sleep", Arguments = { "30" } },
+        });
+        var first = await server.Client.FunctionMapAsync(new FunctionMapRequest
+        {
+            FunctionId = created.FunctionIds["First"], PipelinedInputs = { Payloads.Input(0, 1) },
+        });
+        var launched = await server.Launcher.NextAsync();
+        await using var worker = server.Worker(launched.ContainerId, launched.ContainerToken);
+        await worker.HelloAsync();
+        await worker.StartAsync();
+        await worker.PutAsync((await worker.NextAsync()).Inputs.Single(), Payloads.Success(1));
+        await server.WaitForOutputsAsync(first.FunctionCallId, 1);
+
+        // First's container is idle but within its 60 s scaledown window; Second needs the only slot.
+        await server.Client.FunctionMapAsync(new FunctionMapRequest
+        {
+            FunctionId = created.FunctionIds["Second"], PipelinedInputs = { Payloads.Input(0, 1) },
+        });
+        var second = await server.Launcher.NextAsync();
+
+        Assert.Equal("Second", second.FunctionName);
+        var stats = await server.Client.FunctionGetCurrentStatsAsync(new FunctionGetCurrentStatsRequest { FunctionId = created.FunctionIds["First"] });
+        Assert.Equal(0, stats.NumTotalRunners);
+    }
+
+    [Fact]
     public async Task Keep_warm_starts_containers_and_idle_ones_scale_to_zero_after_the_window()
     {
         var spec = Payloads.Spec();

@@ -46,7 +46,7 @@ internal sealed class HeartbeatLoop
                 }
                 if (response.Stop)
                 {
-                    _stop("the control plane asked the container to stop");
+                    _stop(WorkerHost.StopRequested);
                 }
             }
             catch (RpcException) when (stop.IsCancellationRequested)

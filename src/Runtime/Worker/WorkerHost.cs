@@ -15,6 +15,9 @@ internal sealed class WorkerHost
     /// <summary>The environment variable the launcher sets in worker processes.</summary>
     public const string WorkerVariable = "MODAL_WORKER";
 
+    /// <summary>The stop reason of a routine stop that the control plane asked for.</summary>
+    public const string StopRequested = "the control plane asked the container to stop";
+
     private static readonly TimeSpan s_drainLimit = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan s_timeoutGrace = TimeSpan.FromSeconds(1);
 
@@ -115,8 +118,9 @@ internal sealed class WorkerHost
         await heartbeatTask.ConfigureAwait(false);
         await outputs.FlushAsync(s_drainLimit).ConfigureAwait(false);
         await capture.FlushAsync(s_drainLimit).ConfigureAwait(false);
-        if (_stopReason is { } reason)
+        if (_stopReason is { } reason && reason != StopRequested)
         {
+            // Routine stops (scaledown) stay quiet: the process's stderr reaches the caller's console.
             await diagnostics.WriteLineAsync($"modal worker: container {_containerId} stops: {reason}.").ConfigureAwait(false);
         }
         return exitCode;

@@ -288,8 +288,13 @@ internal sealed partial class Scheduler
             {
                 return;
             }
-            int room = _options.MaxTotalContainers - _containers.Count;
-            for (int i = 0; i < Math.Min(desired - live.Count, room); i++)
+            int wanted = desired - live.Count;
+            int room = _options.MaxTotalContainers - _containers.Values.Count(c => !c.Stopping && !c.Exited);
+            if (room < wanted && work > 0)
+            {
+                room += StopIdleContainersOfOtherFunctions(function, wanted - room);
+            }
+            for (int i = 0; i < Math.Min(wanted, room); i++)
             {
                 Launch(function);
             }
@@ -305,6 +310,36 @@ internal sealed partial class Scheduler
                 StopContainer(container, kill: false, "idle past the scaledown window");
             }
         }
+    }
+
+    /// <summary>
+    /// At the total cap, a function with work takes the place of idle containers of other functions (beyond their
+    /// minimum and warm pool) instead of waiting for their scaledown windows. Returns how many were stopped.
+    /// Caller holds the lock.
+    /// </summary>
+    private int StopIdleContainersOfOtherFunctions(FunctionState needy, int count)
+    {
+        int stopped = 0;
+        var idle = _containers.Values
+            .Where(c => c.Function != needy && !c.Stopping && !c.Exited && c.Running.Count == 0 && c.Function.Backlog == 0)
+            .OrderBy(c => c.IdleSinceMs)
+            .ToList();
+        foreach (var container in idle)
+        {
+            if (stopped == count)
+            {
+                break;
+            }
+            var owner = container.Function;
+            int keep = Math.Max(owner.Spec.MinContainers, owner.WarmPool);
+            if (owner.Containers.Count(c => !c.Stopping && !c.Exited) <= keep)
+            {
+                continue;
+            }
+            StopContainer(container, kill: false, $"making room for {needy.Spec.Name} at the limit of {_options.MaxTotalContainers} containers");
+            stopped++;
+        }
+        return stopped;
     }
 
     /// <summary>Kills every container this control plane launched and waits for them to exit.</summary>
