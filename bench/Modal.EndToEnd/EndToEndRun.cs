@@ -13,6 +13,7 @@ internal static class EndToEndRun
         Func<int, Task<int>> remote = options.DefaultOptions
             ? x => EndToEndFunctions.Functions.SquareDefaults.RemoteAsync(x)
             : x => EndToEndFunctions.Functions.Square.RemoteAsync(x);
+        Function handle = options.DefaultOptions ? EndToEndFunctions.Functions.SquareDefaults : EndToEndFunctions.Functions.Square;
         Func<IEnumerable<int>, bool, IAsyncEnumerable<int>> map = options.DefaultOptions
             ? (xs, ordered) => EndToEndFunctions.Functions.SquareDefaults.Map(xs, ordered)
             : (xs, ordered) => EndToEndFunctions.Functions.Square.Map(xs, ordered);
@@ -43,13 +44,13 @@ internal static class EndToEndRun
 
         // A small map of each kind first, so neither measured map pays for JIT or for first-use setup of the map path.
         var warmupInputs = Math.Min(options.Inputs, 1_000);
-        await MapAsync(map, warmupInputs, orderOutputs: true);
-        await MapAsync(map, warmupInputs, orderOutputs: false);
+        await MapAsync(map, handle, warmupInputs, orderOutputs: true);
+        await MapAsync(map, handle, warmupInputs, orderOutputs: false);
 
         sampler?.Start();
-        var ordered = await MapAsync(map, options.Inputs, orderOutputs: true);
+        var ordered = await MapAsync(map, handle, options.Inputs, orderOutputs: true);
         var mapAllocations = sampler?.Stop(TopTypes);
-        var unordered = await MapAsync(map, options.Inputs, orderOutputs: false);
+        var unordered = await MapAsync(map, handle, options.Inputs, orderOutputs: false);
 
         var collections = (Gen0: GC.CollectionCount(0), Gen1: GC.CollectionCount(1), Gen2: GC.CollectionCount(2));
         return new RunResult(
@@ -79,8 +80,10 @@ internal static class EndToEndRun
             MapAllocations: mapAllocations);
     }
 
-    private static async Task<MapResult> MapAsync(Func<IEnumerable<int>, bool, IAsyncEnumerable<int>> map, int inputs, bool orderOutputs)
+    private static async Task<MapResult> MapAsync(Func<IEnumerable<int>, bool, IAsyncEnumerable<int>> map, Function handle, int inputs, bool orderOutputs)
     {
+        using var stopStats = new CancellationTokenSource();
+        var peakRunners = SamplePeakRunnersAsync(handle, stopStats.Token);
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var started = Stopwatch.GetTimestamp();
         TimeSpan? firstOutput = null;
@@ -93,6 +96,8 @@ internal static class EndToEndRun
             count++;
         }
         var elapsed = Stopwatch.GetElapsedTime(started);
+        await stopStats.CancelAsync();
+        var runners = await peakRunners;
         var expected = Enumerable.Range(0, inputs).Sum(x => (long)x * x);
         if (count != inputs || sum != expected)
         {
@@ -104,7 +109,31 @@ internal static class EndToEndRun
             Seconds: elapsed.TotalSeconds,
             InputsPerSecond: inputs / elapsed.TotalSeconds,
             FirstOutputMs: firstOutput?.TotalMilliseconds ?? 0,
-            AllocatedBytesPerInput: (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / inputs);
+            AllocatedBytesPerInput: (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / inputs,
+            PeakRunners: runners);
+    }
+
+    /// <summary>
+    /// The largest <see cref="FunctionStats.NumTotalRunners"/> seen, sampled every 50 ms. The control plane counts
+    /// containers there (as Modal does); the in-process mode counts running inputs.
+    /// </summary>
+    private static async Task<int> SamplePeakRunnersAsync(Function handle, CancellationToken stop)
+    {
+        var peak = 0;
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        try
+        {
+            do
+            {
+                var stats = await handle.GetCurrentStatsAsync(stop);
+                peak = Math.Max(peak, stats.NumTotalRunners);
+            }
+            while (await timer.WaitForNextTickAsync(stop));
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        return peak;
     }
 
     private static void Check(int actual, int expected)

@@ -21,7 +21,7 @@ internal static class Report
         foreach (var map in new[] { r.MapOrdered, r.MapUnordered })
         {
             var name = $"Map {map.Inputs:N0} inputs, {(map.OrderOutputs ? "ordered" : "unordered")}";
-            Row(output, name, $"{map.InputsPerSecond:N0} inputs/s ({map.Seconds:F2} s, first output {map.FirstOutputMs:F1} ms, {Bytes(map.AllocatedBytesPerInput)}/input allocated)");
+            Row(output, name, $"{map.InputsPerSecond:N0} inputs/s ({map.Seconds:F2} s, first output {map.FirstOutputMs:F1} ms, {Bytes(map.AllocatedBytesPerInput)}/input allocated, peak NumTotalRunners {map.PeakRunners})");
         }
         Row(output, "peak working set (this process)", Bytes(r.PeakWorkingSetBytes));
         Row(output, "peak GC heap (this process)", Bytes(r.PeakGcHeapBytes));
@@ -90,6 +90,7 @@ internal static class Report
         json.WriteNumber("inputsPerSecond", map.InputsPerSecond);
         json.WriteNumber("firstOutputMs", map.FirstOutputMs);
         json.WriteNumber("allocatedBytesPerInput", map.AllocatedBytesPerInput);
+        json.WriteNumber("peakRunners", map.PeakRunners);
         json.WriteEndObject();
     }
 

@@ -27,7 +27,7 @@ internal sealed record RunResult(
     IReadOnlyList<(string Type, long Bytes)>? MapAllocations);
 
 /// <summary>One map over <see cref="Inputs"/> inputs.</summary>
-internal sealed record MapResult(int Inputs, bool OrderOutputs, double Seconds, double InputsPerSecond, double FirstOutputMs, long AllocatedBytesPerInput);
+internal sealed record MapResult(int Inputs, bool OrderOutputs, double Seconds, double InputsPerSecond, double FirstOutputMs, long AllocatedBytesPerInput, int PeakRunners);
 
 /// <summary>Latency percentiles in milliseconds (nearest rank).</summary>
 internal sealed record LatencyStats(double MeanMs, double P50Ms, double P90Ms, double P99Ms, double MaxMs)
