@@ -7,7 +7,6 @@ namespace Modal.Conformance;
 /// <summary>Unary functions the conformance suite calls, one behaviour each.</summary>
 public static partial class TestFunctions
 {
-    private static readonly ConcurrentDictionary<string, int> s_attempts = new(StringComparer.Ordinal);
     private static readonly ConcurrentDictionary<string, string> s_timeouts = new(StringComparer.Ordinal);
 
     [Function]
@@ -58,12 +57,25 @@ public static partial class TestFunctions
     public static async Task<int> Parent(int x, CancellationToken cancellationToken)
         => await Functions.Square.RemoteAsync(x, cancellationToken) + 1;
 
+    /// <summary>
+    /// Counts the attempts of one key in a file, not in memory: in worker modes a retry may run in another container
+    /// (process). Attempts of one input never overlap, so appending and measuring is enough.
+    /// </summary>
+    private static int CountAttempt(string key)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "modal-conformance-attempts");
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, key);
+        File.AppendAllText(path, "x");
+        return (int)new FileInfo(path).Length;
+    }
+
     /// <summary>Fails its first <paramref name="failures"/> attempts for <paramref name="key"/>, then returns the attempt number.</summary>
     [Function]
     [Retries(MaxRetries = 2, InitialDelayMs = 10, BackoffCoefficient = 2.0, MaxDelayMs = 1000)]
     public static int Flaky(string key, int failures)
     {
-        int attempt = s_attempts.AddOrUpdate(key, 1, static (_, previous) => previous + 1);
+        int attempt = CountAttempt(key);
         return attempt <= failures
             ? throw new InvalidOperationException($"Attempt {attempt} for '{key}' fails on purpose.")
             : attempt;
