@@ -41,6 +41,8 @@ internal static class EndToEndRun
         }
         var allocatedPerCall = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / options.Calls;
         var callAllocations = sampler?.Stop(TopTypes);
+        // Timers still pending once the calls have returned: waits that nobody cancelled (each holds its state until it fires).
+        var activeTimers = Timer.ActiveCount;
 
         // A small map of each kind first, so neither measured map pays for JIT or for first-use setup of the map path.
         var warmupInputs = Math.Min(options.Inputs, 1_000);
@@ -67,6 +69,7 @@ internal static class EndToEndRun
             Calls: options.Calls,
             Latency: LatencyStats.From(latencies),
             AllocatedBytesPerCall: allocatedPerCall,
+            ActiveTimersAfterCalls: activeTimers,
             MapOrdered: ordered,
             MapUnordered: unordered,
             PeakWorkingSetBytes: MemorySampler.PeakWorkingSetBytes,

@@ -18,6 +18,7 @@ internal static class Report
         Row(output, "cold call (first RemoteAsync)", $"{r.ColdCallMs:F1} ms");
         Row(output, $"RemoteAsync latency, {r.Calls} sequential calls", $"p50 {r.Latency.P50Ms:F3} ms, p90 {r.Latency.P90Ms:F3} ms, p99 {r.Latency.P99Ms:F3} ms, max {r.Latency.MaxMs:F3} ms, mean {r.Latency.MeanMs:F3} ms");
         Row(output, "allocated per RemoteAsync (this process)", Bytes(r.AllocatedBytesPerCall));
+        Row(output, "timers active right after the timed calls (this process)", r.ActiveTimersAfterCalls.ToString(CultureInfo.InvariantCulture));
         foreach (var map in new[] { r.MapOrdered, r.MapUnordered })
         {
             var name = $"Map {map.Inputs:N0} inputs, {(map.OrderOutputs ? "ordered" : "unordered")}";
@@ -67,6 +68,7 @@ internal static class Report
         json.WriteNumber("p99Ms", r.Latency.P99Ms);
         json.WriteNumber("maxMs", r.Latency.MaxMs);
         json.WriteNumber("allocatedBytesPerCall", r.AllocatedBytesPerCall);
+        json.WriteNumber("activeTimersAfterCalls", r.ActiveTimersAfterCalls);
         json.WriteEndObject();
         WriteMap(json, "mapOrdered", r.MapOrdered);
         WriteMap(json, "mapUnordered", r.MapUnordered);

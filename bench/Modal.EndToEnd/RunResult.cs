@@ -15,6 +15,7 @@ internal sealed record RunResult(
     int Calls,
     LatencyStats Latency,
     long AllocatedBytesPerCall,
+    long ActiveTimersAfterCalls,
     MapResult MapOrdered,
     MapResult MapUnordered,
     long PeakWorkingSetBytes,
