@@ -1,0 +1,18 @@
+[assembly: Modal.ModalApp("bench-e2e")]
+
+namespace Modal.EndToEnd;
+
+/// <summary>The functions the runner calls. Trivial on purpose: what is measured is the path around them.</summary>
+public static partial class EndToEndFunctions
+{
+    /// <summary>
+    /// At most two worker processes (the benchmark machine has two cores), each running up to 32 inputs at once, so a
+    /// large map is limited by the path around the function rather than by process count.
+    /// </summary>
+    [Function(MaxContainers = 2, MaxInputs = 32)]
+    public static int Square(int x) => x * x;
+
+    /// <summary>The same function with the default options: one input per container, containers up to the control plane's limit.</summary>
+    [Function]
+    public static int SquareDefaults(int x) => x * x;
+}

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+
+namespace Modal.EndToEnd;
+
+/// <summary>The measured sequence: a cold call, warm-up, timed sequential calls, then an ordered and an unordered map.</summary>
+internal static class EndToEndRun
+{
+    private const int TopTypes = 15;
+
+    public static async Task<RunResult> RunAsync(ModalApp app, RunnerOptions options, DateTimeOffset startedAt, TimeSpan startup, MemorySampler memory)
+    {
+        var loadBefore = LoadAverage();
+        Func<int, Task<int>> remote = options.DefaultOptions
+            ? x => EndToEndFunctions.Functions.SquareDefaults.RemoteAsync(x)
+            : x => EndToEndFunctions.Functions.Square.RemoteAsync(x);
+        Function handle = options.DefaultOptions ? EndToEndFunctions.Functions.SquareDefaults : EndToEndFunctions.Functions.Square;
+        Func<IEnumerable<int>, bool, IAsyncEnumerable<int>> map = options.DefaultOptions
+            ? (xs, ordered) => EndToEndFunctions.Functions.SquareDefaults.Map(xs, ordered)
+            : (xs, ordered) => EndToEndFunctions.Functions.Square.Map(xs, ordered);
+
+        // The first call of the function: in Embedded mode the control plane launches a worker process for it.
+        var cold = Stopwatch.StartNew();
+        Check(await remote(3), 9);
+        cold.Stop();
+
+        for (var i = 0; i < options.Warmup; i++)
+        {
+            Check(await remote(i), i * i);
+        }
+
+        using var sampler = options.Allocations ? new AllocationSampler() : null;
+        var latencies = new double[options.Calls];
+        sampler?.Start();
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        for (var i = 0; i < options.Calls; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var square = await remote(i);
+            latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            Check(square, i * i);
+        }
+        var allocatedPerCall = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / options.Calls;
+        var callAllocations = sampler?.Stop(TopTypes);
+        // Timers still pending once the calls have returned: waits that nobody cancelled (each holds its state until it fires).
+        var activeTimers = Timer.ActiveCount;
+
+        // A small map of each kind first, so neither measured map pays for JIT or for first-use setup of the map path.
+        var warmupInputs = Math.Min(options.Inputs, 1_000);
+        await MapAsync(map, handle, warmupInputs, orderOutputs: true);
+        await MapAsync(map, handle, warmupInputs, orderOutputs: false);
+
+        sampler?.Start();
+        var ordered = await MapAsync(map, handle, options.Inputs, orderOutputs: true);
+        var mapAllocations = sampler?.Stop(TopTypes);
+        var unordered = await MapAsync(map, handle, options.Inputs, orderOutputs: false);
+
+        var collections = (Gen0: GC.CollectionCount(0), Gen1: GC.CollectionCount(1), Gen2: GC.CollectionCount(2));
+        return new RunResult(
+            StartedAt: startedAt,
+            Mode: app.Mode,
+            Function: options.DefaultOptions ? "SquareDefaults" : "Square",
+            ProcessorCount: Environment.ProcessorCount,
+            Runtime: System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
+            Os: System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+            LoadAverageBefore: loadBefore,
+            LoadAverageAfter: LoadAverage(),
+            StartupMs: startup.TotalMilliseconds,
+            ColdCallMs: cold.Elapsed.TotalMilliseconds,
+            Calls: options.Calls,
+            Latency: LatencyStats.From(latencies),
+            AllocatedBytesPerCall: allocatedPerCall,
+            ActiveTimersAfterCalls: activeTimers,
+            MapOrdered: ordered,
+            MapUnordered: unordered,
+            PeakWorkingSetBytes: MemorySampler.PeakWorkingSetBytes,
+            PeakGcHeapBytes: memory.PeakGcHeapBytes,
+            // What the app still holds once its work is done (the peak above is mostly garbage not yet collected).
+            RetainedGcHeapBytes: GC.GetTotalMemory(forceFullCollection: true),
+            Gen0Collections: collections.Gen0,
+            Gen1Collections: collections.Gen1,
+            Gen2Collections: collections.Gen2,
+            CallAllocations: callAllocations,
+            MapAllocations: mapAllocations);
+    }
+
+    private static async Task<MapResult> MapAsync(Func<IEnumerable<int>, bool, IAsyncEnumerable<int>> map, Function handle, int inputs, bool orderOutputs)
+    {
+        using var stopStats = new CancellationTokenSource();
+        var peakRunners = SamplePeakRunnersAsync(handle, stopStats.Token);
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var started = Stopwatch.GetTimestamp();
+        TimeSpan? firstOutput = null;
+        long sum = 0;
+        var count = 0;
+        await foreach (var square in map(Enumerable.Range(0, inputs), orderOutputs))
+        {
+            firstOutput ??= Stopwatch.GetElapsedTime(started);
+            sum += square;
+            count++;
+        }
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        await stopStats.CancelAsync();
+        var runners = await peakRunners;
+        var expected = Enumerable.Range(0, inputs).Sum(x => (long)x * x);
+        if (count != inputs || sum != expected)
+        {
+            throw new InvalidOperationException($"Map yielded {count} outputs summing to {sum}; expected {inputs} summing to {expected}.");
+        }
+        return new MapResult(
+            Inputs: inputs,
+            OrderOutputs: orderOutputs,
+            Seconds: elapsed.TotalSeconds,
+            InputsPerSecond: inputs / elapsed.TotalSeconds,
+            FirstOutputMs: firstOutput?.TotalMilliseconds ?? 0,
+            AllocatedBytesPerInput: (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / inputs,
+            PeakRunners: runners);
+    }
+
+    /// <summary>
+    /// The largest <see cref="FunctionStats.NumTotalRunners"/> seen, sampled every 50 ms. The control plane counts
+    /// containers there (as Modal does); the in-process mode counts running inputs.
+    /// </summary>
+    private static async Task<int> SamplePeakRunnersAsync(Function handle, CancellationToken stop)
+    {
+        var peak = 0;
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        try
+        {
+            do
+            {
+                var stats = await handle.GetCurrentStatsAsync(stop);
+                peak = Math.Max(peak, stats.NumTotalRunners);
+            }
+            while (await timer.WaitForNextTickAsync(stop));
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        return peak;
+    }
+
+    private static void Check(int actual, int expected)
+    {
+        if (actual != expected)
+        {
+            throw new InvalidOperationException($"Square returned {actual}; expected {expected}.");
+        }
+    }
+
+    /// <summary>The 1-minute load average on Linux (other work on the machine skews every number here), else null.</summary>
+    private static double? LoadAverage()
+    {
+        try
+        {
+            var text = File.ReadAllText("/proc/loadavg");
+            return double.Parse(text.AsSpan(0, text.IndexOf(' ', StringComparison.Ordinal)), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException or ArgumentOutOfRangeException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,26 @@
+using Modal;
+using Modal.EndToEnd;
+
+// First of all: in a worker process (Embedded mode launches this executable) RunAsync serves inputs and never
+// returns, so nothing below runs there. On a bad command line the app still starts, cheaply in process, so that a
+// worker is never turned away by argument parsing.
+var options = RunnerOptions.Parse(args, out var error);
+var startedAt = DateTimeOffset.UtcNow;
+var memory = MemorySampler.Start();
+var startup = System.Diagnostics.Stopwatch.StartNew();
+await using var app = await ModalApp.RunAsync(args, new ModalAppOptions { Mode = options?.Mode ?? ModalMode.InProcess });
+startup.Stop();
+if (options is null)
+{
+    await Console.Error.WriteLineAsync($"{error}{Environment.NewLine}{RunnerOptions.Usage}");
+    return 2;
+}
+
+var result = await EndToEndRun.RunAsync(app, options, startedAt, startup.Elapsed, memory);
+await memory.DisposeAsync();
+Report.WriteTable(result, options.Json ? Console.Error : Console.Out);
+if (options.Json)
+{
+    Report.WriteJson(result, Console.OpenStandardOutput());
+}
+return 0;

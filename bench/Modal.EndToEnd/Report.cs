@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Modal.EndToEnd;
+
+/// <summary>Writes a run as a plain table or as JSON.</summary>
+internal static class Report
+{
+    public static void WriteTable(RunResult r, TextWriter output)
+    {
+        var c = CultureInfo.InvariantCulture;
+        output.WriteLine(string.Create(c, $"Modal.EndToEnd  {r.StartedAt:yyyy-MM-dd HH:mm} UTC  mode {r.Mode}  function {r.Function}  {r.ProcessorCount} cores  {r.Runtime}"));
+        output.WriteLine(string.Create(c, $"load average (1 min) before {Format(r.LoadAverageBefore)}, after {Format(r.LoadAverageAfter)}"));
+        output.WriteLine();
+        output.WriteLine("| measure | value |");
+        output.WriteLine("|---|---|");
+        Row(output, "app start (RunAsync)", $"{r.StartupMs:F1} ms");
+        Row(output, "cold call (first RemoteAsync)", $"{r.ColdCallMs:F1} ms");
+        Row(output, $"RemoteAsync latency, {r.Calls} sequential calls", $"p50 {r.Latency.P50Ms:F3} ms, p90 {r.Latency.P90Ms:F3} ms, p99 {r.Latency.P99Ms:F3} ms, max {r.Latency.MaxMs:F3} ms, mean {r.Latency.MeanMs:F3} ms");
+        Row(output, "allocated per RemoteAsync (this process)", Bytes(r.AllocatedBytesPerCall));
+        Row(output, "timers active right after the timed calls (this process)", r.ActiveTimersAfterCalls.ToString(CultureInfo.InvariantCulture));
+        foreach (var map in new[] { r.MapOrdered, r.MapUnordered })
+        {
+            var name = $"Map {map.Inputs:N0} inputs, {(map.OrderOutputs ? "ordered" : "unordered")}";
+            Row(output, name, $"{map.InputsPerSecond:N0} inputs/s ({map.Seconds:F2} s, first output {map.FirstOutputMs:F1} ms, {Bytes(map.AllocatedBytesPerInput)}/input allocated, peak NumTotalRunners {map.PeakRunners})");
+        }
+        Row(output, "peak working set (this process)", Bytes(r.PeakWorkingSetBytes));
+        Row(output, "peak GC heap (this process)", Bytes(r.PeakGcHeapBytes));
+        Row(output, "GC heap after a full collection at the end", Bytes(r.RetainedGcHeapBytes));
+        Row(output, "GC collections gen0/gen1/gen2", $"{r.Gen0Collections}/{r.Gen1Collections}/{r.Gen2Collections}");
+        WriteAllocations(output, $"sampled allocations during the {r.Calls} timed calls", r.CallAllocations);
+        WriteAllocations(output, $"sampled allocations during the ordered map of {r.MapOrdered.Inputs:N0} inputs", r.MapAllocations);
+    }
+
+    private static void WriteAllocations(TextWriter output, string title, IReadOnlyList<(string Type, long Bytes)>? allocations)
+    {
+        if (allocations is null)
+        {
+            return;
+        }
+        output.WriteLine();
+        output.WriteLine(title + ":");
+        foreach (var (type, bytes) in allocations)
+        {
+            output.WriteLine($"  {Bytes(bytes),10}  {type}");
+        }
+    }
+
+    public static void WriteJson(RunResult r, Stream stream)
+    {
+        using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        json.WriteStartObject();
+        json.WriteString("startedAt", r.StartedAt);
+        json.WriteString("mode", r.Mode.ToString());
+        json.WriteString("function", r.Function);
+        json.WriteNumber("processorCount", r.ProcessorCount);
+        json.WriteString("runtime", r.Runtime);
+        json.WriteString("os", r.Os);
+        WriteNullable(json, "loadAverageBefore", r.LoadAverageBefore);
+        WriteNullable(json, "loadAverageAfter", r.LoadAverageAfter);
+        json.WriteNumber("startupMs", r.StartupMs);
+        json.WriteNumber("coldCallMs", r.ColdCallMs);
+        json.WriteStartObject("remoteAsync");
+        json.WriteNumber("calls", r.Calls);
+        json.WriteNumber("meanMs", r.Latency.MeanMs);
+        json.WriteNumber("p50Ms", r.Latency.P50Ms);
+        json.WriteNumber("p90Ms", r.Latency.P90Ms);
+        json.WriteNumber("p99Ms", r.Latency.P99Ms);
+        json.WriteNumber("maxMs", r.Latency.MaxMs);
+        json.WriteNumber("allocatedBytesPerCall", r.AllocatedBytesPerCall);
+        json.WriteNumber("activeTimersAfterCalls", r.ActiveTimersAfterCalls);
+        json.WriteEndObject();
+        WriteMap(json, "mapOrdered", r.MapOrdered);
+        WriteMap(json, "mapUnordered", r.MapUnordered);
+        json.WriteNumber("peakWorkingSetBytes", r.PeakWorkingSetBytes);
+        json.WriteNumber("peakGcHeapBytes", r.PeakGcHeapBytes);
+        json.WriteNumber("retainedGcHeapBytes", r.RetainedGcHeapBytes);
+        json.WriteNumber("gen0Collections", r.Gen0Collections);
+        json.WriteNumber("gen1Collections", r.Gen1Collections);
+        json.WriteNumber("gen2Collections", r.Gen2Collections);
+        json.WriteEndObject();
+        json.Flush();
+        stream.WriteByte((byte)'\n');
+    }
+
+    private static void WriteMap(Utf8JsonWriter json, string name, MapResult map)
+    {
+        json.WriteStartObject(name);
+        json.WriteNumber("inputs", map.Inputs);
+        json.WriteBoolean("orderOutputs", map.OrderOutputs);
+        json.WriteNumber("seconds", map.Seconds);
+        json.WriteNumber("inputsPerSecond", map.InputsPerSecond);
+        json.WriteNumber("firstOutputMs", map.FirstOutputMs);
+        json.WriteNumber("allocatedBytesPerInput", map.AllocatedBytesPerInput);
+        json.WriteNumber("peakRunners", map.PeakRunners);
+        json.WriteEndObject();
+    }
+
+    private static void WriteNullable(Utf8JsonWriter json, string name, double? value)
+    {
+        if (value is { } number)
+        {
+            json.WriteNumber(name, number);
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+
+    private static void Row(TextWriter output, string measure, string value) => output.WriteLine($"| {measure} | {value} |");
+
+    private static string Format(double? value) => value?.ToString("F2", CultureInfo.InvariantCulture) ?? "n/a";
+
+    private static string Bytes(long bytes) => bytes switch
+    {
+        >= 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024.0):F1} MiB"),
+        >= 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:F1} KiB"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes} B"),
+    };
+}

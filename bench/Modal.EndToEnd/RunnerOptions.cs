@@ -1,0 +1,83 @@
+using System.Globalization;
+
+namespace Modal.EndToEnd;
+
+/// <summary>The runner's command line.</summary>
+internal sealed record RunnerOptions
+{
+    public const string Usage =
+        """
+        usage: dotnet run -c Release --project bench/Modal.EndToEnd -- [options]
+          --mode InProcess|Embedded   where calls run (default Embedded)
+          --calls N                   sequential RemoteAsync calls timed for latency (default 200)
+          --warmup N                  calls before timing (default 20)
+          --inputs N                  inputs per Map (default 10000)
+          --defaults                  call SquareDefaults (default function options) instead of Square (MaxContainers 2, MaxInputs 32)
+          --allocations               also sample allocations by type during the timed calls and the ordered map
+          --json                      print the results as JSON on stdout (the table goes to stderr)
+        """;
+
+    public ModalMode Mode { get; init; } = ModalMode.Embedded;
+    public int Calls { get; init; } = 200;
+    public int Warmup { get; init; } = 20;
+    public int Inputs { get; init; } = 10_000;
+    public bool DefaultOptions { get; init; }
+    public bool Json { get; init; }
+    public bool Allocations { get; init; }
+
+    /// <summary>Parses <paramref name="args"/>; on failure returns null and says why in <paramref name="error"/>.</summary>
+    public static RunnerOptions? Parse(string[] args, out string? error)
+    {
+        var options = new RunnerOptions();
+        error = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            switch (name)
+            {
+                case "--mode":
+                    if (!TryValue(args, ref i, out var mode) || !Enum.TryParse<ModalMode>(mode, ignoreCase: true, out var parsed)
+                        || parsed is not (ModalMode.InProcess or ModalMode.Embedded))
+                    {
+                        error = $"--mode takes InProcess or Embedded, not '{mode}'.";
+                        return null;
+                    }
+                    options = options with { Mode = parsed };
+                    break;
+                case "--calls" or "--warmup" or "--inputs":
+                    if (!TryValue(args, ref i, out var text) || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count)
+                        || count < (name == "--warmup" ? 0 : 1))
+                    {
+                        error = $"{name} takes a whole number{(name == "--warmup" ? "" : " of at least 1")}, not '{text}'.";
+                        return null;
+                    }
+                    options = name switch
+                    {
+                        "--calls" => options with { Calls = count },
+                        "--warmup" => options with { Warmup = count },
+                        _ => options with { Inputs = count },
+                    };
+                    break;
+                case "--defaults":
+                    options = options with { DefaultOptions = true };
+                    break;
+                case "--allocations":
+                    options = options with { Allocations = true };
+                    break;
+                case "--json":
+                    options = options with { Json = true };
+                    break;
+                default:
+                    error = $"Unknown option '{name}'.";
+                    return null;
+            }
+        }
+        return options;
+    }
+
+    private static bool TryValue(string[] args, ref int i, out string? value)
+    {
+        value = i + 1 < args.Length ? args[++i] : null;
+        return value is not null;
+    }
+}
