@@ -1,8 +1,9 @@
 using HelloSample;
 using Modal;
 
-// Starts the app. With the default mode, calls run in this process for now; the same code runs them on a
-// control plane and worker processes once those modes are available.
+// Starts the app. By default (no MODAL_SERVER_URL) a control plane starts in this process on 127.0.0.1 and runs
+// the functions in worker processes: this same executable, started in worker mode. Set MODAL_SERVER_URL to use a
+// standalone server instead, or pass new ModalAppOptions { Mode = ModalMode.InProcess } to run everything here.
 await using var app = await ModalApp.RunAsync(args);
 Console.WriteLine($"App '{app.Name}' is running ({app.Mode}).");
 
@@ -25,13 +26,15 @@ await foreach (int result in Hello.Functions.Square.Map(Enumerable.Range(1, 1000
 }
 Console.WriteLine($"Square.Map(1..1000)               = {count} results, sum {sum}");
 
+Console.WriteLine($"Square's containers               = {(await Hello.Functions.Square.GetCurrentStatsAsync()).NumTotalRunners}");
+
 // 4. A generator function streams its items.
-Console.Write("Tokens.RemoteGen(...)             =");
+var tokens = new List<string>();
 await foreach (string token in Hello.Functions.Tokens.RemoteGen("functions stream their items as they go"))
 {
-    Console.Write($" [{token}]");
+    tokens.Add(token);
 }
-Console.WriteLine();
+Console.WriteLine($"Tokens.RemoteGen(...)             = {string.Join(" ", tokens.Select(t => $"[{t}]"))}");
 
 // 5. An exception thrown remotely arrives as a RemoteFunctionException with the remote type, message and stack trace.
 try
