@@ -60,7 +60,6 @@ internal sealed class InputRunner
             input.Group = inputs;
             _running[input.Input.InputId] = input;
         }
-        var deadline = inputs.Select(i => i.Input.DeadlineUnixMs).Where(ms => ms > 0).DefaultIfEmpty(0).Min();
         using var onCancel = cancellation.Token.Register(() =>
         {
             foreach (var input in inputs)
@@ -68,9 +67,11 @@ internal sealed class InputRunner
                 input.ReportCancelled();
             }
         });
-        if (deadline > 0)
+        // The timeout covers the function's own run, so it starts now rather than at the server's assignment (whose
+        // deadline, plus a grace period, is the server's backstop for a worker that does not stop).
+        if (_spec.TimeoutSeconds > 0)
         {
-            cancellation.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(0, deadline - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())));
+            cancellation.CancelAfter(TimeSpan.FromSeconds(_spec.TimeoutSeconds));
         }
         try
         {
