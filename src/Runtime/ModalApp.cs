@@ -53,17 +53,7 @@ public sealed class ModalApp : IAsyncDisposable
         var name = AppIdentity.ResolveAppName(options);
         var mode = BackendFactory.ResolveMode(options);
         var backend = await BackendFactory.CreateAsync(mode, name, options, CancellationToken.None).ConfigureAwait(false);
-        IDisposable installation;
-        try
-        {
-            installation = ModalBackend.Install(backend);
-        }
-        catch
-        {
-            await DisposeBackendAsync(backend).ConfigureAwait(false);
-            throw;
-        }
-        return new ModalApp(name, mode, backend, installation);
+        return await InstallAsync(name, mode, backend).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -87,6 +77,12 @@ public sealed class ModalApp : IAsyncDisposable
         }
         // TODO(deploy): package the app as a worker image; until then the deployed app launches this build's assembly.
         var backend = await BackendFactory.CreateAsync(mode, appName, options, deploy: true, CancellationToken.None).ConfigureAwait(false);
+        return await InstallAsync(appName, mode, backend).ConfigureAwait(false);
+    }
+
+    /// <summary>Makes the backend the one handles use; a backend that cannot be installed is disposed.</summary>
+    private static async Task<ModalApp> InstallAsync(string name, ModalMode mode, IModalBackend backend)
+    {
         IDisposable installation;
         try
         {
@@ -97,7 +93,7 @@ public sealed class ModalApp : IAsyncDisposable
             await DisposeBackendAsync(backend).ConfigureAwait(false);
             throw;
         }
-        return new ModalApp(appName, mode, backend, installation);
+        return new ModalApp(name, mode, backend, installation);
     }
 
     /// <summary>Stops the app: unfinished inputs are cancelled and handles stop reaching it.</summary>

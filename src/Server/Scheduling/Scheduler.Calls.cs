@@ -139,8 +139,15 @@ internal sealed partial class Scheduler
                 }
                 return response;
             }
-            await Task.WhenAny(changed, Task.Delay(remaining, cancellationToken)).ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
+            // WaitAsync disposes its timer when the call changes first, so woken long polls leave no timers behind.
+            try
+            {
+                await changed.WaitAsync(remaining, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // The poll's time is up: answer with what there is.
+            }
         }
     }
 
