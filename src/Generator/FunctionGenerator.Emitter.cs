@@ -1,3 +1,4 @@
+using System.Globalization;
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -317,7 +318,8 @@ public sealed partial class FunctionGenerator
                     _writer.Unindent();
                     _writer.Line("},");
                 }
-                _writer.Line($"{Literal(function.Signature)}, hasResult: {(function.HasResult ? "true" : "false")});");
+                _writer.Line($"{Literal(function.Signature)}, hasResult: {(function.HasResult ? "true" : "false")}, " +
+                    $"parameterCount: {function.Parameters.Count.ToString(CultureInfo.InvariantCulture)});");
                 _writer.Unindent();
                 _writer.Line();
 

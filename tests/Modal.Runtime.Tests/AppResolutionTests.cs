@@ -10,7 +10,7 @@ public sealed class AppResolutionTests
     public void A_reference_resolves_to_the_running_app_only_for_functions_that_app_runs()
     {
         var own = TestFunctions.Functions.SquareFunction.Definition;
-        var foreign = new FunctionDefinition("other-app", "Square", FunctionKind.Unary, new FunctionOptions(), "Cube(int x) -> int", hasResult: true);
+        var foreign = new FunctionDefinition("other-app", "Square", FunctionKind.Unary, new FunctionOptions(), "Cube(int x) -> int", hasResult: true, parameterCount: 1);
         var renamed = new RenamedBackend("renamed", own);
 
         Assert.Equal("renamed", new FunctionReference(null, "Square", own).ResolveAppName(renamed));
@@ -48,7 +48,7 @@ public sealed class AppResolutionTests
         public string DefaultAppName => appName;
 
         public IReadOnlyList<FunctionDefinition> Functions { get; } =
-            [new FunctionDefinition(appName, functionName, FunctionKind.Unary, new FunctionOptions(), functionName + "() -> int", hasResult: true)];
+            [new FunctionDefinition(appName, functionName, FunctionKind.Unary, new FunctionOptions(), functionName + "() -> int", hasResult: true, parameterCount: 0)];
 
         public ValueTask<ReadOnlyMemory<byte>> InvokeAsync(string name, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
             => throw new NotSupportedException();

@@ -10,8 +10,10 @@ namespace Modal;
 public sealed record FunctionDefinition
 {
     /// <summary>Creates a definition.</summary>
-    public FunctionDefinition(string defaultAppName, string name, FunctionKind kind, FunctionOptions options, string signature, bool hasResult)
+    public FunctionDefinition(string defaultAppName, string name, FunctionKind kind, FunctionOptions options, string signature, bool hasResult, int parameterCount)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(parameterCount);
+        ParameterCount = parameterCount;
         DefaultAppName = defaultAppName;
         Name = name;
         Kind = kind;
@@ -30,6 +32,11 @@ public sealed record FunctionDefinition
     public FunctionOptions Options { get; }
     /// <summary>The signature as the user wrote it, for error messages, e.g. <c>Square(int x) -&gt; int</c>.</summary>
     public string Signature { get; }
+    /// <summary>
+    /// Elements of the argument array on the wire: the method's parameters without a trailing
+    /// <c>CancellationToken</c>; 1 for a batched function (one element per input).
+    /// </summary>
+    public int ParameterCount { get; }
     /// <summary>False for functions that return nothing.</summary>
     public bool HasResult { get; }
 }

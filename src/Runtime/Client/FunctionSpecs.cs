@@ -19,7 +19,7 @@ internal static class FunctionSpecs
                 _ => Api.FunctionKind.Unary,
             },
             Signature = definition.Signature,
-            ParameterCount = definition.Kind == FunctionKind.Batched ? 1 : CountParameters(definition.Signature),
+            ParameterCount = definition.ParameterCount,
             HasResult = definition.HasResult,
             TimeoutSeconds = options.TimeoutSeconds,
             MinContainers = options.MinContainers,
@@ -43,44 +43,5 @@ internal static class FunctionSpecs
             spec.Batch = new Api.BatchOptions { MaxBatchSize = batch.MaxBatchSize, WaitMs = batch.WaitMs };
         }
         return spec;
-    }
-
-    /// <summary>
-    /// The number of wire parameters in a signature like <c>Add(int a, int b) -&gt; int</c>: top-level commas
-    /// between the parentheses, leaving out a trailing <see cref="CancellationToken"/>.
-    /// </summary>
-    public static int CountParameters(string signature)
-    {
-        var open = signature.IndexOf('(', StringComparison.Ordinal);
-        if (open < 0)
-        {
-            return 0;
-        }
-        var depth = 0;
-        var start = open + 1;
-        var parameters = new List<string>();
-        for (var i = open + 1; i < signature.Length; i++)
-        {
-            var c = signature[i];
-            if (c is '<' or '(' or '[')
-            {
-                depth++;
-            }
-            else if (c is '>' or ']' || (c == ')' && depth > 0))
-            {
-                depth--;
-            }
-            else if (c == ')' && depth == 0)
-            {
-                parameters.Add(signature[start..i]);
-                break;
-            }
-            else if (c == ',' && depth == 0)
-            {
-                parameters.Add(signature[start..i]);
-                start = i + 1;
-            }
-        }
-        return parameters.Count(p => p.Trim().Length > 0 && !p.Contains("CancellationToken", StringComparison.Ordinal));
     }
 }

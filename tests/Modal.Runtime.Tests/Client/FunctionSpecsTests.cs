@@ -2,21 +2,21 @@ namespace Modal.Runtime.Tests.Client;
 
 public sealed class FunctionSpecsTests
 {
-    [Theory]
-    [InlineData("Square(int x) -> int", 1)]
-    [InlineData("Add(int a, int b) -> int", 2)]
-    [InlineData("Now() -> long", 0)]
-    [InlineData("Embed(string text, CancellationToken cancellationToken) -> float[]", 1)]
-    [InlineData("Pairs(Dictionary<string, int> map, (int, int) pair) -> void", 2)]
-    public void Parameter_count_leaves_out_the_cancellation_token(string signature, int expected)
-        => Assert.Equal(expected, FunctionSpecs.CountParameters(signature));
+    [Fact]
+    public void Parameter_count_is_the_one_the_generator_compiled()
+    {
+        var definition = new FunctionDefinition("app", "G", FunctionKind.Unary, new FunctionOptions(),
+            "G(CancellationTokenInfo info, Dictionary<string, int> map) -> void", hasResult: false, parameterCount: 2);
+
+        Assert.Equal(2, FunctionSpecs.From(definition).ParameterCount);
+    }
 
     [Fact]
     public void Options_map_to_the_wire_spec_with_no_limit_as_zero()
     {
         var definition = new FunctionDefinition("app", "F", FunctionKind.Batched,
             new FunctionOptions { TimeoutSeconds = 60, MaxInputs = 4, Batch = new BatchOptions(16, 50), Retries = new RetryPolicy(3, 2, 100, 1000) },
-            "F(IReadOnlyList<int> xs) -> IReadOnlyList<int>", hasResult: true);
+            "F(IReadOnlyList<int> xs) -> IReadOnlyList<int>", hasResult: true, parameterCount: 1);
 
         var spec = FunctionSpecs.From(definition);
 

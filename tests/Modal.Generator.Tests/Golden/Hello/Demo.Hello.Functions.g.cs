@@ -37,7 +37,7 @@ namespace Demo
                         TimeoutSeconds = 60,
                         Retries = new global::Modal.RetryPolicy(2, global::Modal.RetryPolicy.DefaultBackoffCoefficient, global::Modal.RetryPolicy.DefaultInitialDelayMs, global::Modal.RetryPolicy.DefaultMaxDelayMs),
                     },
-                    "Add(int a, int b) -> int", hasResult: true);
+                    "Add(int a, int b) -> int", hasResult: true, parameterCount: 2);
 
                 /// <summary>Creates a handle of the function in the app named <paramref name="appName"/>, or in the running app when null.</summary>
                 /// <param name="appName">The app's name, or null.</param>
@@ -156,7 +156,7 @@ namespace Demo
                     {
                         Batch = new global::Modal.BatchOptions(64, 10),
                     },
-                    "Double(IReadOnlyList<int> xs) -> IReadOnlyList<int>", hasResult: true);
+                    "Double(IReadOnlyList<int> xs) -> IReadOnlyList<int>", hasResult: true, parameterCount: 1);
 
                 /// <summary>Creates a handle of the function in the app named <paramref name="appName"/>, or in the running app when null.</summary>
                 /// <param name="appName">The app's name, or null.</param>
@@ -272,7 +272,7 @@ namespace Demo
                 public static readonly global::Modal.FunctionDefinition Definition = new global::Modal.FunctionDefinition(
                     "hello", "Log", global::Modal.FunctionKind.Unary,
                     new global::Modal.FunctionOptions(),
-                    "Log(string message) -> void", hasResult: false);
+                    "Log(string message) -> void", hasResult: false, parameterCount: 1);
 
                 /// <summary>Creates a handle of the function in the app named <paramref name="appName"/>, or in the running app when null.</summary>
                 /// <param name="appName">The app's name, or null.</param>
@@ -353,7 +353,7 @@ namespace Demo
                 public static readonly global::Modal.FunctionDefinition Definition = new global::Modal.FunctionDefinition(
                     "hello", "Square", global::Modal.FunctionKind.Unary,
                     new global::Modal.FunctionOptions(),
-                    "Square(int x) -> int", hasResult: true);
+                    "Square(int x) -> int", hasResult: true, parameterCount: 1);
 
                 /// <summary>Creates a handle of the function in the app named <paramref name="appName"/>, or in the running app when null.</summary>
                 /// <param name="appName">The app's name, or null.</param>
@@ -453,7 +453,7 @@ namespace Demo
                 public static readonly global::Modal.FunctionDefinition Definition = new global::Modal.FunctionDefinition(
                     "hello", "Tokens", global::Modal.FunctionKind.Generator,
                     new global::Modal.FunctionOptions(),
-                    "Tokens(string text) -> IAsyncEnumerable<string>", hasResult: true);
+                    "Tokens(string text) -> IAsyncEnumerable<string>", hasResult: true, parameterCount: 1);
 
                 /// <summary>Creates a handle of the function in the app named <paramref name="appName"/>, or in the running app when null.</summary>
                 /// <param name="appName">The app's name, or null.</param>

@@ -30,7 +30,7 @@ partial class Outer
                 public static readonly global::Modal.FunctionDefinition Definition = new global::Modal.FunctionDefinition(
                     "TestApp", "distance", global::Modal.FunctionKind.Unary,
                     new global::Modal.FunctionOptions(),
-                    "Distance(Point from, Point to, (int Scale, string Unit) options) -> double", hasResult: true);
+                    "Distance(Point from, Point to, (int Scale, string Unit) options) -> double", hasResult: true, parameterCount: 3);
 
                 /// <summary>Creates a handle of the function in the app named <paramref name="appName"/>, or in the running app when null.</summary>
                 /// <param name="appName">The app's name, or null.</param>
@@ -161,7 +161,7 @@ partial class Outer
                         ScaledownWindowSeconds = 30,
                         Retries = new global::Modal.RetryPolicy(3, 1.5, 500, 10000),
                     },
-                    "Echo(string? text) -> string?", hasResult: true);
+                    "Echo(string? text) -> string?", hasResult: true, parameterCount: 1);
 
                 /// <summary>Creates a handle of the function in the app named <paramref name="appName"/>, or in the running app when null.</summary>
                 /// <param name="appName">The app's name, or null.</param>
@@ -261,7 +261,7 @@ partial class Outer
                 public static readonly global::Modal.FunctionDefinition Definition = new global::Modal.FunctionDefinition(
                     "TestApp", "Now", global::Modal.FunctionKind.Unary,
                     new global::Modal.FunctionOptions(),
-                    "Now() -> int", hasResult: true);
+                    "Now() -> int", hasResult: true, parameterCount: 0);
 
                 /// <summary>Creates a handle of the function in the app named <paramref name="appName"/>, or in the running app when null.</summary>
                 /// <param name="appName">The app's name, or null.</param>
@@ -332,7 +332,7 @@ partial class Outer
                 public static readonly global::Modal.FunctionDefinition Definition = new global::Modal.FunctionDefinition(
                     "TestApp", "Ping", global::Modal.FunctionKind.Unary,
                     new global::Modal.FunctionOptions(),
-                    "Ping() -> void", hasResult: false);
+                    "Ping() -> void", hasResult: false, parameterCount: 0);
 
                 /// <summary>Creates a handle of the function in the app named <paramref name="appName"/>, or in the running app when null.</summary>
                 /// <param name="appName">The app's name, or null.</param>

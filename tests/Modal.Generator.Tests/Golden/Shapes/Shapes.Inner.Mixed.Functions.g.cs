@@ -33,7 +33,7 @@ namespace Shapes.Inner
                 public static readonly global::Modal.FunctionDefinition Definition = new global::Modal.FunctionDefinition(
                     "TestApp", "Count", global::Modal.FunctionKind.Unary,
                     new global::Modal.FunctionOptions(),
-                    "Count(IReadOnlyDictionary<string, int> counts, IEnumerable<string> keys) -> Dictionary<string, int>", hasResult: true);
+                    "Count(IReadOnlyDictionary<string, int> counts, IEnumerable<string> keys) -> Dictionary<string, int>", hasResult: true, parameterCount: 2);
 
                 /// <summary>Creates a handle of the function in the app named <paramref name="appName"/>, or in the running app when null.</summary>
                 /// <param name="appName">The app's name, or null.</param>
@@ -148,7 +148,7 @@ namespace Shapes.Inner
                 public static readonly global::Modal.FunctionDefinition Definition = new global::Modal.FunctionDefinition(
                     "TestApp", "reveal.v2", global::Modal.FunctionKind.Unary,
                     new global::Modal.FunctionOptions(),
-                    "Reveal(Secret secret) -> Secret", hasResult: true);
+                    "Reveal(Secret secret) -> Secret", hasResult: true, parameterCount: 1);
 
                 /// <summary>Creates a handle of the function in the app named <paramref name="appName"/>, or in the running app when null.</summary>
                 /// <param name="appName">The app's name, or null.</param>
@@ -248,7 +248,7 @@ namespace Shapes.Inner
                 public static readonly global::Modal.FunctionDefinition Definition = new global::Modal.FunctionDefinition(
                     "TestApp", "Store", global::Modal.FunctionKind.Unary,
                     new global::Modal.FunctionOptions(),
-                    "Store(string class, int buffer, List<int?> cancellationToken) -> void", hasResult: false);
+                    "Store(string class, int buffer, List<int?> cancellationToken) -> void", hasResult: false, parameterCount: 3);
 
                 /// <summary>Creates a handle of the function in the app named <paramref name="appName"/>, or in the running app when null.</summary>
                 /// <param name="appName">The app's name, or null.</param>
@@ -352,7 +352,7 @@ namespace Shapes.Inner
                 public static readonly global::Modal.FunctionDefinition Definition = new global::Modal.FunctionDefinition(
                     "TestApp", "Touch", global::Modal.FunctionKind.Unary,
                     new global::Modal.FunctionOptions(),
-                    "Touch(int[] values) -> void", hasResult: false);
+                    "Touch(int[] values) -> void", hasResult: false, parameterCount: 1);
 
                 /// <summary>Creates a handle of the function in the app named <paramref name="appName"/>, or in the running app when null.</summary>
                 /// <param name="appName">The app's name, or null.</param>
@@ -436,7 +436,7 @@ namespace Shapes.Inner
                     {
                         Batch = new global::Modal.BatchOptions(8, 0),
                     },
-                    "Upper(IReadOnlyList<string> texts) -> IReadOnlyList<string>", hasResult: true);
+                    "Upper(IReadOnlyList<string> texts) -> IReadOnlyList<string>", hasResult: true, parameterCount: 1);
 
                 /// <summary>Creates a handle of the function in the app named <paramref name="appName"/>, or in the running app when null.</summary>
                 /// <param name="appName">The app's name, or null.</param>
