@@ -109,6 +109,29 @@ internal sealed class GrpcConnection : IDisposable
         }
     }
 
+    /// <summary>
+    /// Sends a worker's report (outputs, generator items, log lines). The server drops duplicates by attempt, so
+    /// every transient failure (unavailable, backlog full, deadline) is retried, up to <paramref name="maxAttempts"/>
+    /// tries; the last failure is thrown as the <see cref="RpcException"/> for the caller to handle.
+    /// </summary>
+    public async Task SendReportAsync<TResponse>(Func<CallOptions, AsyncUnaryCall<TResponse>> send, TimeSpan deadline, int maxAttempts)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var call = send(Options(CancellationToken.None, deadline));
+                await call.ResponseAsync.ConfigureAwait(false);
+                return;
+            }
+            catch (RpcException exception) when (attempt < maxAttempts
+                && exception.StatusCode is StatusCode.Unavailable or StatusCode.ResourceExhausted or StatusCode.DeadlineExceeded)
+            {
+                await Task.Delay(Backoff(attempt)).ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary>The exception a failed RPC surfaces as.</summary>
     public Exception Translate(RpcException exception, CancellationToken cancellationToken)
         => exception.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested

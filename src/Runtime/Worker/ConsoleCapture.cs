@@ -86,23 +86,14 @@ internal sealed class ConsoleCapture
             {
                 request.Lines.Add(line);
             }
-            for (var attempt = 1; attempt <= 5; attempt++)
+            try
             {
-                try
-                {
-                    using var call = _connection.Worker.ContainerLogsAsync(request, _connection.Options(CancellationToken.None, TimeSpan.FromSeconds(10)));
-                    await call.ResponseAsync.ConfigureAwait(false);
-                    break;
-                }
-                catch (RpcException exception) when (exception.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted)
-                {
-                    await Task.Delay(GrpcConnection.Backoff(attempt)).ConfigureAwait(false);
-                }
-                catch (RpcException exception)
-                {
-                    await OriginalError.WriteLineAsync($"modal worker: {request.Lines.Count} log line(s) not accepted: {exception.Status}").ConfigureAwait(false);
-                    break;
-                }
+                await _connection.SendReportAsync(
+                    options => _connection.Worker.ContainerLogsAsync(request, options), TimeSpan.FromSeconds(10), maxAttempts: 5).ConfigureAwait(false);
+            }
+            catch (RpcException exception)
+            {
+                await OriginalError.WriteLineAsync($"modal worker: {request.Lines.Count} log line(s) not accepted: {exception.Status}").ConfigureAwait(false);
             }
         }
     }

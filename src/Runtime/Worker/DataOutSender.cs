@@ -79,22 +79,14 @@ internal sealed class DataOutSender
 
     private async Task SendAsync(FunctionPutDataOutRequest request)
     {
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            try
-            {
-                using var call = _connection.Worker.FunctionPutDataOutAsync(request, _connection.Options(CancellationToken.None, TimeSpan.FromSeconds(60)));
-                await call.ResponseAsync.ConfigureAwait(false);
-                return;
-            }
-            catch (RpcException exception) when (attempt < 10 && exception.StatusCode is StatusCode.Unavailable or StatusCode.ResourceExhausted or StatusCode.DeadlineExceeded)
-            {
-                await Task.Delay(GrpcConnection.Backoff(attempt)).ConfigureAwait(false);
-            }
-            catch (RpcException exception)
-            {
-                throw _connection.Translate(exception, CancellationToken.None);
-            }
+            await _connection.SendReportAsync(
+                options => _connection.Worker.FunctionPutDataOutAsync(request, options), TimeSpan.FromSeconds(60), maxAttempts: 10).ConfigureAwait(false);
+        }
+        catch (RpcException exception)
+        {
+            throw _connection.Translate(exception, CancellationToken.None);
         }
     }
 }

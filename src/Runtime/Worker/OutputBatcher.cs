@@ -53,24 +53,15 @@ internal sealed class OutputBatcher
 
     private async Task SendAsync(FunctionPutOutputsRequest request)
     {
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            try
-            {
-                using var call = _connection.Worker.FunctionPutOutputsAsync(request, _connection.Options(CancellationToken.None, TimeSpan.FromSeconds(30)));
-                await call.ResponseAsync.ConfigureAwait(false);
-                return;
-            }
-            catch (RpcException exception) when (attempt < 10 && exception.StatusCode is StatusCode.Unavailable or StatusCode.ResourceExhausted or StatusCode.DeadlineExceeded)
-            {
-                await Task.Delay(GrpcConnection.Backoff(attempt)).ConfigureAwait(false);
-            }
-            catch (RpcException exception)
-            {
-                // The server refused the batch (for example the inputs were re-leased elsewhere); their new attempts report instead.
-                await _diagnostics.WriteLineAsync($"modal worker: {request.Outputs.Count} output(s) not accepted: {exception.Status}").ConfigureAwait(false);
-                return;
-            }
+            await _connection.SendReportAsync(
+                options => _connection.Worker.FunctionPutOutputsAsync(request, options), TimeSpan.FromSeconds(30), maxAttempts: 10).ConfigureAwait(false);
+        }
+        catch (RpcException exception)
+        {
+            // The server refused the batch (for example the inputs were re-leased elsewhere); their new attempts report instead.
+            await _diagnostics.WriteLineAsync($"modal worker: {request.Outputs.Count} output(s) not accepted: {exception.Status}").ConfigureAwait(false);
         }
     }
 }
