@@ -611,6 +611,18 @@ public sealed partial class FunctionGenerator
                 return ok;
             }
 
+            /// <summary>The named arguments the user set with a valid constant, each with its value and source location.</summary>
+            private IEnumerable<(string Key, object? Value, LocationInfo? Location)> SetArguments(AttributeData attribute)
+            {
+                foreach (var argument in attribute.NamedArguments)
+                {
+                    if (argument.Value.Kind != TypedConstantKind.Error)
+                    {
+                        yield return (argument.Key, argument.Value.Value, ArgumentLocation(attribute, argument.Key));
+                    }
+                }
+            }
+
             private List<string> ParseFunctionOptions(AttributeData attribute, out string remoteName, out LocationInfo? nameLocation)
             {
                 var options = new List<string>();
@@ -620,15 +632,9 @@ public sealed partial class FunctionGenerator
                 int? maxContainers = null;
                 LocationInfo? minLocation = null;
                 LocationInfo? maxLocation = null;
-                foreach (var argument in attribute.NamedArguments)
+                foreach (var (key, value, location) in SetArguments(attribute))
                 {
-                    if (argument.Value.Kind == TypedConstantKind.Error)
-                    {
-                        continue;
-                    }
-                    var location = ArgumentLocation(attribute, argument.Key);
-                    object? value = argument.Value.Value;
-                    switch (argument.Key)
+                    switch (key)
                     {
                         case "Name":
                             remoteName = value as string ?? "";
@@ -639,34 +645,34 @@ public sealed partial class FunctionGenerator
                             }
                             continue;
                         case "TimeoutSeconds":
-                            CheckRange(argument.Key, value, 1, 86400, location);
+                            CheckRange(key, value, 1, 86400, location);
                             break;
                         case "MinContainers":
                             minContainers = value as int?;
                             minLocation = location;
-                            CheckRange(argument.Key, value, 0, int.MaxValue, location);
+                            CheckRange(key, value, 0, int.MaxValue, location);
                             break;
                         case "MaxContainers":
                             maxContainers = value as int?;
                             maxLocation = location;
-                            CheckRange(argument.Key, value, 0, int.MaxValue, location);
+                            CheckRange(key, value, 0, int.MaxValue, location);
                             break;
                         case "BufferContainers":
-                            CheckRange(argument.Key, value, 0, int.MaxValue, location);
+                            CheckRange(key, value, 0, int.MaxValue, location);
                             break;
                         case "ScaledownWindowSeconds":
-                            CheckRange(argument.Key, value, 1, int.MaxValue, location);
+                            CheckRange(key, value, 1, int.MaxValue, location);
                             break;
                         case "MaxInputs":
-                            CheckRange(argument.Key, value, 1, int.MaxValue, location);
+                            CheckRange(key, value, 1, int.MaxValue, location);
                             break;
                         case "MemoryMb":
-                            CheckRange(argument.Key, value, 1, int.MaxValue, location);
+                            CheckRange(key, value, 1, int.MaxValue, location);
                             break;
                         case "Cpu":
                             if (value is double cpu && (!(cpu > 0) || double.IsInfinity(cpu)))
                             {
-                                Report(DiagnosticDescriptors.OptionOutOfRange, location, argument.Key, _methodName, cpu.ToString("R", CultureInfo.InvariantCulture), "greater than 0");
+                                Report(DiagnosticDescriptors.OptionOutOfRange, location, key, _methodName, cpu.ToString("R", CultureInfo.InvariantCulture), "greater than 0");
                             }
                             break;
                         case "Gpu":
@@ -682,7 +688,7 @@ public sealed partial class FunctionGenerator
                         default:
                             continue;
                     }
-                    options.Add($"{argument.Key} = {Literal(value)}");
+                    options.Add($"{key} = {Literal(value)}");
                 }
                 if ((minContainers ?? 0) > (maxContainers ?? int.MaxValue) && (minContainers ?? 0) >= 0)
                 {
@@ -698,33 +704,27 @@ public sealed partial class FunctionGenerator
                 string backoff = "global::Modal.RetryPolicy.DefaultBackoffCoefficient";
                 string initialDelay = "global::Modal.RetryPolicy.DefaultInitialDelayMs";
                 string maxDelay = "global::Modal.RetryPolicy.DefaultMaxDelayMs";
-                foreach (var argument in attribute.NamedArguments)
+                foreach (var (key, value, location) in SetArguments(attribute))
                 {
-                    if (argument.Value.Kind == TypedConstantKind.Error)
-                    {
-                        continue;
-                    }
-                    var location = ArgumentLocation(attribute, argument.Key);
-                    object? value = argument.Value.Value;
-                    switch (argument.Key)
+                    switch (key)
                     {
                         case "MaxRetries":
-                            CheckRange(argument.Key, value, 0, 10, location);
+                            CheckRange(key, value, 0, 10, location);
                             maxRetries = Literal(value);
                             break;
                         case "BackoffCoefficient":
                             if (value is double coefficient && !(coefficient >= 1 && coefficient <= 10))
                             {
-                                Report(DiagnosticDescriptors.OptionOutOfRange, location, argument.Key, _methodName, coefficient.ToString("R", CultureInfo.InvariantCulture), "between 1 and 10");
+                                Report(DiagnosticDescriptors.OptionOutOfRange, location, key, _methodName, coefficient.ToString("R", CultureInfo.InvariantCulture), "between 1 and 10");
                             }
                             backoff = Literal(value);
                             break;
                         case "InitialDelayMs":
-                            CheckRange(argument.Key, value, 0, 60000, location);
+                            CheckRange(key, value, 0, 60000, location);
                             initialDelay = Literal(value);
                             break;
                         case "MaxDelayMs":
-                            CheckRange(argument.Key, value, 1000, 60000, location);
+                            CheckRange(key, value, 1000, 60000, location);
                             maxDelay = Literal(value);
                             break;
                     }
@@ -736,22 +736,16 @@ public sealed partial class FunctionGenerator
             {
                 string maxBatchSize = "1";
                 string waitMs = "0";
-                foreach (var argument in attribute.NamedArguments)
+                foreach (var (key, value, location) in SetArguments(attribute))
                 {
-                    if (argument.Value.Kind == TypedConstantKind.Error)
-                    {
-                        continue;
-                    }
-                    var location = ArgumentLocation(attribute, argument.Key);
-                    object? value = argument.Value.Value;
-                    switch (argument.Key)
+                    switch (key)
                     {
                         case "MaxBatchSize":
-                            CheckRange(argument.Key, value, 1, 1000, location);
+                            CheckRange(key, value, 1, 1000, location);
                             maxBatchSize = Literal(value);
                             break;
                         case "WaitMs":
-                            CheckRange(argument.Key, value, 0, 600000, location);
+                            CheckRange(key, value, 0, 600000, location);
                             waitMs = Literal(value);
                             break;
                     }
