@@ -40,7 +40,8 @@ public sealed class AppResolutionTests
         Assert.Contains("'Square'", exception.Message);
         Assert.Equal(before, FunctionEntrypoints.All.Count);
         Assert.Same(TestFunctions.Functions.SquareFunction.Definition,
-            FunctionEntrypoints.Find("conformance", "Square")!.Functions.Single(function => function.Name == "Square"));
+            FunctionEntrypoints.All.Where(entrypoint => entrypoint.DefaultAppName == "conformance")
+                .SelectMany(entrypoint => entrypoint.Functions).Single(function => function.Name == "Square"));
     }
 
     private sealed class FakeEntrypoint(string appName, string functionName) : IFunctionEntrypoint

@@ -44,41 +44,4 @@ public static class FunctionEntrypoints
 
     /// <summary>Every registered entrypoint.</summary>
     public static IReadOnlyList<IFunctionEntrypoint> All => Volatile.Read(ref s_all);
-
-    /// <summary>The entrypoint that compiled <paramref name="definition"/> (the very instance), or null.</summary>
-    public static IFunctionEntrypoint? Find(FunctionDefinition definition)
-    {
-        ArgumentNullException.ThrowIfNull(definition);
-        foreach (var entrypoint in All)
-        {
-            foreach (var function in entrypoint.Functions)
-            {
-                if (ReferenceEquals(function, definition))
-                {
-                    return entrypoint;
-                }
-            }
-        }
-        return null;
-    }
-
-    /// <summary>The entrypoint of app <paramref name="appName"/> that defines <paramref name="functionName"/>, or null.</summary>
-    public static IFunctionEntrypoint? Find(string appName, string functionName)
-    {
-        foreach (var entrypoint in All)
-        {
-            if (!string.Equals(entrypoint.DefaultAppName, appName, StringComparison.Ordinal))
-            {
-                continue;
-            }
-            foreach (var function in entrypoint.Functions)
-            {
-                if (function.Name == functionName)
-                {
-                    return entrypoint;
-                }
-            }
-        }
-        return null;
-    }
 }

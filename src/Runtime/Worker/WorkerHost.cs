@@ -73,7 +73,8 @@ internal sealed class WorkerHost
             o => _connection.Worker.ContainerHelloAsync(new ContainerHelloRequest { ContainerId = _containerId, ProcessId = Environment.ProcessId }, o),
             CancellationToken.None, idempotent: true, deadline: TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         var spec = hello.Function;
-        var entrypoint = FunctionEntrypoints.Find(hello.AppName, spec.Name) ?? Hosting.AppIdentity.EntrypointsOf(hello.AppName).FirstOrDefault(e => e.Functions.Any(f => f.Name == spec.Name));
+        // EntrypointsOf also finds this executable's functions when the caller renamed the app (ModalAppOptions.AppName).
+        var entrypoint = Hosting.AppIdentity.EntrypointsOf(hello.AppName).FirstOrDefault(e => e.Functions.Any(f => f.Name == spec.Name));
         if (entrypoint is null)
         {
             var known = string.Join(", ", FunctionEntrypoints.All.SelectMany(e => e.Functions).Select(f => f.Name));
