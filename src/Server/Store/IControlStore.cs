@@ -1,0 +1,175 @@
+namespace Modal.Server.Store;
+
+/// <summary>
+/// The control plane's durable state, as its state transitions. Every method is one transaction: it either commits
+/// all it says or nothing, and returns only after the commit. Fencing (which container holds an input, at which
+/// attempt) is checked inside the transaction, so a stale worker, a second replica or a retried request can never
+/// apply a transition twice. Times are the store's own clock (<see cref="NowMs"/>): the database's <c>now()</c> for
+/// PostgreSQL, a monotonic clock anchored at open for SQLite, so that a wall-clock jump expires nothing.
+/// Implementations: <see cref="SqliteControlStore"/> (embedded and single-server) and the PostgreSQL store (replicas);
+/// both pass the same contract suite (tests/Modal.Server.Tests/StoreContract).
+/// </summary>
+internal interface IControlStore : IAsyncDisposable
+{
+    /// <summary>"sqlite" or "postgresql", for logs and tests.</summary>
+    string Kind { get; }
+
+    /// <summary>Transactions committed so far (for tests of group commit and batching).</summary>
+    long TransactionCount { get; }
+
+    /// <summary>The store's clock in Unix milliseconds (what leases and deadlines are compared with).</summary>
+    long NowMs { get; }
+
+    // ---- Apps and functions ------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Creates an app with its functions, or, for a deployed app whose name is already deployed, updates that app's
+    /// functions in place (same ids; a function no longer declared stays, a new one is added) and returns the ids of
+    /// the containers running its previous code, which the caller stops.
+    /// </summary>
+    Task<AppCreated> CreateAppAsync(NewApp app, IReadOnlyList<NewFunction> functions);
+
+    /// <summary>Records an ephemeral app's heartbeat; false when the app is unknown or stopped.</summary>
+    Task<bool> HeartbeatAppAsync(string appId);
+
+    /// <summary>
+    /// Stops an app: its unfinished inputs end as Terminated (outputs written), its containers are asked to stop.
+    /// Null when unknown; otherwise whether it was running before.
+    /// </summary>
+    Task<bool?> StopAppAsync(string appId);
+
+    /// <summary>Stops ephemeral apps whose last heartbeat is older than <paramref name="timeoutMs"/>; returns their ids.</summary>
+    Task<IReadOnlyList<string>> StopSilentAppsAsync(long timeoutMs);
+
+    Task<AppRow?> GetAppAsync(string appId);
+    Task<IReadOnlyList<AppRow>> ListAppsAsync(bool includeStopped);
+    Task<FunctionRow?> GetFunctionAsync(string functionId);
+
+    /// <summary>The function of the newest deployed (else running) app of that name.</summary>
+    Task<FunctionRow?> FindFunctionAsync(string appName, string functionName);
+
+    /// <summary>The function names of the newest live app of that name, for "has no function X" messages.</summary>
+    Task<IReadOnlyList<string>> FunctionNamesAsync(string appName);
+
+    Task<bool> SetWarmPoolAsync(string functionId, int warmPool);
+
+    // ---- Calls and inputs ----------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Creates a call with its first inputs. With an idempotency key already used, returns that request's result
+    /// (<see cref="Enqueued.Replayed"/>) and changes nothing. Throws <see cref="StoreRejection"/> when the app is
+    /// stopped or the function's backlog would pass its count or byte limit.
+    /// </summary>
+    Task<Enqueued> CreateCallAsync(NewCall call, IReadOnlyList<NewInput> inputs, string? idempotencyKey, BacklogLimits limits);
+
+    /// <summary>Adds inputs to a call (idempotent by key as above); <paramref name="last"/> marks its inputs complete.</summary>
+    Task<Enqueued> PutInputsAsync(string callId, IReadOnlyList<NewInput> inputs, bool last, string? idempotencyKey, BacklogLimits limits);
+
+    Task<CallRow?> GetCallAsync(string callId);
+
+    /// <summary>
+    /// Cancels a call: unfinished inputs end as Terminated; returns the containers that ran some of them (their
+    /// workers are told at the next heartbeat; with terminate the caller kills them). Null when unknown.
+    /// </summary>
+    Task<IReadOnlyList<string>?> CancelCallAsync(string callId, bool terminateContainers);
+
+    /// <summary>Outputs of a call after a sequence number, in sequence order; sequences have no gaps.</summary>
+    Task<OutputPage> ReadOutputsAsync(string callId, long afterSequence, int max);
+
+    /// <summary>Generator items of the call's current attempt from an index, in index order.</summary>
+    Task<ChunkPage> ReadChunksAsync(string callId, long startIndex, int max);
+
+    Task<IReadOnlyList<CallGraphRow>> ReadCallGraphAsync(string rootCallId);
+
+    /// <summary>The input's call's app, for checks that a nested call's parent exists. Null when unknown.</summary>
+    Task<string?> GetInputAppIdAsync(string inputId);
+
+    // ---- Containers ----------------------------------------------------------------------------------------------
+
+    /// <summary>Records a container about to be launched (state Launching) with its startup deadline.</summary>
+    Task RegisterContainerAsync(NewContainer container);
+
+    /// <summary>The container and its function, for authenticating a worker's request. Null when unknown or gone.</summary>
+    Task<ContainerRow?> GetContainerAsync(string containerId);
+
+    /// <summary>
+    /// A worker said hello: its lease starts now. With a startup error the container is ended as failed to start
+    /// (counted toward InitFailure). Returns false when the container is unknown or already gone.
+    /// </summary>
+    Task<bool> ContainerHelloAsync(string containerId, string? startupError, long leaseMs);
+
+    /// <summary>
+    /// Claims ready inputs for containers of one function: each container gets up to its credit count of assignments
+    /// (an assignment is one input, or one batch for a batched function). A claim sets the lease holder and
+    /// increments the attempt (fencing) and sets the deadline.
+    /// </summary>
+    Task<IReadOnlyList<ClaimedAssignment>> ClaimAsync(string functionId, IReadOnlyList<ContainerCredit> credits);
+
+    /// <summary>
+    /// Ends attempts with the workers' results. Accepted only from the lease holder at the current attempt; the rest
+    /// are ignored (stale or duplicate). User failures and timeouts are retried per the function's policy; the rest
+    /// finish with an output. Returns the calls that got outputs.
+    /// </summary>
+    Task<Completed> CompleteAsync(string containerId, IReadOnlyList<AttemptResult> results);
+
+    /// <summary>Appends generator items of one attempt; false when the container no longer holds it.</summary>
+    Task<bool> AppendChunksAsync(string containerId, string inputId, int attempt, IReadOnlyList<ChunkRecord> chunks);
+
+    /// <summary>
+    /// A heartbeat: renews the container's lease and reconciles what it runs. Inputs it reports but no longer holds
+    /// come back as cancelled; inputs it holds but does not report (claimed longer than <paramref name="graceMs"/>
+    /// ago) are re-queued, as their assignment was lost.
+    /// </summary>
+    Task<HeartbeatResult> HeartbeatContainerAsync(string containerId, IReadOnlyList<ActiveAttempt> active, long leaseMs, long graceMs);
+
+    /// <summary>
+    /// A container is gone (exited, killed, lease expired, never said hello by its deadline): its inputs are re-queued
+    /// as internal failures (failed after too many). Returns what happened, so the launcher can back off.
+    /// </summary>
+    Task<ContainerEnded> EndContainerAsync(string containerId, string reason, int internalFailureLimit);
+
+    /// <summary>Asks a container to stop (its heartbeat says stop; its input stream ends).</summary>
+    Task RequestContainerStopAsync(string containerId, bool kill);
+
+    /// <summary>Containers whose lease or startup deadline passed, for the leader to end.</summary>
+    Task<IReadOnlyList<string>> FindExpiredContainersAsync();
+
+    /// <summary>Running inputs past their deadline plus grace: the leader times them out and kills their containers.</summary>
+    Task<IReadOnlyList<OverrunInput>> FindOverrunInputsAsync(long graceMs);
+
+    /// <summary>Ends an attempt as a timeout (the worker did not report in time), fenced by holder and attempt.</summary>
+    Task<Completed> TimeOutAsync(OverrunInput input);
+
+    /// <summary>Everything the autoscaler looks at, one row per live function.</summary>
+    Task<IReadOnlyList<FunctionLoad>> ReadLoadAsync();
+
+    /// <summary>Live containers (launching, running or stopping), for the autoscaler and listings.</summary>
+    Task<IReadOnlyList<ContainerRow>> ListContainersAsync();
+
+    // ---- Replicas and retention ----------------------------------------------------------------------------------
+
+    /// <summary>Takes or renews the leader lease for <paramref name="replicaId"/>; true while it holds it.</summary>
+    Task<bool> TryLeadAsync(string replicaId, long ttlMs);
+
+    /// <summary>Gives the leader lease up (graceful stop).</summary>
+    Task ResignAsync(string replicaId);
+
+    /// <summary>
+    /// Deletes, in bounded batches, finished calls past retention (with their inputs, outputs, chunks and idempotency
+    /// keys), stopped apps with no live containers and no unfinished inputs, and returns the blob ids no longer
+    /// referenced whose files the caller deletes.
+    /// </summary>
+    Task<RetentionResult> DeleteExpiredAsync(long callRetentionMs, long syncOutputRetentionMs, int maxRows);
+
+    Task InsertBlobAsync(string blobId, long size);
+    Task<long?> GetBlobSizeAsync(string blobId);
+
+    /// <summary>Row counts per table, for tests of bounded growth and diagnostics.</summary>
+    Task<IReadOnlyDictionary<string, long>> CountRowsAsync();
+
+    /// <summary>Waits until something may have changed for this call, or the timeout (NOTIFY or local signal).</summary>
+    Task WaitForCallAsync(string callId, TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>Waits until inputs may be ready for this function (enqueue, retry due, NOTIFY), or the timeout.</summary>
+    Task WaitForWorkAsync(TimeSpan timeout, CancellationToken cancellationToken);
+}
