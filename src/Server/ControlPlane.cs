@@ -20,17 +20,17 @@ namespace Modal.Server;
 public sealed class ControlPlane : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly SqliteStore _store;
+    private readonly IControlStore _store;
     private readonly BlobStore _blobs;
-    private readonly Scheduler _scheduler;
+    private readonly ContainerControl _containers;
     private int _disposed;
 
-    private ControlPlane(WebApplication app, SqliteStore store, BlobStore blobs, Scheduler scheduler, Uri url)
+    private ControlPlane(WebApplication app, IControlStore store, BlobStore blobs, ContainerControl containers, Uri url)
     {
         _app = app;
         _store = store;
         _blobs = blobs;
-        _scheduler = scheduler;
+        _containers = containers;
         Url = url;
     }
 
@@ -38,16 +38,22 @@ public sealed class ControlPlane : IAsyncDisposable
     public Uri Url { get; }
 
     /// <summary>The store, for tests.</summary>
-    internal IStore Store => _store;
+    internal IControlStore Store => _store;
 
-    /// <summary>The scheduler, for tests.</summary>
-    internal Scheduler Scheduler => _scheduler;
+    /// <summary>The services, for tests.</summary>
+    internal IServiceProvider Services => _app.Services;
+
+    /// <summary>This replica's id (the leader lease names it).</summary>
+    public string ReplicaId => _containers.ReplicaId;
+
+    /// <summary>Whether this replica holds the leader lease (runs the autoscaler, launches, reaper, retention).</summary>
+    public bool IsLeader => _app.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<LeaderLoop>().Single().IsLeader;
 
     /// <summary>Opens the store, rebuilds the queues from it, and starts listening.</summary>
     public static async Task<ControlPlane> StartAsync(ControlPlaneOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var store = new SqliteStore(options.DatabasePath);
+        var store = await StoreFactory.OpenAsync(options, cancellationToken).ConfigureAwait(false);
         var blobs = new BlobStore(store, options.BlobDirectory);
         try
         {
@@ -71,25 +77,30 @@ public sealed class ControlPlane : IAsyncDisposable
             });
             builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, NoHostLifetime>();
             builder.Services.AddSingleton(options);
-            builder.Services.AddSingleton<IStore>(store);
+            builder.Services.AddSingleton(store);
             builder.Services.AddSingleton(blobs);
             builder.Services.AddSingleton(options.Launcher ?? new LocalProcessLauncher());
             builder.Services.AddSingleton<LogHub>();
             builder.Services.AddSingleton<ServerMetrics>();
-            builder.Services.AddSingleton<Scheduler>();
+            builder.Services.AddSingleton<WorkerSessions>();
+            builder.Services.AddSingleton<ContainerControl>();
+            builder.Services.AddSingleton<AppOperations>();
+            builder.Services.AddSingleton<CallOperations>();
             builder.Services.AddSingleton<ArgumentValidator>();
-            builder.Services.AddHostedService<SchedulerLoop>();
+            builder.Services.AddHostedService<Dispatcher>();
+            builder.Services.AddHostedService<LeaderLoop>();
             var app = builder.Build();
             app.MapGrpcService<ModalClientService>();
             app.MapGrpcService<ModalWorkerService>();
-            var scheduler = app.Services.GetRequiredService<Scheduler>();
+            var containers = app.Services.GetRequiredService<ContainerControl>();
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             // Workers on this machine reach a wildcard listener through loopback.
             var url = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
-            scheduler.ServerUrl = url.ToString().TrimEnd('/');
-            scheduler.Wake();
-            return new ControlPlane(app, store, blobs, scheduler, url);
+            // Launches wait for this: a restart with saved inputs must not launch workers before the URL is known.
+            containers.SetServerUrl(url.ToString().TrimEnd('/'));
+            containers.Nudge();
+            return new ControlPlane(app, store, blobs, containers, url);
         }
         catch
         {
@@ -115,7 +126,7 @@ public sealed class ControlPlane : IAsyncDisposable
         {
             return;
         }
-        await _scheduler.StopAllContainersAsync().ConfigureAwait(false);
+        await _containers.StopAllAsync().ConfigureAwait(false);
         using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
         {
             await _app.StopAsync(timeout.Token).ConfigureAwait(false);

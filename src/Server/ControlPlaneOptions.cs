@@ -6,7 +6,10 @@ namespace Modal.Server;
 /// <summary>How a <see cref="ControlPlane"/> is started.</summary>
 public sealed record ControlPlaneOptions
 {
-    /// <summary>The SQLite file (WAL mode); null keeps everything in memory for ephemeral embedded runs.</summary>
+    /// <summary>
+    /// The SQLite file (WAL mode), or a PostgreSQL URL <c>postgresql://USER[:PASSWORD]@HOST:PORT/DB</c> (several replicas may
+    /// share one database); null keeps state in a temporary SQLite file deleted at dispose, for ephemeral embedded runs.
+    /// </summary>
     public string? DatabasePath { get; init; }
 
     /// <summary>The address Kestrel listens on; loopback by default.</summary>
@@ -47,6 +50,36 @@ public sealed record ControlPlaneOptions
 
     /// <summary>The most inputs one function may have waiting; beyond it calls fail with RESOURCE_EXHAUSTED (retry later).</summary>
     public int MaxBacklogPerFunction { get; init; } = 1_000_000;
+
+    /// <summary>The most argument bytes one function may have waiting; beyond it calls fail with RESOURCE_EXHAUSTED.</summary>
+    public long MaxBacklogBytesPerFunction { get; init; } = 1L << 30;
+
+    /// <summary>How long a launched worker has to say hello before it is killed and relaunched (its lease starts at hello).</summary>
+    public TimeSpan StartupTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The longest wait before relaunching a function whose workers keep dying before their hello.</summary>
+    public TimeSpan MaxLaunchBackoff { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long an input may be held by a container that does not report it running before it is re-queued.</summary>
+    public TimeSpan AssignmentGrace { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long SYNC calls' outputs (RemoteAsync, Map) are kept after the call finished, for clients that reconnect.</summary>
+    public TimeSpan SyncOutputRetention { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The leader lease: once-only duties move to another replica within this long after the leader dies.</summary>
+    public TimeSpan LeaderLease { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the leader's duties (reaper, autoscaler, launches) run when nothing wakes them.</summary>
+    public TimeSpan DutyInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How often long polls re-read the store when no signal arrives (signals from other replicas may be lost).</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often workers with free slots look for work when no signal arrives (batch waits, other replicas).</summary>
+    public TimeSpan DispatchPollInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The clock of the SQLite store and in-process timers (tests move it); PostgreSQL uses the database's clock.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>Starts workers; null uses <see cref="LocalProcessLauncher"/>.</summary>
     public IContainerLauncher? Launcher { get; init; }

@@ -184,11 +184,14 @@ public sealed class WorkerTests
     [Fact]
     public void Retry_delay_grows_by_the_coefficient_and_is_capped()
     {
-        var policy = new RetryPolicy { MaxRetries = 5, InitialDelayMs = 1000, BackoffCoefficient = 3, MaxDelayMs = 5000 };
+        var policy = Store.RetryParameters.Of(new FunctionSpec
+        {
+            Retries = new RetryPolicy { MaxRetries = 5, InitialDelayMs = 1000, BackoffCoefficient = 3, MaxDelayMs = 5000 },
+        });
 
-        Assert.Equal(TimeSpan.FromSeconds(1), Scheduling.Scheduler.RetryDelay(policy, 1));
-        Assert.Equal(TimeSpan.FromSeconds(3), Scheduling.Scheduler.RetryDelay(policy, 2));
-        Assert.Equal(TimeSpan.FromSeconds(5), Scheduling.Scheduler.RetryDelay(policy, 3));
+        Assert.Equal(TimeSpan.FromSeconds(1), Store.AttemptPolicy.DelayBeforeRetry(policy, 1));
+        Assert.Equal(TimeSpan.FromSeconds(3), Store.AttemptPolicy.DelayBeforeRetry(policy, 2));
+        Assert.Equal(TimeSpan.FromSeconds(5), Store.AttemptPolicy.DelayBeforeRetry(policy, 3));
     }
 
     [Fact]

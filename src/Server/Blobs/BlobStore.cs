@@ -12,10 +12,10 @@ internal sealed class BlobStore : IDisposable
     public const long MaxBlobSize = 256L * 1024 * 1024;
 
     private const int ChunkSize = 1024 * 1024;
-    private readonly IStore _store;
+    private readonly IControlStore _store;
     private readonly bool _ownsDirectory;
 
-    public BlobStore(IStore store, string? directory)
+    public BlobStore(IControlStore store, string? directory)
     {
         _store = store;
         _ownsDirectory = directory is null;
@@ -77,10 +77,26 @@ internal sealed class BlobStore : IDisposable
     /// <summary>The blob's size, or NOT_FOUND naming it.</summary>
     public long GetSize(string blobId)
     {
-        long? size = IsValidId(blobId) ? _store.GetBlobSize(blobId) : null;
-        return size is { } found && File.Exists(PathOf(blobId))
-            ? found
+        var file = IsValidId(blobId) ? new FileInfo(PathOf(blobId)) : null;
+        return file is { Exists: true }
+            ? file.Length
             : throw Errors.NotFound($"Blob '{blobId}' was not found. Upload it with BlobPut first.");
+    }
+
+    /// <summary>Removes a blob's file (retention); a missing file is fine.</summary>
+    public void DeleteFile(string blobId)
+    {
+        if (IsValidId(blobId))
+        {
+            try
+            {
+                File.Delete(PathOf(blobId));
+            }
+            catch (IOException)
+            {
+                // In use by a reader right now: the next sweep has no row for it, so it stays; rare and bounded.
+            }
+        }
     }
 
     /// <summary>The first bytes of a blob (to check an argument array's header).</summary>

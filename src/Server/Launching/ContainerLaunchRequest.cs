@@ -22,4 +22,17 @@ public sealed record ContainerLaunchRequest(
     string WorkingDirectory,
     IReadOnlyDictionary<string, string> Environment,
     string Image,
-    Action<string, bool> OnOutputLine);
+    Action<string, bool> OnOutputLine)
+{
+    /// <summary>CPU cores the container requests (0: the launcher's default), for container and Kubernetes launchers.</summary>
+    public double Cpu { get; init; }
+
+    /// <summary>Memory the container may use, in MiB (0: no limit given).</summary>
+    public int MemoryMb { get; init; }
+
+    /// <summary>The GPU request, e.g. <c>"A100:2"</c>; empty for none.</summary>
+    public string Gpu { get; init; } = "";
+
+    /// <summary>How long the worker has to connect (say hello) before it is killed and relaunched.</summary>
+    public TimeSpan StartupTimeout { get; init; } = TimeSpan.FromSeconds(60);
+}

@@ -10,11 +10,11 @@ namespace Modal.Server.Services;
 /// When the control plane has a token, caller RPCs must present it (<c>x-modal-token-id</c>, <c>x-modal-token-secret</c>);
 /// workers may present their container credentials instead, so that functions can call functions.
 /// </summary>
-internal sealed class ClientAuthInterceptor(ControlPlaneOptions options, Scheduler scheduler) : Interceptor
+internal sealed class ClientAuthInterceptor(ControlPlaneOptions options, WorkerSessions sessions) : Interceptor
 {
     private const string ClientServicePrefix = "/modal.api.v1.ModalClient/";
 
-    private void Check(ServerCallContext context)
+    private async Task CheckAsync(ServerCallContext context)
     {
         if (options.TokenId is null || !context.Method.StartsWith(ClientServicePrefix, StringComparison.Ordinal))
         {
@@ -25,7 +25,8 @@ internal sealed class ClientAuthInterceptor(ControlPlaneOptions options, Schedul
         {
             return;
         }
-        if (scheduler.IsContainer(headers.GetValue(ModalWorkerService.ContainerIdHeader), headers.GetValue(ModalWorkerService.ContainerTokenHeader)))
+        if (await sessions.IsContainerAsync(headers.GetValue(ModalWorkerService.ContainerIdHeader), headers.GetValue(ModalWorkerService.ContainerTokenHeader))
+                .ConfigureAwait(false))
         {
             return;
         }
@@ -35,31 +36,31 @@ internal sealed class ClientAuthInterceptor(ControlPlaneOptions options, Schedul
     private static bool Same(string? presented, string expected) =>
         presented is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(expected));
 
-    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        Check(context);
-        return continuation(request, context);
+        await CheckAsync(context).ConfigureAwait(false);
+        return await continuation(request, context).ConfigureAwait(false);
     }
 
-    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
         ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        Check(context);
-        return continuation(requestStream, context);
+        await CheckAsync(context).ConfigureAwait(false);
+        return await continuation(requestStream, context).ConfigureAwait(false);
     }
 
-    public override Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
         ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        Check(context);
-        return continuation(request, responseStream, context);
+        await CheckAsync(context).ConfigureAwait(false);
+        await continuation(request, responseStream, context).ConfigureAwait(false);
     }
 
-    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
         IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        Check(context);
-        return continuation(requestStream, responseStream, context);
+        await CheckAsync(context).ConfigureAwait(false);
+        await continuation(requestStream, responseStream, context).ConfigureAwait(false);
     }
 }

@@ -14,6 +14,21 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
         {
             return Errors.Invalid($"{context.Method}: malformed payload: {exception.Message}");
         }
+        if (exception is Store.StoreRejection rejection)
+        {
+            return rejection.Kind switch
+            {
+                Store.StoreRejectionKind.NotFound => Errors.NotFound(rejection.Message),
+                Store.StoreRejectionKind.ResourceExhausted => Errors.Exhausted(rejection.Message),
+                _ => Errors.FailedPrecondition(rejection.Message),
+            };
+        }
+        if (exception is System.Data.Common.DbException or ObjectDisposedException)
+        {
+            // Nothing was committed: the caller may retry (the client does, inside its retry window).
+            logger.LogWarning(exception, "{Method}: the store failed", context.Method);
+            return new RpcException(new Status(StatusCode.Unavailable, $"{context.Method}: the control plane's store is unavailable; retry."));
+        }
         logger.LogError(exception, "{Method} failed", context.Method);
         return new RpcException(new Status(StatusCode.Internal, $"{context.Method} failed in the control plane: {exception.GetType().Name}: {exception.Message}"));
     }

@@ -6,34 +6,33 @@ using Modal.Server.Scheduling;
 namespace Modal.Server.Services;
 
 /// <summary>The caller-facing RPCs: apps, calls, outputs, blobs.</summary>
-internal sealed class ModalClientService(Scheduler scheduler, BlobStore blobs, ArgumentValidator validator, LogHub logs)
+internal sealed class ModalClientService(AppOperations apps, CallOperations calls, BlobStore blobs, ArgumentValidator validator, LogHub logs)
     : ModalClient.ModalClientBase
 {
     private static string Require(string value, string field, string rpc) =>
         string.IsNullOrEmpty(value) ? throw Errors.Invalid($"{rpc} needs {field}.") : value;
 
     public override Task<AppCreateResponse> AppCreate(AppCreateRequest request, ServerCallContext context) =>
-        scheduler.CreateAppAsync(request);
+        apps.CreateAppAsync(request);
 
-    public override Task<AppHeartbeatResponse> AppHeartbeat(AppHeartbeatRequest request, ServerCallContext context)
+    public override async Task<AppHeartbeatResponse> AppHeartbeat(AppHeartbeatRequest request, ServerCallContext context)
     {
-        scheduler.HeartbeatApp(Require(request.AppId, "app_id", "AppHeartbeat"));
-        return Task.FromResult(new AppHeartbeatResponse());
+        await apps.HeartbeatAsync(Require(request.AppId, "app_id", "AppHeartbeat")).ConfigureAwait(false);
+        return new AppHeartbeatResponse();
     }
 
     public override async Task<AppStopResponse> AppStop(AppStopRequest request, ServerCallContext context)
     {
-        await scheduler.StopAppAsync(Require(request.AppId, "app_id", "AppStop"), "AppStop was called").ConfigureAwait(false);
+        await apps.StopAsync(Require(request.AppId, "app_id", "AppStop")).ConfigureAwait(false);
         return new AppStopResponse();
     }
 
-    public override Task<AppListResponse> AppList(AppListRequest request, ServerCallContext context) =>
-        Task.FromResult(scheduler.ListApps());
+    public override Task<AppListResponse> AppList(AppListRequest request, ServerCallContext context) => apps.ListAsync();
 
     public override async Task AppGetLogs(AppGetLogsRequest request, IServerStreamWriter<LogLine> responseStream, ServerCallContext context)
     {
         string appId = Require(request.AppId, "app_id", "AppGetLogs");
-        if (scheduler.IsAppStopped(appId))
+        if (await apps.IsStoppedAsync(appId).ConfigureAwait(false))
         {
             return; // Nothing more will be written.
         }
@@ -52,28 +51,28 @@ internal sealed class ModalClientService(Scheduler scheduler, BlobStore blobs, A
     }
 
     public override Task<FunctionGetResponse> FunctionGet(FunctionGetRequest request, ServerCallContext context) =>
-        Task.FromResult(scheduler.GetFunctionByName(
-            Require(request.AppName, "app_name", "FunctionGet"), Require(request.FunctionName, "function_name", "FunctionGet")));
+        apps.GetFunctionByNameAsync(Require(request.AppName, "app_name", "FunctionGet"), Require(request.FunctionName, "function_name", "FunctionGet"));
 
     public override async Task<FunctionMapResponse> FunctionMap(FunctionMapRequest request, ServerCallContext context)
     {
         using var activity = ServerMetrics.ActivitySource.StartActivity("FunctionMap");
-        var spec = scheduler.GetSpec(Require(request.FunctionId, "function_id", "FunctionMap"));
-        validator.ValidateInputs(spec, request.PipelinedInputs);
-        return await scheduler.MapAsync(request).ConfigureAwait(false);
+        var function = await apps.GetFunctionAsync(Require(request.FunctionId, "function_id", "FunctionMap")).ConfigureAwait(false);
+        validator.ValidateInputs(FunctionSpec.Parser.ParseFrom(function.Spec), request.PipelinedInputs);
+        return await calls.MapAsync(request).ConfigureAwait(false);
     }
 
     public override async Task<FunctionPutInputsResponse> FunctionPutInputs(FunctionPutInputsRequest request, ServerCallContext context)
     {
-        string functionId = scheduler.GetCallFunctionId(Require(request.FunctionCallId, "function_call_id", "FunctionPutInputs"));
-        validator.ValidateInputs(scheduler.GetSpec(functionId), request.Inputs);
-        return await scheduler.PutInputsAsync(request).ConfigureAwait(false);
+        var call = await calls.GetCallAsync(Require(request.FunctionCallId, "function_call_id", "FunctionPutInputs")).ConfigureAwait(false);
+        var function = await apps.GetFunctionAsync(call.FunctionId).ConfigureAwait(false);
+        validator.ValidateInputs(FunctionSpec.Parser.ParseFrom(function.Spec), request.Inputs);
+        return await calls.PutInputsAsync(request).ConfigureAwait(false);
     }
 
     public override Task<FunctionGetOutputsResponse> FunctionGetOutputs(FunctionGetOutputsRequest request, ServerCallContext context)
     {
         Require(request.FunctionCallId, "function_call_id", "FunctionGetOutputs");
-        return scheduler.GetOutputsAsync(request, context.CancellationToken);
+        return calls.GetOutputsAsync(request, context.CancellationToken);
     }
 
     public override async Task FunctionCallGetDataOut(FunctionCallGetDataOutRequest request, IServerStreamWriter<DataChunk> responseStream,
@@ -82,7 +81,7 @@ internal sealed class ModalClientService(Scheduler scheduler, BlobStore blobs, A
         Require(request.FunctionCallId, "function_call_id", "FunctionCallGetDataOut");
         try
         {
-            await scheduler.StreamDataOutAsync(request, responseStream, context.CancellationToken).ConfigureAwait(false);
+            await calls.StreamDataOutAsync(request, responseStream, context.CancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
@@ -92,24 +91,24 @@ internal sealed class ModalClientService(Scheduler scheduler, BlobStore blobs, A
 
     public override async Task<FunctionCallCancelResponse> FunctionCallCancel(FunctionCallCancelRequest request, ServerCallContext context)
     {
-        await scheduler.CancelAsync(Require(request.FunctionCallId, "function_call_id", "FunctionCallCancel"), request.TerminateContainers)
+        await calls.CancelAsync(Require(request.FunctionCallId, "function_call_id", "FunctionCallCancel"), request.TerminateContainers)
             .ConfigureAwait(false);
         return new FunctionCallCancelResponse();
     }
 
     public override Task<FunctionCallFromIdResponse> FunctionCallFromId(FunctionCallFromIdRequest request, ServerCallContext context) =>
-        Task.FromResult(scheduler.FromId(Require(request.FunctionCallId, "function_call_id", "FunctionCallFromId")));
+        calls.FromIdAsync(Require(request.FunctionCallId, "function_call_id", "FunctionCallFromId"));
 
     public override Task<FunctionGetCallGraphResponse> FunctionGetCallGraph(FunctionGetCallGraphRequest request, ServerCallContext context) =>
-        Task.FromResult(scheduler.GetCallGraph(Require(request.FunctionCallId, "function_call_id", "FunctionGetCallGraph")));
+        calls.GetCallGraphAsync(Require(request.FunctionCallId, "function_call_id", "FunctionGetCallGraph"));
 
     public override Task<FunctionStatsResponse> FunctionGetCurrentStats(FunctionGetCurrentStatsRequest request, ServerCallContext context) =>
-        Task.FromResult(scheduler.GetStats(Require(request.FunctionId, "function_id", "FunctionGetCurrentStats")));
+        apps.GetStatsAsync(Require(request.FunctionId, "function_id", "FunctionGetCurrentStats"));
 
     public override async Task<FunctionUpdateKeepWarmResponse> FunctionUpdateKeepWarm(FunctionUpdateKeepWarmRequest request,
         ServerCallContext context)
     {
-        await scheduler.UpdateKeepWarmAsync(Require(request.FunctionId, "function_id", "FunctionUpdateKeepWarm"), request.WarmPoolSize)
+        await apps.UpdateKeepWarmAsync(Require(request.FunctionId, "function_id", "FunctionUpdateKeepWarm"), request.WarmPoolSize)
             .ConfigureAwait(false);
         return new FunctionUpdateKeepWarmResponse();
     }

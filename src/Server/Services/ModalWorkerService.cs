@@ -5,22 +5,22 @@ using Modal.Server.Scheduling;
 namespace Modal.Server.Services;
 
 /// <summary>The worker-facing RPCs; each checks the container's id and token.</summary>
-internal sealed class ModalWorkerService(Scheduler scheduler, ArgumentValidator validator) : ModalWorker.ModalWorkerBase
+internal sealed class ModalWorkerService(WorkerSessions sessions, ArgumentValidator validator) : ModalWorker.ModalWorkerBase
 {
     public const string ContainerIdHeader = "x-modal-container-id";
     public const string ContainerTokenHeader = "x-modal-container-token";
 
-    private ContainerState Authenticate(ServerCallContext context) =>
-        scheduler.Authenticate(context.RequestHeaders.GetValue(ContainerIdHeader), context.RequestHeaders.GetValue(ContainerTokenHeader));
+    private Task<WorkerSession> AuthenticateAsync(ServerCallContext context) =>
+        sessions.AuthenticateAsync(context.RequestHeaders.GetValue(ContainerIdHeader), context.RequestHeaders.GetValue(ContainerTokenHeader));
 
-    public override Task<ContainerHelloResponse> ContainerHello(ContainerHelloRequest request, ServerCallContext context) =>
-        Task.FromResult(scheduler.Hello(Authenticate(context)));
+    public override async Task<ContainerHelloResponse> ContainerHello(ContainerHelloRequest request, ServerCallContext context) =>
+        await sessions.HelloAsync(await AuthenticateAsync(context).ConfigureAwait(false), request).ConfigureAwait(false);
 
     public override async Task FunctionGetInputs(IAsyncStreamReader<InputCredit> requestStream, IServerStreamWriter<InputAssignment> responseStream,
         ServerCallContext context)
     {
-        var container = Authenticate(context);
-        var assignments = scheduler.OpenInputStream(container);
+        var container = await AuthenticateAsync(context).ConfigureAwait(false);
+        var assignments = sessions.OpenInputStream(container);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         var credits = Task.Run(async () =>
         {
@@ -28,7 +28,7 @@ internal sealed class ModalWorkerService(Scheduler scheduler, ArgumentValidator 
             {
                 while (await requestStream.MoveNext(stop.Token).ConfigureAwait(false))
                 {
-                    scheduler.AddCredits(container, requestStream.Current.FreeSlots);
+                    sessions.AddCredits(container, requestStream.Current.FreeSlots);
                 }
             }
             catch (Exception) when (stop.IsCancellationRequested)
@@ -53,7 +53,7 @@ internal sealed class ModalWorkerService(Scheduler scheduler, ArgumentValidator 
         }
         finally
         {
-            scheduler.CloseInputStream(container);
+            sessions.CloseInputStream(container, assignments);
             await stop.CancelAsync().ConfigureAwait(false);
             await credits.ConfigureAwait(false);
         }
@@ -61,32 +61,32 @@ internal sealed class ModalWorkerService(Scheduler scheduler, ArgumentValidator 
 
     public override async Task<FunctionPutOutputsResponse> FunctionPutOutputs(FunctionPutOutputsRequest request, ServerCallContext context)
     {
-        var container = Authenticate(context);
+        var container = await AuthenticateAsync(context).ConfigureAwait(false);
         foreach (var output in request.Outputs)
         {
             validator.ValidateResult(output.Result?.Data, $"The result of input {output.InputId}");
         }
-        await scheduler.PutOutputsAsync(container, request).ConfigureAwait(false);
+        await sessions.PutOutputsAsync(container, request).ConfigureAwait(false);
         return new FunctionPutOutputsResponse();
     }
 
     public override async Task<FunctionPutDataOutResponse> FunctionPutDataOut(FunctionPutDataOutRequest request, ServerCallContext context)
     {
-        var container = Authenticate(context);
+        var container = await AuthenticateAsync(context).ConfigureAwait(false);
         foreach (var chunk in request.Chunks)
         {
             validator.ValidateResult(chunk.Data, $"Generator item {chunk.Index} of input {request.InputId}");
         }
-        await scheduler.PutDataOutAsync(container, request).ConfigureAwait(false);
+        await sessions.PutDataOutAsync(container, request).ConfigureAwait(false);
         return new FunctionPutDataOutResponse();
     }
 
-    public override Task<ContainerHeartbeatResponse> ContainerHeartbeat(ContainerHeartbeatRequest request, ServerCallContext context) =>
-        Task.FromResult(scheduler.Heartbeat(Authenticate(context)));
+    public override async Task<ContainerHeartbeatResponse> ContainerHeartbeat(ContainerHeartbeatRequest request, ServerCallContext context) =>
+        await sessions.HeartbeatAsync(await AuthenticateAsync(context).ConfigureAwait(false), request).ConfigureAwait(false);
 
-    public override Task<ContainerLogsResponse> ContainerLogs(ContainerLogsRequest request, ServerCallContext context)
+    public override async Task<ContainerLogsResponse> ContainerLogs(ContainerLogsRequest request, ServerCallContext context)
     {
-        scheduler.PublishLogs(Authenticate(context), request.Lines);
-        return Task.FromResult(new ContainerLogsResponse());
+        sessions.PublishLogs(await AuthenticateAsync(context).ConfigureAwait(false), request.Lines);
+        return new ContainerLogsResponse();
     }
 }

@@ -128,6 +128,15 @@ internal interface IControlStore : IAsyncDisposable
     /// </summary>
     Task<ContainerEnded> EndContainerAsync(string containerId, string reason, int internalFailureLimit);
 
+    /// <summary>
+    /// Counts a worker of the function that failed to start on its own (its startup error, or an exit before hello
+    /// that was not a kill); returns the failures in a row. A hello without an error resets the count.
+    /// </summary>
+    Task<int> RecordStartupFailureAsync(string functionId, string reason);
+
+    /// <summary>Ends the function's queued (not running) inputs with this result (InitFailure); returns the calls touched.</summary>
+    Task<Completed> FailQueuedInputsAsync(string functionId, byte[] result);
+
     /// <summary>Asks a container to stop (its heartbeat says stop; its input stream ends).</summary>
     Task RequestContainerStopAsync(string containerId, bool kill);
 
@@ -167,9 +176,9 @@ internal interface IControlStore : IAsyncDisposable
     /// <summary>Row counts per table, for tests of bounded growth and diagnostics.</summary>
     Task<IReadOnlyDictionary<string, long>> CountRowsAsync();
 
-    /// <summary>Waits until something may have changed for this call, or the timeout (NOTIFY or local signal).</summary>
-    Task WaitForCallAsync(string callId, TimeSpan timeout, CancellationToken cancellationToken);
-
-    /// <summary>Waits until inputs may be ready for this function (enqueue, retry due, NOTIFY), or the timeout.</summary>
-    Task WaitForWorkAsync(TimeSpan timeout, CancellationToken cancellationToken);
+    /// <summary>
+    /// Wake-ups: committed changes on this replica signal at once; the PostgreSQL store also relays other replicas'
+    /// changes (LISTEN/NOTIFY). Waiters re-read the store and poll on timeout, so signals are hints only.
+    /// </summary>
+    StoreSignals Signals { get; }
 }

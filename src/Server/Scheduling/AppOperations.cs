@@ -1,0 +1,115 @@
+using Google.Protobuf;
+using Modal.Api;
+using Modal.Server.Core;
+using Modal.Server.Services;
+using Modal.Server.Store;
+
+namespace Modal.Server.Scheduling;
+
+/// <summary>Apps and functions: create (with every spec field validated), heartbeat, stop, list, look up, stats, keep warm.</summary>
+internal sealed class AppOperations(IControlStore store, ContainerControl containers, LogHub logs)
+{
+    public async Task<AppCreateResponse> CreateAppAsync(AppCreateRequest request)
+    {
+        if (string.IsNullOrWhiteSpace(request.Name))
+        {
+            throw Errors.Invalid("AppCreate needs an app name.");
+        }
+        var duplicate = request.Functions.GroupBy(f => f.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw Errors.Invalid($"App '{request.Name}' declares the function '{duplicate.Key}' more than once; names must be unique.");
+        }
+        foreach (var spec in request.Functions)
+        {
+            FunctionSpecValidator.Validate(request.Name, spec);
+        }
+        var created = await store.CreateAppAsync(
+            new NewApp(Ids.New("ap-"), request.Name, (int)request.Kind, (request.Launch ?? new WorkerLaunchSpec()).ToByteArray()),
+            request.Functions.Select(f => new NewFunction(Ids.New("fu-"), f.Name, f.ToByteArray())).ToList()).ConfigureAwait(false);
+        // A redeploy: running workers hold the old code; they finish what they run and stop.
+        foreach (string containerId in created.OutdatedContainerIds)
+        {
+            containers.StopLocal(containerId, kill: false);
+        }
+        containers.Nudge();
+        var response = new AppCreateResponse { AppId = created.AppId };
+        foreach (var (name, id) in created.FunctionIds)
+        {
+            response.FunctionIds[name] = id;
+        }
+        return response;
+    }
+
+    public async Task HeartbeatAsync(string appId)
+    {
+        if (!await store.HeartbeatAppAsync(appId).ConfigureAwait(false))
+        {
+            var app = await store.GetAppAsync(appId).ConfigureAwait(false) ?? throw Errors.NotFound($"App '{appId}' was not found.");
+            throw Errors.FailedPrecondition($"App '{app.Name}' ({appId}) was stopped; create a new app.");
+        }
+    }
+
+    public async Task StopAsync(string appId)
+    {
+        _ = await store.StopAppAsync(appId).ConfigureAwait(false) ?? throw Errors.NotFound($"App '{appId}' was not found.");
+        logs.Complete(appId);
+        containers.Nudge();
+    }
+
+    public async Task<AppListResponse> ListAsync()
+    {
+        var response = new AppListResponse();
+        foreach (var app in await store.ListAppsAsync(includeStopped: true).ConfigureAwait(false))
+        {
+            response.Apps.Add(new AppInfo
+            {
+                AppId = app.Id, Name = app.Name, Kind = (AppKind)app.Kind, State = app.State, CreatedUnixMs = app.CreatedUnixMs,
+                RunningContainers = app.LiveContainers,
+            });
+        }
+        return response;
+    }
+
+    /// <summary>Whether the app is stopped (NOT_FOUND when unknown), for log subscriptions.</summary>
+    public async Task<bool> IsStoppedAsync(string appId) =>
+        (await store.GetAppAsync(appId).ConfigureAwait(false) ?? throw Errors.NotFound($"App '{appId}' was not found.")).State == "stopped";
+
+    public async Task<FunctionGetResponse> GetFunctionByNameAsync(string appName, string functionName)
+    {
+        var function = await store.FindFunctionAsync(appName, functionName).ConfigureAwait(false);
+        if (function is not null)
+        {
+            return new FunctionGetResponse { FunctionId = function.Id, Spec = FunctionSpec.Parser.ParseFrom(function.Spec) };
+        }
+        var names = await store.FunctionNamesAsync(appName).ConfigureAwait(false);
+        throw names.Count == 0
+            ? Errors.NotFound($"No running or deployed app is named '{appName}'. Deploy it first.")
+            : Errors.NotFound($"App '{appName}' has no function '{functionName}'. Its functions: {string.Join(", ", names)}.");
+    }
+
+    public async Task<FunctionRow> GetFunctionAsync(string functionId) =>
+        await store.GetFunctionAsync(functionId).ConfigureAwait(false)
+        ?? throw Errors.NotFound($"Function '{functionId}' was not found. Look functions up with FunctionGet or create them with AppCreate.");
+
+    public async Task<FunctionStatsResponse> GetStatsAsync(string functionId)
+    {
+        _ = await GetFunctionAsync(functionId).ConfigureAwait(false);
+        var load = (await store.ReadLoadAsync().ConfigureAwait(false)).FirstOrDefault(l => l.FunctionId == functionId);
+        int runners = (await store.ListContainersAsync().ConfigureAwait(false)).Count(c => c.FunctionId == functionId && !c.StopRequested);
+        return new FunctionStatsResponse { Backlog = (int)Math.Min(int.MaxValue, load?.Ready ?? 0), NumTotalRunners = runners };
+    }
+
+    public async Task UpdateKeepWarmAsync(string functionId, int warmPoolSize)
+    {
+        if (warmPoolSize < 0 || warmPoolSize > FunctionSpecValidator.MaxContainersLimit)
+        {
+            throw Errors.Invalid($"The warm pool size must be between 0 and {FunctionSpecValidator.MaxContainersLimit}, not {warmPoolSize}.");
+        }
+        if (!await store.SetWarmPoolAsync(functionId, warmPoolSize).ConfigureAwait(false))
+        {
+            throw Errors.NotFound($"Function '{functionId}' was not found.");
+        }
+        containers.Nudge();
+    }
+}

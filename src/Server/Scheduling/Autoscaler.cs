@@ -1,0 +1,100 @@
+using Modal.Api;
+using Modal.Server.Store;
+
+namespace Modal.Server.Scheduling;
+
+/// <summary>What the autoscaler decided for one pass: containers to launch per function, idle containers to stop.</summary>
+internal sealed record ScalePlan(IReadOnlyList<(FunctionLoad Function, int Count)> Launches, IReadOnlyList<(string ContainerId, string Reason)> Stops);
+
+/// <summary>
+/// desired = ceil(work / inputs per container) + buffer while busy, at least min containers and the warm pool, at most
+/// max containers; idle containers past the scaledown window stop. At the total cap, a function short of containers
+/// takes the place of idle containers of other functions (beyond their minimum and warm pool). A pure function of
+/// the store's load and containers, so that it is tested without processes.
+/// </summary>
+internal static class Autoscaler
+{
+    public static ScalePlan Plan(IReadOnlyList<FunctionLoad> functions, IReadOnlyList<ContainerRow> containers, long nowMs, int maxTotalContainers,
+        Func<string, bool> mayLaunch)
+    {
+        var launches = new List<(FunctionLoad, int)>();
+        var stops = new List<(string, string)>();
+        var stopping = new HashSet<string>(StringComparer.Ordinal);
+        var live = containers.Where(c => !c.StopRequested).ToList();
+        int total = live.Count;
+        var byFunction = live.GroupBy(c => c.FunctionId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        var keepOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var function in functions)
+        {
+            var spec = FunctionSpec.Parser.ParseFrom(function.Spec);
+            keepOf[function.FunctionId] = Math.Max(spec.MinContainers, function.WarmPool);
+        }
+        foreach (var function in functions)
+        {
+            var spec = FunctionSpec.Parser.ParseFrom(function.Spec);
+            var mine = byFunction.GetValueOrDefault(function.FunctionId) ?? [];
+            var launch = WorkerLaunchSpec.Parser.ParseFrom(function.Launch);
+            if (string.IsNullOrEmpty(launch.Executable) && string.IsNullOrEmpty(launch.Image))
+            {
+                continue; // Nothing to launch: workers of this app connect on their own, or not at all.
+            }
+            long work = function.Ready + function.Running;
+            long perContainer = Math.Max(1, FunctionLimits.InputsPerContainer(spec));
+            long desired = work == 0 ? 0 : (work + perContainer - 1) / perContainer + Math.Max(0, spec.BufferContainers);
+            desired = Math.Max(desired, Math.Max(spec.MinContainers, function.WarmPool));
+            if (spec.MaxContainers > 0)
+            {
+                desired = Math.Min(desired, spec.MaxContainers);
+            }
+            if (mine.Count < desired)
+            {
+                if (!mayLaunch(function.FunctionId))
+                {
+                    continue;
+                }
+                int wanted = (int)Math.Min(desired - mine.Count, maxTotalContainers);
+                int room = maxTotalContainers - total;
+                if (room < wanted)
+                {
+                    foreach (var idle in containers
+                        .Where(c => c.FunctionId != function.FunctionId && !c.StopRequested && c.Running == 0 && !stopping.Contains(c.Id)
+                            && functions.FirstOrDefault(f => f.FunctionId == c.FunctionId) is { Ready: 0 })
+                        .OrderBy(c => c.IdleSinceUnixMs))
+                    {
+                        if (room >= wanted)
+                        {
+                            break;
+                        }
+                        int ownerLive = byFunction[idle.FunctionId].Count(c => !stopping.Contains(c.Id));
+                        if (ownerLive <= keepOf.GetValueOrDefault(idle.FunctionId))
+                        {
+                            continue;
+                        }
+                        stopping.Add(idle.Id);
+                        stops.Add((idle.Id, $"making room for {spec.Name} at the limit of {maxTotalContainers} containers"));
+                        room++;
+                    }
+                }
+                int count = Math.Min(wanted, Math.Max(0, room));
+                if (count > 0)
+                {
+                    launches.Add((function, count));
+                    total += count;
+                }
+            }
+            else if (mine.Count > desired)
+            {
+                long windowMs = (long)FunctionLimits.ScaledownWindow(spec).TotalMilliseconds;
+                foreach (var container in mine
+                    .Where(c => c.SaidHello && c.Running == 0 && nowMs - c.IdleSinceUnixMs >= windowMs && !stopping.Contains(c.Id))
+                    .OrderBy(c => c.IdleSinceUnixMs)
+                    .Take((int)(mine.Count - desired)))
+                {
+                    stopping.Add(container.Id);
+                    stops.Add((container.Id, "idle past the scaledown window"));
+                }
+            }
+        }
+        return new ScalePlan(launches, stops);
+    }
+}

@@ -1,0 +1,192 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Modal.Api;
+using Modal.Server.Core;
+using Modal.Server.Services;
+using Modal.Server.Store;
+
+namespace Modal.Server.Scheduling;
+
+/// <summary>
+/// Calls: create with inputs (idempotent by key), add inputs, long-poll outputs, stream generator items, cancel, look up.
+/// Every answer is read from the store after the transition committed; long polls wait on store signals and poll.
+/// </summary>
+internal sealed class CallOperations(IControlStore store, ControlPlaneOptions options, ContainerControl containers, ServerMetrics metrics)
+{
+    private const int DefaultMaxOutputs = 1000;
+    private const int MaxOutputsLimit = 10_000;
+
+    private BacklogLimits Limits => new(options.MaxBacklogPerFunction, options.MaxBacklogBytesPerFunction);
+
+    public async Task<FunctionMapResponse> MapAsync(FunctionMapRequest request)
+    {
+        var call = new NewCall(Ids.New("fc-"), request.FunctionId, (int)request.Invocation,
+            string.IsNullOrEmpty(request.ParentInputId) ? null : request.ParentInputId, request.IsGeneratorCall);
+        var enqueued = await store.CreateCallAsync(call, ToInputs(request.PipelinedInputs), Key(request.IdempotencyKey), Limits).ConfigureAwait(false);
+        if (!enqueued.Replayed)
+        {
+            metrics.InputsQueued.Add(enqueued.InputIds.Count);
+        }
+        var response = new FunctionMapResponse { FunctionCallId = enqueued.CallId };
+        response.InputIds.Add(enqueued.InputIds);
+        return response;
+    }
+
+    public async Task<FunctionPutInputsResponse> PutInputsAsync(FunctionPutInputsRequest request)
+    {
+        var enqueued = await store.PutInputsAsync(request.FunctionCallId, ToInputs(request.Inputs), request.Last, Key(request.IdempotencyKey), Limits)
+            .ConfigureAwait(false);
+        if (!enqueued.Replayed)
+        {
+            metrics.InputsQueued.Add(enqueued.InputIds.Count);
+        }
+        var response = new FunctionPutInputsResponse();
+        response.InputIds.Add(enqueued.InputIds);
+        return response;
+    }
+
+    private static string? Key(string key) => string.IsNullOrEmpty(key) ? null : key;
+
+    private static List<NewInput> ToInputs(IReadOnlyList<FunctionInputItem> items)
+    {
+        var inputs = new List<NewInput>(items.Count);
+        foreach (var item in items)
+        {
+            inputs.Add(new NewInput(Ids.New("in-"), item.Index, item.Arguments.ToByteArray()));
+        }
+        return inputs;
+    }
+
+    public async Task<CallRow> GetCallAsync(string callId) =>
+        await store.GetCallAsync(callId).ConfigureAwait(false) ?? throw CallNotFound(callId);
+
+    private RpcException CallNotFound(string callId) => Errors.NotFound(
+        $"Function call '{callId}' was not found: it never existed, or it finished more than {options.OutputRetention} ago " +
+        "and its outputs were deleted.");
+
+    public async Task<FunctionGetOutputsResponse> GetOutputsAsync(FunctionGetOutputsRequest request, CancellationToken cancellationToken)
+    {
+        int max = request.MaxOutputs > 0 ? Math.Min(request.MaxOutputs, MaxOutputsLimit) : DefaultMaxOutputs;
+        var timeout = TimeSpan.FromSeconds(Math.Clamp(double.IsFinite(request.TimeoutSeconds) ? request.TimeoutSeconds : 0, 0, 3600));
+        long started = Environment.TickCount64;
+        using var watch = store.Signals.WatchCall(request.FunctionCallId);
+        while (true)
+        {
+            var page = await store.ReadOutputsAsync(request.FunctionCallId, request.AfterCursor, max).ConfigureAwait(false);
+            if (!page.Known)
+            {
+                throw CallNotFound(request.FunctionCallId);
+            }
+            var remaining = timeout - TimeSpan.FromMilliseconds(Environment.TickCount64 - started);
+            if (page.Outputs.Count > 0 || remaining <= TimeSpan.Zero)
+            {
+                var response = new FunctionGetOutputsResponse
+                {
+                    Cursor = page.Outputs.Count > 0 ? page.Outputs[^1].Sequence : request.AfterCursor,
+                    UnfinishedInputs = page.Unfinished,
+                };
+                foreach (var row in page.Outputs)
+                {
+                    response.Outputs.Add(new FunctionOutputItem
+                    {
+                        Index = row.Index, InputId = row.InputId, Result = FunctionResult.Parser.ParseFrom(row.Result),
+                    });
+                }
+                return response;
+            }
+            await watch.WaitAsync(Min(remaining, options.PollInterval), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    /// <summary>
+    /// Streams a generator call's items in index order from a start index, until its input ends. Items come from one
+    /// attempt only: if the generator was re-run (its container died) after items of the earlier attempt reached the
+    /// caller, the stream fails rather than mix or repeat items.
+    /// </summary>
+    public async Task StreamDataOutAsync(FunctionCallGetDataOutRequest request, IServerStreamWriter<DataChunk> writer,
+        CancellationToken cancellationToken)
+    {
+        long next = Math.Max(0, request.StartIndex);
+        int attempt = request.Attempt;
+        using var watch = store.Signals.WatchCall(request.FunctionCallId);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var page = await store.ReadChunksAsync(request.FunctionCallId, next, 1000).ConfigureAwait(false);
+            if (!page.Known)
+            {
+                throw CallNotFound(request.FunctionCallId);
+            }
+            if (page.Chunks.Count > 0 && next > 0 && attempt > 0 && page.Attempt != attempt)
+            {
+                throw Errors.FailedPrecondition(
+                    $"Generator call {request.FunctionCallId} was re-run from the start (attempt {page.Attempt}) after its container failed, " +
+                    $"and {next} items of attempt {attempt} had already been delivered; its items cannot be delivered twice. Call it again.");
+            }
+            bool wrote = false;
+            foreach (var chunk in page.Chunks)
+            {
+                if (chunk.Index != next)
+                {
+                    break;
+                }
+                await writer.WriteAsync(new DataChunk { Index = chunk.Index, Data = Payload.Parser.ParseFrom(chunk.Data), Attempt = page.Attempt },
+                    cancellationToken).ConfigureAwait(false);
+                attempt = page.Attempt;
+                next++;
+                wrote = true;
+            }
+            if (wrote)
+            {
+                continue;
+            }
+            if (page.Finished)
+            {
+                var result = page.Result is { } bytes ? FunctionResult.Parser.ParseFrom(bytes) : null;
+                if (result is null || result.Status != InputStatus.Success || next >= result.GeneratorCount)
+                {
+                    return;
+                }
+            }
+            await watch.WaitAsync(options.PollInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task CancelAsync(string callId, bool terminateContainers)
+    {
+        var running = await store.CancelCallAsync(callId, terminateContainers).ConfigureAwait(false) ?? throw CallNotFound(callId);
+        if (terminateContainers)
+        {
+            foreach (string containerId in running)
+            {
+                containers.StopLocal(containerId, kill: true);
+            }
+        }
+        containers.Nudge();
+    }
+
+    public async Task<FunctionCallFromIdResponse> FromIdAsync(string callId)
+    {
+        var call = await GetCallAsync(callId).ConfigureAwait(false);
+        return new FunctionCallFromIdResponse { FunctionId = call.FunctionId, FunctionName = call.FunctionName, InputCount = call.InputCount };
+    }
+
+    public async Task<FunctionGetCallGraphResponse> GetCallGraphAsync(string callId)
+    {
+        _ = await GetCallAsync(callId).ConfigureAwait(false);
+        var response = new FunctionGetCallGraphResponse();
+        foreach (var row in await store.ReadCallGraphAsync(callId).ConfigureAwait(false))
+        {
+            response.Inputs.Add(new CallGraphInput
+            {
+                InputId = row.InputId,
+                FunctionCallId = row.CallId,
+                FunctionName = row.FunctionName,
+                Status = (InputStatus)row.Status,
+                ParentInputId = row.CallId == callId ? "" : row.ParentInputId ?? "",
+            });
+        }
+        return response;
+    }
+}

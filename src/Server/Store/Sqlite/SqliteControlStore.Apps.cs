@@ -1,0 +1,123 @@
+using Modal.Api;
+
+namespace Modal.Server.Store;
+
+internal sealed partial class SqliteControlStore
+{
+    private const string AppColumns =
+        "a.id, a.name, a.kind, CASE WHEN a.stopped = 1 THEN 'stopped' WHEN a.kind = 1 THEN 'deployed' ELSE 'running' END, a.created_ms, " +
+        "a.launch, (SELECT COUNT(*) FROM containers c WHERE c.app_id = a.id AND c.stop_requested = 0)";
+
+    private static AppRow ReadApp(Microsoft.Data.Sqlite.SqliteDataReader r) =>
+        new(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.GetInt64(4), SqliteTx.Bytes(r, 5), r.GetInt32(6));
+
+    private const string FunctionColumns = "f.id, f.app_id, a.name, a.stopped, f.name, f.spec, f.warm_pool";
+
+    private static FunctionRow ReadFunction(Microsoft.Data.Sqlite.SqliteDataReader r) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3) != 0, r.GetString(4), SqliteTx.Bytes(r, 5), r.GetInt32(6));
+
+    public Task<AppCreated> CreateAppAsync(NewApp app, IReadOnlyList<NewFunction> functions) => WriteAsync((tx, now, signals) =>
+    {
+        string? existing = app.Kind == (int)AppKind.Deployed
+            ? tx.Scalar<string>("SELECT id FROM apps WHERE name = $1 AND kind = 1 AND stopped = 0 ORDER BY created_ms DESC LIMIT 1", app.Name)
+            : null;
+        string appId = existing ?? app.Id;
+        var outdated = new List<string>();
+        if (existing is null)
+        {
+            tx.Execute("INSERT INTO apps(id, name, kind, created_ms, heartbeat_ms, launch) VALUES($1, $2, $3, $4, $4, $5)",
+                appId, app.Name, app.Kind, now, app.Launch);
+        }
+        else
+        {
+            outdated.AddRange(tx.Query("SELECT id FROM containers WHERE app_id = $1 AND stop_requested = 0", r => r.GetString(0), appId));
+            tx.Execute("UPDATE apps SET launch = $2, heartbeat_ms = $3 WHERE id = $1", appId, app.Launch, now);
+            tx.Execute("UPDATE containers SET stop_requested = 1 WHERE app_id = $1", appId);
+        }
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var function in functions)
+        {
+            var spec = FunctionSpec.Parser.ParseFrom(function.Spec);
+            var retries = RetryParameters.Of(spec);
+            string id = tx.Scalar<string>("SELECT id FROM functions WHERE app_id = $1 AND name = $2", appId, function.Name) ?? function.Id;
+            tx.Execute(
+                "INSERT INTO functions(id, app_id, name, spec, timeout_s, max_retries, backoff, initial_delay_ms, max_delay_ms, batch_size, batch_wait_ms) " +
+                "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT(id) DO UPDATE SET spec = excluded.spec, " +
+                "timeout_s = excluded.timeout_s, max_retries = excluded.max_retries, backoff = excluded.backoff, " +
+                "initial_delay_ms = excluded.initial_delay_ms, max_delay_ms = excluded.max_delay_ms, batch_size = excluded.batch_size, " +
+                "batch_wait_ms = excluded.batch_wait_ms, startup_failures = 0, last_startup_error = NULL",
+                id, appId, function.Name, function.Spec, FunctionLimits.TimeoutSeconds(spec), retries.MaxRetries, retries.BackoffCoefficient,
+                retries.InitialDelayMs, retries.MaxDelayMs, FunctionLimits.BatchSize(spec), FunctionLimits.BatchWaitMs(spec));
+            ids[function.Name] = id;
+        }
+        signals.Add(s => s.WorkReady());
+        return new AppCreated(appId, ids, outdated);
+    });
+
+    public Task<bool> HeartbeatAppAsync(string appId) => WriteAsync((tx, now, _) =>
+        tx.Execute("UPDATE apps SET heartbeat_ms = $2 WHERE id = $1 AND stopped = 0", appId, now) == 1);
+
+    public Task<bool?> StopAppAsync(string appId) => WriteAsync<bool?>((tx, now, signals) =>
+    {
+        int? stopped = tx.Scalar<int?>("SELECT stopped FROM apps WHERE id = $1", appId);
+        if (stopped is null)
+        {
+            return null;
+        }
+        if (stopped == 1)
+        {
+            return false;
+        }
+        StopApp(tx, appId, now, signals);
+        return true;
+    });
+
+    /// <summary>Marks the app stopped, ends its unfinished inputs as Terminated, and asks its containers to stop.</summary>
+    private static void StopApp(SqliteTx tx, string appId, long now, List<Action<StoreSignals>> signals)
+    {
+        tx.Execute("UPDATE apps SET stopped = 1, stopped_ms = $2 WHERE id = $1", appId, now);
+        tx.Execute("UPDATE containers SET stop_requested = 1, kill_requested = 1 WHERE app_id = $1", appId);
+        var inputs = tx.Query(
+            "SELECT i.id FROM inputs i JOIN functions f ON f.id = i.function_id WHERE f.app_id = $1 AND i.status = 0",
+            r => r.GetString(0), appId);
+        byte[] result = Outcomes.AppStopped();
+        foreach (string inputId in inputs)
+        {
+            FinishInput(tx, inputId, (int)InputStatus.Terminated, result, now, signals);
+        }
+    }
+
+    public Task<IReadOnlyList<string>> StopSilentAppsAsync(long timeoutMs) => WriteAsync<IReadOnlyList<string>>((tx, now, signals) =>
+    {
+        var silent = tx.Query("SELECT id FROM apps WHERE kind = 0 AND stopped = 0 AND heartbeat_ms < $1", r => r.GetString(0), now - timeoutMs);
+        foreach (string appId in silent)
+        {
+            StopApp(tx, appId, now, signals);
+        }
+        return silent;
+    });
+
+    public Task<AppRow?> GetAppAsync(string appId) => ReadAsync(tx =>
+        tx.Single($"SELECT {AppColumns} FROM apps a WHERE a.id = $1", ReadApp, appId));
+
+    public Task<IReadOnlyList<AppRow>> ListAppsAsync(bool includeStopped) => ReadAsync<IReadOnlyList<AppRow>>(tx =>
+        tx.Query($"SELECT {AppColumns} FROM apps a WHERE a.stopped = 0 OR $1 ORDER BY a.created_ms", ReadApp, includeStopped));
+
+    public Task<FunctionRow?> GetFunctionAsync(string functionId) => ReadAsync(tx =>
+        tx.Single($"SELECT {FunctionColumns} FROM functions f JOIN apps a ON a.id = f.app_id WHERE f.id = $1", ReadFunction, functionId));
+
+    public Task<FunctionRow?> FindFunctionAsync(string appName, string functionName) => ReadAsync(tx =>
+        tx.Single($"SELECT {FunctionColumns} FROM functions f JOIN apps a ON a.id = f.app_id " +
+            "WHERE a.name = $1 AND a.stopped = 0 AND f.name = $2 ORDER BY a.kind DESC, a.created_ms DESC LIMIT 1",
+            ReadFunction, appName, functionName));
+
+    public Task<IReadOnlyList<string>> FunctionNamesAsync(string appName) => ReadAsync<IReadOnlyList<string>>(tx =>
+        tx.Query("SELECT f.name FROM functions f WHERE f.app_id = (SELECT id FROM apps WHERE name = $1 AND stopped = 0 " +
+            "ORDER BY kind DESC, created_ms DESC LIMIT 1) ORDER BY f.name", r => r.GetString(0), appName));
+
+    public Task<bool> SetWarmPoolAsync(string functionId, int warmPool) => WriteAsync((tx, _, signals) =>
+    {
+        signals.Add(s => s.WorkReady());
+        return tx.Execute("UPDATE functions SET warm_pool = $2 WHERE id = $1", functionId, warmPool) == 1;
+    });
+}

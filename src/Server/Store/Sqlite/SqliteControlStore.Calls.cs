@@ -1,0 +1,237 @@
+using Modal.Api;
+
+namespace Modal.Server.Store;
+
+internal sealed partial class SqliteControlStore
+{
+    public Task<Enqueued> CreateCallAsync(NewCall call, IReadOnlyList<NewInput> inputs, string? idempotencyKey, BacklogLimits limits) =>
+        WriteAsync((tx, now, signals) =>
+        {
+            if (Replay(tx, idempotencyKey) is { } replayed)
+            {
+                return replayed;
+            }
+            var function = tx.Single("SELECT a.stopped, a.name, f.name FROM functions f JOIN apps a ON a.id = f.app_id WHERE f.id = $1",
+                r => new { Stopped = r.GetInt32(0) != 0, AppName = r.GetString(1), Name = r.GetString(2) }, call.FunctionId)
+                ?? throw new StoreRejection(StoreRejectionKind.NotFound,
+                    $"Function '{call.FunctionId}' was not found. Look functions up with FunctionGet or create them with AppCreate.");
+            if (function.Stopped)
+            {
+                throw new StoreRejection(StoreRejectionKind.FailedPrecondition,
+                    $"App '{function.AppName}' was stopped; function {function.Name} cannot be called.");
+            }
+            tx.Execute("INSERT INTO calls(id, function_id, invocation, parent_input_id, is_generator, created_ms) VALUES($1, $2, $3, $4, $5, $6)",
+                call.Id, call.FunctionId, call.Invocation, call.ParentInputId, call.IsGenerator, now);
+            var ids = AddInputs(tx, call.Id, call.FunctionId, call.ParentInputId, inputs, limits, now, signals);
+            Remember(tx, idempotencyKey, call.Id, call.FunctionId, ids, now);
+            return new Enqueued(call.Id, call.FunctionId, ids, Replayed: false);
+        });
+
+    public Task<Enqueued> PutInputsAsync(string callId, IReadOnlyList<NewInput> inputs, bool last, string? idempotencyKey, BacklogLimits limits) =>
+        WriteAsync((tx, now, signals) =>
+        {
+            if (Replay(tx, idempotencyKey) is { } replayed)
+            {
+                return replayed;
+            }
+            var call = tx.Single(
+                "SELECT c.function_id, c.parent_input_id, c.cancelled, c.inputs_complete, a.stopped, a.name FROM calls c " +
+                "JOIN functions f ON f.id = c.function_id JOIN apps a ON a.id = f.app_id WHERE c.id = $1",
+                r => new
+                {
+                    FunctionId = r.GetString(0), Parent = SqliteTx.NullableString(r, 1), Cancelled = r.GetInt32(2) != 0,
+                    Complete = r.GetInt32(3) != 0, Stopped = r.GetInt32(4) != 0, AppName = r.GetString(5),
+                }, callId)
+                ?? throw new StoreRejection(StoreRejectionKind.NotFound, $"Function call '{callId}' was not found.");
+            if (call.Stopped)
+            {
+                throw new StoreRejection(StoreRejectionKind.FailedPrecondition, $"App '{call.AppName}' was stopped; no more inputs are accepted.");
+            }
+            if (call.Cancelled)
+            {
+                throw new StoreRejection(StoreRejectionKind.FailedPrecondition, $"Function call {callId} was cancelled; no more inputs are accepted.");
+            }
+            if (call.Complete && inputs.Count > 0)
+            {
+                throw new StoreRejection(StoreRejectionKind.FailedPrecondition,
+                    $"Function call {callId} already received its last inputs (a request with last = true); no more are accepted.");
+            }
+            var ids = AddInputs(tx, callId, call.FunctionId, call.Parent, inputs, limits, now, signals);
+            if (last)
+            {
+                tx.Execute("UPDATE calls SET inputs_complete = 1 WHERE id = $1", callId);
+                signals.Add(s => s.CallChanged(callId));
+            }
+            Remember(tx, idempotencyKey, callId, call.FunctionId, ids, now);
+            return new Enqueued(callId, call.FunctionId, ids, Replayed: false);
+        });
+
+    private static Enqueued? Replay(SqliteTx tx, string? key) =>
+        string.IsNullOrEmpty(key)
+            ? null
+            : tx.Single("SELECT call_id, function_id, input_ids FROM idempotency WHERE key = $1",
+                r => new Enqueued(r.GetString(0), r.GetString(1), SplitIds(r.GetString(2)), Replayed: true), key);
+
+    private static IReadOnlyList<string> SplitIds(string ids) => ids.Length == 0 ? [] : ids.Split(',');
+
+    private static void Remember(SqliteTx tx, string? key, string callId, string functionId, IReadOnlyList<string> inputIds, long now)
+    {
+        if (!string.IsNullOrEmpty(key))
+        {
+            tx.Execute("INSERT INTO idempotency(key, call_id, function_id, input_ids, created_ms) VALUES($1, $2, $3, $4, $5)",
+                key, callId, functionId, string.Join(',', inputIds), now);
+        }
+    }
+
+    private static List<string> AddInputs(SqliteTx tx, string callId, string functionId, string? parentInputId, IReadOnlyList<NewInput> inputs,
+        BacklogLimits limits, long now, List<Action<StoreSignals>> signals)
+    {
+        var ids = new List<string>(inputs.Count);
+        if (inputs.Count == 0)
+        {
+            return ids;
+        }
+        long bytes = 0;
+        foreach (var input in inputs)
+        {
+            bytes += input.Arguments.Length;
+        }
+        var backlog = tx.Single("SELECT ready, backlog_bytes, name FROM functions WHERE id = $1",
+            r => new { Ready = r.GetInt64(0), Bytes = r.GetInt64(1), Name = r.GetString(2) }, functionId)!;
+        if (backlog.Ready + inputs.Count > limits.MaxInputs || backlog.Bytes + bytes > limits.MaxBytes)
+        {
+            throw new StoreRejection(StoreRejectionKind.ResourceExhausted,
+                $"Function {backlog.Name} already has {backlog.Ready} inputs ({backlog.Bytes} bytes) waiting; adding {inputs.Count} " +
+                $"({bytes} bytes) would pass the limit of {limits.MaxInputs} inputs or {limits.MaxBytes} bytes. Retry later.");
+        }
+        foreach (var input in inputs)
+        {
+            tx.Execute(
+                "INSERT INTO inputs(id, call_id, function_id, idx, args, args_size, ready_at_ms, parent_input_id) VALUES($1, $2, $3, $4, $5, $6, $7, $8)",
+                input.Id, callId, functionId, input.Index, input.Arguments, input.Arguments.Length, now, parentInputId);
+            ids.Add(input.Id);
+        }
+        tx.Execute("UPDATE functions SET ready = ready + $2, backlog_bytes = backlog_bytes + $3 WHERE id = $1", functionId, inputs.Count, bytes);
+        tx.Execute("UPDATE calls SET input_count = input_count + $2, unfinished = unfinished + $2, finished_ms = NULL WHERE id = $1",
+            callId, inputs.Count);
+        signals.Add(s => s.WorkReady());
+        return ids;
+    }
+
+    private const string CallColumns =
+        "c.id, c.function_id, f.name, f.app_id, c.invocation, c.parent_input_id, c.is_generator, c.created_ms, c.input_count, c.unfinished, " +
+        "c.inputs_complete, c.cancelled, c.gen_attempt";
+
+    private static CallRow ReadCall(Microsoft.Data.Sqlite.SqliteDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt32(4), SqliteTx.NullableString(r, 5), r.GetInt32(6) != 0,
+        r.GetInt64(7), r.GetInt32(8), r.GetInt32(9), r.GetInt32(10) != 0, r.GetInt32(11) != 0, r.GetInt32(12));
+
+    public Task<CallRow?> GetCallAsync(string callId) => ReadAsync(tx =>
+        tx.Single($"SELECT {CallColumns} FROM calls c JOIN functions f ON f.id = c.function_id WHERE c.id = $1", ReadCall, callId));
+
+    public Task<IReadOnlyList<string>?> CancelCallAsync(string callId, bool terminateContainers) =>
+        WriteAsync<IReadOnlyList<string>?>((tx, now, signals) =>
+        {
+            if (tx.Scalar<string>("SELECT id FROM calls WHERE id = $1", callId) is null)
+            {
+                return null;
+            }
+            tx.Execute("UPDATE calls SET cancelled = 1 WHERE id = $1", callId);
+            var inputs = tx.Query("SELECT id, holder FROM inputs WHERE call_id = $1 AND status = 0",
+                r => (Id: r.GetString(0), Holder: SqliteTx.NullableString(r, 1)), callId);
+            var containers = inputs.Where(i => i.Holder is not null).Select(i => i.Holder!).Distinct(StringComparer.Ordinal).ToList();
+            byte[] result = Outcomes.Terminated();
+            foreach (var input in inputs)
+            {
+                FinishInput(tx, input.Id, (int)InputStatus.Terminated, result, now, signals);
+            }
+            if (terminateContainers)
+            {
+                foreach (string container in containers)
+                {
+                    tx.Execute("UPDATE containers SET stop_requested = 1, kill_requested = 1 WHERE id = $1", container);
+                }
+            }
+            signals.Add(s => s.CallChanged(callId));
+            return containers;
+        });
+
+    public Task<OutputPage> ReadOutputsAsync(string callId, long afterSequence, int max) => ReadAsync(tx =>
+    {
+        int? unfinished = tx.Scalar<int?>("SELECT unfinished FROM calls WHERE id = $1", callId);
+        if (unfinished is null)
+        {
+            return new OutputPage([], 0, Known: false);
+        }
+        var rows = tx.Query("SELECT seq, input_id, idx, result FROM outputs WHERE call_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            r => new OutputRow(r.GetInt64(0), r.GetString(1), r.GetInt32(2), SqliteTx.Bytes(r, 3)), callId, afterSequence, max);
+        return new OutputPage(rows, unfinished.Value, Known: true);
+    });
+
+    public Task<ChunkPage> ReadChunksAsync(string callId, long startIndex, int max) => ReadAsync(tx =>
+    {
+        var call = tx.Single("SELECT gen_attempt, unfinished, input_count FROM calls WHERE id = $1",
+            r => new { Attempt = r.GetInt32(0), Unfinished = r.GetInt32(1), Inputs = r.GetInt32(2) }, callId);
+        if (call is null)
+        {
+            return new ChunkPage(0, [], false, null, Known: false);
+        }
+        var chunks = tx.Query("SELECT idx, data FROM chunks WHERE call_id = $1 AND attempt = $2 AND idx >= $3 ORDER BY idx LIMIT $4",
+            r => new ChunkRecord(r.GetInt64(0), SqliteTx.Bytes(r, 1)), callId, call.Attempt, startIndex, max);
+        bool finished = call.Inputs > 0 && call.Unfinished == 0;
+        byte[]? result = finished
+            ? tx.Scalar<byte[]>("SELECT result FROM outputs WHERE call_id = $1 ORDER BY seq LIMIT 1", callId)
+            : null;
+        return new ChunkPage(call.Attempt, chunks, finished, result, Known: true);
+    });
+
+    public Task<IReadOnlyList<CallGraphRow>> ReadCallGraphAsync(string rootCallId) => ReadAsync<IReadOnlyList<CallGraphRow>>(tx =>
+        tx.Query(
+            "WITH RECURSIVE tree(id) AS (SELECT id FROM inputs WHERE call_id = $1 " +
+            "UNION SELECT i.id FROM inputs i JOIN tree t ON i.parent_input_id = t.id) " +
+            "SELECT i.id, i.call_id, f.name, i.status, i.parent_input_id FROM inputs i JOIN tree t ON i.id = t.id " +
+            "LEFT JOIN functions f ON f.id = i.function_id ORDER BY i.rowid",
+            r => new CallGraphRow(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? "" : r.GetString(2), r.GetInt32(3), SqliteTx.NullableString(r, 4)),
+            rootCallId));
+
+    public Task<string?> GetInputAppIdAsync(string inputId) => ReadAsync(tx =>
+        tx.Scalar<string>("SELECT f.app_id FROM inputs i JOIN functions f ON f.id = i.function_id WHERE i.id = $1", inputId));
+
+    /// <summary>
+    /// Ends an unfinished input with its one output: the next sequence number of its call, counters adjusted, the call's
+    /// watchers signalled after commit. False when it had already finished.
+    /// </summary>
+    private static bool FinishInput(SqliteTx tx, string inputId, int status, byte[] result, long now, List<Action<StoreSignals>> signals)
+    {
+        var input = tx.Single("SELECT call_id, function_id, idx, holder, args_size FROM inputs WHERE id = $1 AND status = 0",
+            r => new { CallId = r.GetString(0), FunctionId = r.GetString(1), Index = r.GetInt32(2), Holder = SqliteTx.NullableString(r, 3), Size = r.GetInt64(4) },
+            inputId);
+        if (input is null)
+        {
+            return false;
+        }
+        tx.Execute("UPDATE inputs SET status = $2, holder = NULL, args = x'' WHERE id = $1", inputId, status);
+        if (input.Holder is null)
+        {
+            tx.Execute("UPDATE functions SET ready = ready - 1, backlog_bytes = backlog_bytes - $2 WHERE id = $1", input.FunctionId, input.Size);
+        }
+        else
+        {
+            tx.Execute("UPDATE functions SET running = running - 1, backlog_bytes = backlog_bytes - $2 WHERE id = $1", input.FunctionId, input.Size);
+            ReleaseSlot(tx, input.Holder, now);
+        }
+        long sequence = tx.Scalar<long>(
+            "UPDATE calls SET output_seq = output_seq + 1, unfinished = unfinished - 1, " +
+            "finished_ms = CASE WHEN unfinished = 1 THEN $2 ELSE NULL END WHERE id = $1 RETURNING output_seq", input.CallId, now);
+        tx.Execute("INSERT INTO outputs(call_id, seq, input_id, idx, result) VALUES($1, $2, $3, $4, $5)",
+            input.CallId, sequence, inputId, input.Index, result);
+        string callId = input.CallId;
+        signals.Add(s => s.CallChanged(callId));
+        return true;
+    }
+
+    /// <summary>A container's input ended: one slot fewer running; idle from now when it was its last.</summary>
+    private static void ReleaseSlot(SqliteTx tx, string containerId, long now) =>
+        tx.Execute("UPDATE containers SET running = running - 1, idle_since_ms = CASE WHEN running = 1 THEN $2 ELSE idle_since_ms END WHERE id = $1",
+            containerId, now);
+}

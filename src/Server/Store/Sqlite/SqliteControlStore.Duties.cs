@@ -1,0 +1,76 @@
+namespace Modal.Server.Store;
+
+internal sealed partial class SqliteControlStore
+{
+    private static readonly string[] CountedTables =
+        ["apps", "functions", "calls", "inputs", "outputs", "chunks", "containers", "idempotency", "blobs"];
+
+    public Task<IReadOnlyList<FunctionLoad>> ReadLoadAsync() => ReadAsync<IReadOnlyList<FunctionLoad>>(tx =>
+    {
+        long now = NowMs;
+        return tx.Query(
+            "SELECT f.id, a.id, a.name, a.kind, f.spec, a.launch, f.warm_pool, f.ready, f.running, f.startup_failures, f.last_startup_error, " +
+            "(SELECT MIN(i.ready_at_ms) FROM inputs i WHERE i.function_id = f.id AND i.status = 0 AND i.holder IS NULL) " +
+            "FROM functions f JOIN apps a ON a.id = f.app_id WHERE a.stopped = 0",
+            r =>
+            {
+                long? oldestReadyAt = r.IsDBNull(11) ? null : r.GetInt64(11);
+                return new FunctionLoad(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), SqliteTx.Bytes(r, 4), SqliteTx.Bytes(r, 5),
+                    r.GetInt32(6), r.GetInt64(7), r.GetInt64(8), oldestReadyAt is { } due && due > now ? due - now : 0, r.GetInt32(9),
+                    SqliteTx.NullableString(r, 10), oldestReadyAt is { } at && at <= now ? now - at : 0);
+            });
+    });
+
+    public Task<bool> TryLeadAsync(string replicaId, long ttlMs) => WriteAsync((tx, now, _) =>
+    {
+        tx.Execute("INSERT OR IGNORE INTO leader(name, holder, expires_ms) VALUES('leader', $1, $2)", replicaId, now + ttlMs);
+        return tx.Execute("UPDATE leader SET holder = $1, expires_ms = $2 WHERE name = 'leader' AND (holder = $1 OR expires_ms < $3)",
+            replicaId, now + ttlMs, now) == 1;
+    });
+
+    public Task ResignAsync(string replicaId) => WriteAsync((tx, _, _) =>
+        tx.Execute("DELETE FROM leader WHERE name = 'leader' AND holder = $1", replicaId));
+
+    public Task<RetentionResult> DeleteExpiredAsync(long callRetentionMs, long syncOutputRetentionMs, int maxRows) => WriteAsync((tx, now, _) =>
+    {
+        var calls = tx.Query(
+            "SELECT id FROM calls WHERE finished_ms IS NOT NULL AND unfinished = 0 AND " +
+            "finished_ms < CASE WHEN invocation = 0 THEN $1 ELSE $2 END LIMIT $3",
+            r => r.GetString(0), now - syncOutputRetentionMs, now - callRetentionMs, maxRows);
+        foreach (string callId in calls)
+        {
+            tx.Execute("DELETE FROM outputs WHERE call_id = $1", callId);
+            tx.Execute("DELETE FROM chunks WHERE call_id = $1", callId);
+            tx.Execute("DELETE FROM inputs WHERE call_id = $1", callId);
+            tx.Execute("DELETE FROM idempotency WHERE call_id = $1", callId);
+            tx.Execute("DELETE FROM calls WHERE id = $1", callId);
+        }
+        // Keys only guard retries inside a client's retry window; an hour is ample.
+        tx.Execute("DELETE FROM idempotency WHERE created_ms < $1", now - 3_600_000);
+        // A stopped app goes once nothing of it is left: no container, no call kept for retention.
+        var apps = tx.Query(
+            "SELECT a.id FROM apps a WHERE a.stopped = 1 AND NOT EXISTS (SELECT 1 FROM containers c WHERE c.app_id = a.id) " +
+            "AND NOT EXISTS (SELECT 1 FROM calls c JOIN functions f ON f.id = c.function_id WHERE f.app_id = a.id) LIMIT $1",
+            r => r.GetString(0), maxRows);
+        foreach (string appId in apps)
+        {
+            tx.Execute("DELETE FROM functions WHERE app_id = $1", appId);
+            tx.Execute("DELETE FROM apps WHERE id = $1", appId);
+        }
+        // A blob is never needed longer than the call that used it; a day of slack covers calls still running.
+        var blobs = tx.Query("SELECT id FROM blobs WHERE created_ms < $1 LIMIT $2", r => r.GetString(0), now - callRetentionMs - 86_400_000, maxRows);
+        foreach (string blobId in blobs)
+        {
+            tx.Execute("DELETE FROM blobs WHERE id = $1", blobId);
+        }
+        return new RetentionResult(calls.Count, apps.Count, blobs);
+    });
+
+    public Task InsertBlobAsync(string blobId, long size) => WriteAsync((tx, now, _) =>
+        tx.Execute("INSERT OR REPLACE INTO blobs(id, size, created_ms) VALUES($1, $2, $3)", blobId, size, now));
+
+    public Task<long?> GetBlobSizeAsync(string blobId) => ReadAsync(tx => tx.Scalar<long?>("SELECT size FROM blobs WHERE id = $1", blobId));
+
+    public Task<IReadOnlyDictionary<string, long>> CountRowsAsync() => ReadAsync<IReadOnlyDictionary<string, long>>(tx =>
+        CountedTables.ToDictionary(table => table, table => tx.Scalar<long>($"SELECT COUNT(*) FROM {table}"), StringComparer.Ordinal));
+}

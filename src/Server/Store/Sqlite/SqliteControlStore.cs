@@ -1,0 +1,231 @@
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+
+namespace Modal.Server.Store;
+
+/// <summary>
+/// The SQLite store: a file in WAL mode (for an ephemeral embedded run, a temporary file deleted at dispose). One
+/// writer connection runs every state transition through one loop that takes whatever is queued and commits it in
+/// one transaction (group commit); each operation runs inside its own savepoint, so one that throws is rolled back
+/// alone and fails alone, and the others commit. Results are handed back only after the commit; signals follow.
+/// Reads run on their own connections (WAL readers never block the writer).
+/// </summary>
+internal sealed partial class SqliteControlStore : IControlStore
+{
+    private readonly string _path;
+    private readonly bool _temporary;
+    private readonly string _readConnectionString;
+    private readonly SqliteTx _writer;
+    private readonly Channel<IWrite> _writes = Channel.CreateUnbounded<IWrite>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writerLoop;
+    private readonly StoreClock _clock;
+    private readonly Stack<SqliteTx> _readers = new();
+    private long _transactionCount;
+
+    /// <summary>Opens (creating and migrating if needed) the database; <paramref name="path"/> null: a temporary file.</summary>
+    public SqliteControlStore(string? path, TimeProvider? time = null, long restartGraceMs = 30_000)
+    {
+        _clock = new StoreClock(time ?? TimeProvider.System);
+        _temporary = path is null;
+        _path = path ?? Path.Combine(Path.GetTempPath(), $"modal-{Guid.NewGuid():N}.db");
+        var builder = new SqliteConnectionStringBuilder { DataSource = _path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false };
+        var writer = new SqliteConnection(builder.ToString());
+        writer.Open();
+        _writer = new SqliteTx(writer);
+        _writer.Execute("PRAGMA journal_mode=WAL;");
+        // An ephemeral run needs no durability; a server file survives a process crash with NORMAL in WAL mode.
+        _writer.Execute(_temporary ? "PRAGMA synchronous=OFF;" : "PRAGMA synchronous=NORMAL;");
+        _writer.Execute("PRAGMA busy_timeout=5000;");
+        Migrate();
+        // Workers could not heartbeat while the server was down: give every live container a fresh lease.
+        long now = NowMs;
+        _writer.Execute("UPDATE containers SET lease_expires_ms = $1 WHERE lease_expires_ms IS NOT NULL AND lease_expires_ms < $1", now + restartGraceMs);
+        _writer.Execute("UPDATE containers SET startup_deadline_ms = $1 WHERE said_hello = 0 AND startup_deadline_ms < $1", now + restartGraceMs);
+        _writer.Execute("UPDATE apps SET heartbeat_ms = $1 WHERE stopped = 0", now);
+        builder.Mode = SqliteOpenMode.ReadOnly;
+        _readConnectionString = builder.ToString();
+        _writerLoop = Task.Run(WriterLoopAsync);
+    }
+
+    public string Kind => "sqlite";
+
+    public long TransactionCount => Interlocked.Read(ref _transactionCount);
+
+    public long NowMs => _clock.NowMs;
+
+    public StoreSignals Signals { get; } = new();
+
+    private void Migrate()
+    {
+        _writer.Execute("CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)");
+        long applied = _writer.Scalar<long?>("SELECT MAX(version) FROM schema_migrations") ?? 0;
+        for (int version = (int)applied + 1; version <= SqliteSchema.Migrations.Count; version++)
+        {
+            using var transaction = _writer.Connection.BeginTransaction();
+            _writer.Transaction = transaction;
+            _writer.Execute(SqliteSchema.Migrations[version - 1]);
+            _writer.Execute("INSERT INTO schema_migrations(version, applied_ms) VALUES($1, $2)", version, NowMs);
+            transaction.Commit();
+            _writer.Transaction = null;
+        }
+    }
+
+    // ---- The writer loop -------------------------------------------------------------------------------------------
+
+    private interface IWrite
+    {
+        /// <summary>Runs inside the batch's transaction and its own savepoint; signals it wants raised after commit.</summary>
+        void Apply(SqliteTx tx, long now, List<Action<StoreSignals>> afterCommit);
+        void Complete(Exception? failure);
+    }
+
+    private sealed class Write<T>(Func<SqliteTx, long, List<Action<StoreSignals>>, T> apply) : IWrite
+    {
+        private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _result;
+        private Exception? _error;
+
+        public Task<T> Task => _done.Task;
+
+        public void Apply(SqliteTx tx, long now, List<Action<StoreSignals>> afterCommit)
+        {
+            int before = afterCommit.Count;
+            tx.Execute("SAVEPOINT op");
+            try
+            {
+                _result = apply(tx, now, afterCommit);
+                tx.Execute("RELEASE op");
+            }
+            catch (Exception exception)
+            {
+                tx.Execute("ROLLBACK TO op");
+                tx.Execute("RELEASE op");
+                afterCommit.RemoveRange(before, afterCommit.Count - before);
+                _error = exception;
+            }
+        }
+
+        public void Complete(Exception? failure)
+        {
+            if (failure is not null) _done.TrySetException(failure);
+            else if (_error is not null) _done.TrySetException(_error);
+            else _done.TrySetResult(_result!);
+        }
+    }
+
+    /// <summary>Queues a state transition; the task completes after the transaction holding it commits.</summary>
+    private Task<T> WriteAsync<T>(Func<SqliteTx, long, List<Action<StoreSignals>>, T> apply)
+    {
+        var write = new Write<T>(apply);
+        if (!_writes.Writer.TryWrite(write))
+        {
+            return Task.FromException<T>(new ObjectDisposedException(nameof(SqliteControlStore)));
+        }
+        return write.Task;
+    }
+
+    private async Task WriterLoopAsync()
+    {
+        var batch = new List<IWrite>();
+        var afterCommit = new List<Action<StoreSignals>>();
+        while (await _writes.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            afterCommit.Clear();
+            while (batch.Count < 10_000 && _writes.Reader.TryRead(out var write))
+            {
+                batch.Add(write);
+            }
+            Exception? failure = null;
+            try
+            {
+                using var transaction = _writer.Connection.BeginTransaction();
+                _writer.Transaction = transaction;
+                long now = NowMs;
+                foreach (var write in batch)
+                {
+                    write.Apply(_writer, now, afterCommit);
+                }
+                transaction.Commit();
+                Interlocked.Increment(ref _transactionCount);
+            }
+            catch (Exception exception)
+            {
+                failure = exception;
+            }
+            finally
+            {
+                _writer.Transaction = null;
+            }
+            foreach (var write in batch)
+            {
+                write.Complete(failure);
+            }
+            if (failure is null)
+            {
+                foreach (var signal in afterCommit)
+                {
+                    signal(Signals);
+                }
+            }
+        }
+    }
+
+    // ---- Reads -----------------------------------------------------------------------------------------------------
+
+    /// <summary>Runs a read on a pooled read-only connection (a consistent snapshot per statement batch).</summary>
+    private Task<T> ReadAsync<T>(Func<SqliteTx, T> read)
+    {
+        SqliteTx? reader;
+        lock (_readers)
+        {
+            _readers.TryPop(out reader);
+        }
+        if (reader is null)
+        {
+            var connection = new SqliteConnection(_readConnectionString);
+            connection.Open();
+            reader = new SqliteTx(connection);
+            reader.Execute("PRAGMA busy_timeout=5000;");
+        }
+        try
+        {
+            using var transaction = reader.Connection.BeginTransaction(deferred: true);
+            reader.Transaction = transaction;
+            var result = read(reader);
+            transaction.Commit();
+            return Task.FromResult(result);
+        }
+        finally
+        {
+            reader.Transaction = null;
+            lock (_readers)
+            {
+                if (_readers.Count < 8) _readers.Push(reader);
+                else reader.Dispose();
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _writes.Writer.TryComplete();
+        await _writerLoop.ConfigureAwait(false);
+        lock (_readers)
+        {
+            while (_readers.TryPop(out var reader))
+            {
+                reader.Dispose();
+            }
+        }
+        _writer.Dispose();
+        SqliteConnection.ClearAllPools();
+        if (_temporary)
+        {
+            foreach (string file in new[] { _path, _path + "-wal", _path + "-shm" })
+            {
+                try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+namespace Modal.Server.Store;
+
+/// <summary>The SQLite schema as versioned migrations, each applied once (schema_migrations records them).</summary>
+internal static class SqliteSchema
+{
+    public static readonly IReadOnlyList<string> Migrations =
+    [
+        // 1: the store-first core.
+        """
+        CREATE TABLE apps(id TEXT PRIMARY KEY, name TEXT NOT NULL, kind INTEGER NOT NULL, stopped INTEGER NOT NULL DEFAULT 0,
+            created_ms INTEGER NOT NULL, heartbeat_ms INTEGER NOT NULL, stopped_ms INTEGER, launch BLOB NOT NULL);
+        CREATE INDEX apps_by_name ON apps(name, stopped);
+        CREATE TABLE functions(id TEXT PRIMARY KEY, app_id TEXT NOT NULL, name TEXT NOT NULL, spec BLOB NOT NULL,
+            warm_pool INTEGER NOT NULL DEFAULT -1, timeout_s INTEGER NOT NULL, max_retries INTEGER NOT NULL, backoff REAL NOT NULL,
+            initial_delay_ms INTEGER NOT NULL, max_delay_ms INTEGER NOT NULL, batch_size INTEGER NOT NULL, batch_wait_ms INTEGER NOT NULL,
+            ready INTEGER NOT NULL DEFAULT 0, running INTEGER NOT NULL DEFAULT 0, backlog_bytes INTEGER NOT NULL DEFAULT 0,
+            startup_failures INTEGER NOT NULL DEFAULT 0, last_startup_error TEXT, UNIQUE(app_id, name));
+        CREATE TABLE calls(id TEXT PRIMARY KEY, function_id TEXT NOT NULL, invocation INTEGER NOT NULL, parent_input_id TEXT,
+            is_generator INTEGER NOT NULL, created_ms INTEGER NOT NULL, input_count INTEGER NOT NULL DEFAULT 0,
+            unfinished INTEGER NOT NULL DEFAULT 0, inputs_complete INTEGER NOT NULL DEFAULT 0, cancelled INTEGER NOT NULL DEFAULT 0,
+            output_seq INTEGER NOT NULL DEFAULT 0, gen_attempt INTEGER NOT NULL DEFAULT 0, finished_ms INTEGER);
+        CREATE INDEX calls_finished ON calls(finished_ms) WHERE finished_ms IS NOT NULL;
+        CREATE INDEX calls_by_function ON calls(function_id);
+        CREATE TABLE inputs(id TEXT PRIMARY KEY, call_id TEXT NOT NULL, function_id TEXT NOT NULL, idx INTEGER NOT NULL,
+            args BLOB NOT NULL, args_size INTEGER NOT NULL, status INTEGER NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 0,
+            retries_used INTEGER NOT NULL DEFAULT 0, internal_failures INTEGER NOT NULL DEFAULT 0, ready_at_ms INTEGER NOT NULL,
+            holder TEXT, claimed_ms INTEGER, deadline_ms INTEGER, parent_input_id TEXT);
+        CREATE INDEX inputs_ready ON inputs(function_id, ready_at_ms) WHERE status = 0 AND holder IS NULL;
+        CREATE INDEX inputs_by_holder ON inputs(holder) WHERE holder IS NOT NULL;
+        CREATE INDEX inputs_by_call ON inputs(call_id);
+        CREATE INDEX inputs_by_parent ON inputs(parent_input_id) WHERE parent_input_id IS NOT NULL;
+        CREATE TABLE outputs(call_id TEXT NOT NULL, seq INTEGER NOT NULL, input_id TEXT NOT NULL, idx INTEGER NOT NULL,
+            result BLOB NOT NULL, PRIMARY KEY(call_id, seq)) WITHOUT ROWID;
+        CREATE TABLE chunks(call_id TEXT NOT NULL, attempt INTEGER NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL,
+            PRIMARY KEY(call_id, attempt, idx)) WITHOUT ROWID;
+        CREATE TABLE containers(id TEXT PRIMARY KEY, function_id TEXT NOT NULL, app_id TEXT NOT NULL, token_hash BLOB NOT NULL,
+            replica TEXT NOT NULL, said_hello INTEGER NOT NULL DEFAULT 0, stop_requested INTEGER NOT NULL DEFAULT 0,
+            kill_requested INTEGER NOT NULL DEFAULT 0, launched_ms INTEGER NOT NULL, startup_deadline_ms INTEGER NOT NULL,
+            lease_expires_ms INTEGER, idle_since_ms INTEGER NOT NULL, running INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX containers_by_function ON containers(function_id);
+        CREATE TABLE idempotency(key TEXT PRIMARY KEY, call_id TEXT NOT NULL, function_id TEXT NOT NULL, input_ids TEXT NOT NULL,
+            created_ms INTEGER NOT NULL);
+        CREATE INDEX idempotency_by_call ON idempotency(call_id);
+        CREATE TABLE blobs(id TEXT PRIMARY KEY, size INTEGER NOT NULL, created_ms INTEGER NOT NULL);
+        CREATE TABLE leader(name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_ms INTEGER NOT NULL);
+        """,
+    ];
+}

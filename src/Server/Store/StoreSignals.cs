@@ -1,0 +1,116 @@
+using System.Collections.Concurrent;
+
+namespace Modal.Server.Store;
+
+/// <summary>
+/// Wake-ups inside one process: a call changed (outputs, items, finished), or work may be ready. Signals carry no
+/// state; waiters always re-read the store, so a missed or spurious signal costs a poll interval at most. Take a
+/// watch before reading the store, then wait on it: a change committed after the read cannot be missed.
+/// </summary>
+internal sealed class StoreSignals
+{
+    private readonly ConcurrentDictionary<string, CallWaiters> _calls = new(StringComparer.Ordinal);
+    private TaskCompletionSource _work = NewSource();
+
+    internal sealed class CallWaiters
+    {
+        public TaskCompletionSource Source = NewSource();
+        public int Count;
+    }
+
+    private static TaskCompletionSource NewSource() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void CallChanged(string callId)
+    {
+        if (_calls.TryGetValue(callId, out var waiters))
+        {
+            Interlocked.Exchange(ref waiters.Source, NewSource()).TrySetResult();
+        }
+    }
+
+    /// <summary>Wakes every watcher of every call (after a reconnect to the database, when notifications may be lost).</summary>
+    public void AllCallsChanged()
+    {
+        foreach (var waiters in _calls.Values)
+        {
+            Interlocked.Exchange(ref waiters.Source, NewSource()).TrySetResult();
+        }
+    }
+
+    public void WorkReady() => Interlocked.Exchange(ref _work, NewSource()).TrySetResult();
+
+    /// <summary>Signals work once a retry's delay has passed (the dispatcher also polls, so a lost timer costs little).</summary>
+    public void WorkReadyAfter(long delayMs)
+    {
+        if (delayMs <= 0)
+        {
+            WorkReady();
+            return;
+        }
+        _ = Task.Delay(TimeSpan.FromMilliseconds(delayMs)).ContinueWith(_ => WorkReady(), TaskScheduler.Default);
+    }
+
+    /// <summary>Completes at the next <see cref="WorkReady"/> after this call.</summary>
+    public Task NextWork => Volatile.Read(ref _work).Task;
+
+    public CallWatch WatchCall(string callId)
+    {
+        var waiters = _calls.AddOrUpdate(callId, _ => new CallWaiters { Count = 1 }, (_, existing) =>
+        {
+            Interlocked.Increment(ref existing.Count);
+            return existing;
+        });
+        return new CallWatch(this, callId, waiters);
+    }
+
+    private void Release(string callId, CallWaiters waiters)
+    {
+        if (Interlocked.Decrement(ref waiters.Count) == 0)
+        {
+            _calls.TryRemove(new KeyValuePair<string, CallWaiters>(callId, waiters));
+        }
+    }
+
+    /// <summary>A registration for one call's changes; dispose it when done waiting.</summary>
+    internal sealed class CallWatch : IDisposable
+    {
+        private readonly StoreSignals _owner;
+        private readonly string _callId;
+        private readonly CallWaiters _waiters;
+        private Task _next;
+        private int _disposed;
+
+        public CallWatch(StoreSignals owner, string callId, CallWaiters waiters)
+        {
+            _owner = owner;
+            _callId = callId;
+            _waiters = waiters;
+            _next = Volatile.Read(ref waiters.Source).Task;
+        }
+
+        /// <summary>Waits for a change since the watch was taken (or since the last wait returned), or the timeout.</summary>
+        public async Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await _next.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Time to poll.
+            }
+            finally
+            {
+                _next = Volatile.Read(ref _waiters.Source).Task;
+            }
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                _owner.Release(_callId, _waiters);
+            }
+        }
+    }
+}
