@@ -20,7 +20,7 @@ internal sealed class CallOperations(IControlStore store, ControlPlaneOptions op
 
     public async Task<FunctionMapResponse> MapAsync(FunctionMapRequest request)
     {
-        var call = new NewCall(Ids.New("fc-"), request.FunctionId, (int)request.Invocation,
+        var call = new NewCall(Ids.NewCall(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), request.FunctionId, (int)request.Invocation,
             string.IsNullOrEmpty(request.ParentInputId) ? null : request.ParentInputId, request.IsGeneratorCall);
         var enqueued = await store.CreateCallAsync(call, ToInputs(request.PipelinedInputs), Key(request.IdempotencyKey), Limits).ConfigureAwait(false);
         if (!enqueued.Replayed)
@@ -60,9 +60,12 @@ internal sealed class CallOperations(IControlStore store, ControlPlaneOptions op
     public async Task<CallRow> GetCallAsync(string callId) =>
         await store.GetCallAsync(callId).ConfigureAwait(false) ?? throw CallNotFound(callId);
 
-    private RpcException CallNotFound(string callId) => Errors.NotFound(
-        $"Function call '{callId}' was not found: it never existed, or it finished more than {options.OutputRetention} ago " +
-        "and its outputs were deleted.");
+    /// <summary>NOT_FOUND, or, for a call old enough that retention may have deleted it, the expired error.</summary>
+    private RpcException CallNotFound(string callId) =>
+        Ids.CallCreatedUnixMs(callId) is { } created
+            && DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - created > Math.Min(options.OutputRetention.TotalMilliseconds, options.SyncOutputRetention.TotalMilliseconds)
+            ? Errors.Expired(callId, options.OutputRetention)
+            : Errors.NotFound($"Function call '{callId}' was not found.");
 
     public async Task<FunctionGetOutputsResponse> GetOutputsAsync(FunctionGetOutputsRequest request, CancellationToken cancellationToken)
     {

@@ -18,7 +18,7 @@ internal sealed class LeaderLoop(
 {
     private const int FailuresBeforeInitFailure = 3;
     private long _leaseRenewedTick = long.MinValue;
-    private long _nextRetentionTick = Environment.TickCount64 + (long)TimeSpan.FromSeconds(5).TotalMilliseconds;
+    private long _nextRetentionTick = Environment.TickCount64;
     private bool _leading;
 
     /// <summary>Whether this replica led at its last pass (for tests and logs).</summary>

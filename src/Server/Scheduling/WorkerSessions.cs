@@ -48,7 +48,11 @@ internal sealed class WorkerSessions(IControlStore store, ControlPlaneOptions op
         {
             var row = await store.GetContainerAsync(containerId).ConfigureAwait(false)
                 ?? throw Errors.Unauthenticated($"Unknown container '{containerId}': it was never launched or it has ended.");
-            session = _sessions.GetOrAdd(containerId, new WorkerSession(row.Id, row.TokenHash, row.FunctionId, row.AppId));
+            var function = await store.GetFunctionAsync(row.FunctionId).ConfigureAwait(false);
+            session = _sessions.GetOrAdd(containerId, new WorkerSession(row.Id, row.TokenHash, row.FunctionId, row.AppId)
+            {
+                FunctionName = function?.Name ?? "",
+            });
         }
         if (!CryptographicOperations.FixedTimeEquals(HashToken(token), session.TokenHash))
         {

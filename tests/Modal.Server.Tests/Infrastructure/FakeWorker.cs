@@ -26,6 +26,9 @@ internal sealed class FakeWorker : IAsyncDisposable
     public Channel<InputAssignment> Assignments { get; } = Channel.CreateUnbounded<InputAssignment>();
     public List<string> Cancelled { get; } = [];
 
+    /// <summary>Inputs received and not yet reported, sent in each heartbeat as a real worker does.</summary>
+    private readonly Dictionary<string, int> _active = new(StringComparer.Ordinal);
+
     public Task<ContainerHelloResponse> HelloAsync() =>
         Client.ContainerHelloAsync(new ContainerHelloRequest { ContainerId = ContainerId }, _headers).ResponseAsync;
 
@@ -39,6 +42,13 @@ internal sealed class FakeWorker : IAsyncDisposable
             {
                 await foreach (var assignment in _stream.ResponseStream.ReadAllAsync(_stop.Token))
                 {
+                    lock (_active)
+                    {
+                        foreach (var input in assignment.Inputs)
+                        {
+                            _active[input.InputId] = input.Attempt;
+                        }
+                    }
                     Assignments.Writer.TryWrite(assignment);
                 }
             }
@@ -62,7 +72,12 @@ internal sealed class FakeWorker : IAsyncDisposable
                 {
                     try
                     {
-                        var response = await Client.ContainerHeartbeatAsync(new ContainerHeartbeatRequest(), _headers, cancellationToken: _stop.Token);
+                        var request = new ContainerHeartbeatRequest();
+                        lock (_active)
+                        {
+                            request.ActiveInputs.AddRange(_active.Select(a => new ActiveInput { InputId = a.Key, Attempt = a.Value }));
+                        }
+                        var response = await Client.ContainerHeartbeatAsync(request, _headers, cancellationToken: _stop.Token);
                         lock (Cancelled)
                         {
                             Cancelled.AddRange(response.CancelledInputIds);
@@ -86,11 +101,17 @@ internal sealed class FakeWorker : IAsyncDisposable
         return await Assignments.Reader.ReadAsync(cts.Token);
     }
 
-    public Task PutAsync(LeasedInput input, FunctionResult result, int? attempt = null) =>
-        Client.FunctionPutOutputsAsync(new FunctionPutOutputsRequest
+    public Task PutAsync(LeasedInput input, FunctionResult result, int? attempt = null)
+    {
+        lock (_active)
+        {
+            _active.Remove(input.InputId);
+        }
+        return Client.FunctionPutOutputsAsync(new FunctionPutOutputsRequest
         {
             Outputs = { new FunctionOutputFromWorker { InputId = input.InputId, Attempt = attempt ?? input.Attempt, Result = result } },
         }, _headers).ResponseAsync;
+    }
 
     public Task PutDataAsync(LeasedInput input, params DataChunk[] chunks) =>
         Client.FunctionPutDataOutAsync(new FunctionPutDataOutRequest { InputId = input.InputId, Attempt = input.Attempt, Chunks = { chunks } },
