@@ -45,7 +45,12 @@ public sealed class ModalAppTests
     public async Task Remote_mode_with_an_unreachable_server_throws_ConnectionException_naming_it()
     {
         var exception = await Assert.ThrowsAsync<ConnectionException>(
-            () => ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.Remote, ServerUrl = "http://127.0.0.1:9" }));
+            () => ModalApp.RunAsync(options: new ModalAppOptions
+            {
+                Mode = ModalMode.Remote,
+                ServerUrl = "http://127.0.0.1:9",
+                RetryWindow = TimeSpan.FromMilliseconds(300),
+            }));
         Assert.Contains("127.0.0.1:9", exception.Message);
         await using var app = await ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.InProcess }); // nothing was left installed
     }
