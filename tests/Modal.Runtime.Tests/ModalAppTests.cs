@@ -56,6 +56,47 @@ public sealed class ModalAppTests
     }
 
     [Fact]
+    public async Task A_one_second_RetryWindow_against_a_dead_port_fails_after_about_a_second_and_not_before()
+    {
+        var url = $"http://127.0.0.1:{DeadPort()}";
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var exception = await Assert.ThrowsAsync<ConnectionException>(
+            () => ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.Remote, ServerUrl = url, RetryWindow = TimeSpan.FromSeconds(1) }));
+
+        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(0.95), TimeSpan.FromSeconds(15));
+        Assert.Contains(url, exception.Message);
+        Assert.Contains("RetryWindow is 1 s", exception.Message);
+        await using var app = await ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.InProcess }); // nothing was left installed
+    }
+
+    [Fact]
+    public async Task A_retry_window_in_the_environment_that_is_not_a_number_is_named()
+    {
+        Environment.SetEnvironmentVariable("MODAL_RETRY_WINDOW_SECONDS", "soon");
+        try
+        {
+            var exception = await Assert.ThrowsAsync<InvalidOperationException>(
+                () => ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.Remote, ServerUrl = "http://127.0.0.1:9" }));
+            Assert.Contains("MODAL_RETRY_WINDOW_SECONDS is 'soon'", exception.Message);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("MODAL_RETRY_WINDOW_SECONDS", null);
+        }
+    }
+
+    /// <summary>A loopback port nothing listens on: one the system just handed out and took back.</summary>
+    private static int DeadPort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    [Fact]
     public async Task DeployAsync_in_process_is_not_supported()
         => await Assert.ThrowsAsync<NotSupportedException>(() => ModalApp.DeployAsync("hello", new ModalAppOptions { Mode = ModalMode.InProcess }));
 
