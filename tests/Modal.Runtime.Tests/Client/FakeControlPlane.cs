@@ -11,8 +11,9 @@ namespace Modal.Runtime.Tests.Client;
 
 /// <summary>
 /// Just enough of a control plane, answered in memory at the HTTP level, to drive the client's retry paths: unary
-/// <c>FunctionMap</c>, <c>FunctionPutInputs</c>, <c>FunctionGetOutputs</c> and <c>FunctionCallFromId</c>. Every input's
-/// output is its own arguments (an echo) or, for calls of <see cref="FailingFunctionId"/>, a failure. Faults are
+/// <c>FunctionMap</c>, <c>FunctionPutInputs</c>, <c>FunctionGetOutputs</c> and <c>FunctionCallFromId</c>, and the
+/// <c>FunctionCallGetDataOut</c> stream. Every input's output is its own arguments (an echo) or, for calls of
+/// <see cref="FailingFunctionId"/>, a failure; a generator call yields <see cref="GeneratorItems"/> items. Faults are
 /// injected per request, before it is applied (the request never arrived) or after (the reply was lost), and requests
 /// that carry an idempotency key are deduplicated as the real control plane does.
 /// </summary>
@@ -32,6 +33,12 @@ internal sealed class FakeControlPlane
 
     /// <summary>A fault to raise for a request after it was applied (the reply is lost), or null to answer.</summary>
     public Func<string, string, IMessage, Exception?>? FailAfter { get; set; }
+
+    /// <summary>How many items a generator call yields (item i is the byte i), all of attempt 1.</summary>
+    public int GeneratorItems { get; set; } = 10;
+
+    /// <summary>For each generator stream opened, how many items it sends before it breaks in transit (null: it does not).</summary>
+    public Func<int, int?> BreakGeneratorStream { get; set; } = _ => null;
 
     /// <summary>When false, idempotency keys are ignored: a retried request runs again.</summary>
     public bool Deduplicates { get; set; } = true;
@@ -83,9 +90,15 @@ internal sealed class FakeControlPlane
         var method = request.RequestUri!.AbsolutePath[(request.RequestUri.AbsolutePath.LastIndexOf('/') + 1)..];
         var body = await request.Content!.ReadAsByteArrayAsync(cancellationToken);
         var message = Parse(method, body.AsSpan(5).ToArray());
+        int opened;
         lock (_gate)
         {
             _requests.Add((url, method, message));
+            opened = _requests.Count(r => r.Method == method);
+        }
+        if (message is FunctionCallGetDataOutRequest dataOut)
+        {
+            return StreamItems(dataOut, BreakGeneratorStream(opened));
         }
         if (FailBefore?.Invoke(url, method, message) is { } before)
         {
@@ -106,6 +119,7 @@ internal sealed class FakeControlPlane
         "FunctionGetOutputs" => FunctionGetOutputsRequest.Parser.ParseFrom(bytes),
         "FunctionCallFromId" => FunctionCallFromIdRequest.Parser.ParseFrom(bytes),
         "FunctionCallCancel" => FunctionCallCancelRequest.Parser.ParseFrom(bytes),
+        "FunctionCallGetDataOut" => FunctionCallGetDataOutRequest.Parser.ParseFrom(bytes),
         _ => throw new NotSupportedException($"The fake control plane does not answer {method}."),
     };
 
@@ -120,7 +134,7 @@ internal sealed class FakeControlPlane
                     {
                         return earlier;
                     }
-                    var call = new FakeCall("fc-" + Guid.NewGuid().ToString("N"), map.FunctionId);
+                    var call = new FakeCall("fc-" + Guid.NewGuid().ToString("N"), map.FunctionId) { IsGenerator = map.IsGeneratorCall };
                     _calls[call.Id] = call;
                     var response = new FunctionMapResponse { FunctionCallId = call.Id };
                     response.InputIds.AddRange(AddInputs(call, map.PipelinedInputs));
@@ -183,7 +197,9 @@ internal sealed class FakeControlPlane
             ids.Add(id);
             var result = call.FunctionId == FailingFunctionId
                 ? new FunctionResult { Status = Api.InputStatus.Failure, ExceptionType = "System.InvalidOperationException", ExceptionMessage = "it failed" }
-                : new FunctionResult { Status = Api.InputStatus.Success, Data = input.Arguments };
+                : call.IsGenerator
+                    ? new FunctionResult { Status = Api.InputStatus.Success, GeneratorCount = GeneratorItems, Data = new Payload { Inline = ByteString.CopyFrom(0xc0) } }
+                    : new FunctionResult { Status = Api.InputStatus.Success, Data = input.Arguments };
             call.Outputs.Add((++_cursor, new FunctionOutputItem { Index = input.Index, InputId = id, Result = result }));
         }
         return ids;
@@ -213,8 +229,49 @@ internal sealed class FakeControlPlane
         return response;
     }
 
+    /// <summary>A generator's items from the start index, in one response; a stream that breaks ends in a transport failure.</summary>
+    private HttpResponseMessage StreamItems(FunctionCallGetDataOutRequest request, int? breakAfter)
+    {
+        var frames = new MemoryStream();
+        var sent = 0;
+        for (var index = request.StartIndex; index < GeneratorItems && (breakAfter is null || sent < breakAfter); index++, sent++)
+        {
+            var bytes = new DataChunk { Index = index, Attempt = 1, Data = new Payload { Inline = ByteString.CopyFrom((byte)index) } }.ToByteArray();
+            var header = new byte[5];
+            BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(1), (uint)bytes.Length);
+            frames.Write(header);
+            frames.Write(bytes);
+        }
+        return Response(new StreamContent(new BreakingStream(frames.ToArray(), breaks: breakAfter is not null)), StatusCode.OK, "");
+    }
+
+    /// <summary>A response body that ends normally, or in the failure of a connection reset mid-stream.</summary>
+    private sealed class BreakingStream(byte[] content, bool breaks) : MemoryStream(content)
+    {
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var read = base.Read(buffer, offset, count);
+            return read == 0 && count > 0 && breaks ? throw new IOException("The response ended prematurely (connection reset).") : read;
+        }
+
+        // Zero-byte reads (a reader waiting for data) are not the end of the stream.
+        public override int Read(Span<byte> buffer)
+        {
+            var read = base.Read(buffer);
+            return read == 0 && buffer.Length > 0 && breaks ? throw new IOException("The response ended prematurely (connection reset).") : read;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            => Task.FromResult(Read(buffer, offset, count));
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+            => ValueTask.FromResult(Read(buffer.Span));
+    }
+
     private sealed record FakeCall(string Id, string FunctionId)
     {
+        public bool IsGenerator { get; init; }
+
         public List<(long Cursor, FunctionOutputItem Item)> Outputs { get; } = [];
     }
 

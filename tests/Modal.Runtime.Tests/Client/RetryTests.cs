@@ -96,6 +96,25 @@ public sealed class RetryTests
     }
 
     [Fact]
+    public async Task A_generator_stream_that_breaks_resumes_from_the_next_index_and_attempt_yielding_each_item_once()
+    {
+        // The first stream breaks after 4 items, the second after 3 more; the third runs to the end.
+        var fake = new FakeControlPlane { GeneratorItems = 10, BreakGeneratorStream = opened => opened switch { 1 => 4, 2 => 3, _ => null } };
+        using var connection = fake.Connect(s_window, Live);
+
+        var items = new List<byte>();
+        await foreach (var item in Backend(connection).CallGeneratorAsync(s_function, s_noArguments, CancellationToken.None))
+        {
+            items.Add(item.Span[0]);
+        }
+
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (byte)i), items);
+        var opens = Sent<FunctionCallGetDataOutRequest>(fake, "FunctionCallGetDataOut");
+        Assert.Equal([0L, 4L, 7L], opens.Select(open => open.StartIndex));
+        Assert.Equal([0, 1, 1], opens.Select(open => open.Attempt));
+    }
+
+    [Fact]
     public async Task Calls_are_spread_over_the_replicas_in_turn()
     {
         var fake = new FakeControlPlane();
