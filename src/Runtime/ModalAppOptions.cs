@@ -6,7 +6,11 @@ public sealed record ModalAppOptions
     /// <summary>The app's name; defaults to <c>[assembly: ModalApp]</c> or the assembly's name.</summary>
     public string? AppName { get; init; }
 
-    /// <summary>The control plane's URL; defaults to <c>MODAL_SERVER_URL</c>.</summary>
+    /// <summary>
+    /// The control plane's URL, or the URLs of its replicas separated by commas
+    /// (<c>http://10.0.0.1:50051,http://10.0.0.2:50051</c>): calls are spread over them and fail over to the ones that
+    /// answer. Defaults to <c>MODAL_SERVER_URL</c>.
+    /// </summary>
     public string? ServerUrl { get; init; }
 
     /// <summary>The token id; defaults to <c>MODAL_TOKEN_ID</c>.</summary>
@@ -17,4 +21,12 @@ public sealed record ModalAppOptions
 
     /// <summary>Where calls run; <see cref="ModalMode.Auto"/> by default.</summary>
     public ModalMode Mode { get; init; } = ModalMode.Auto;
+
+    /// <summary>
+    /// How long a client rides out an unreachable control plane (a restart, a failover, a dropped connection, a full
+    /// backlog) before a call fails with <see cref="ConnectionException"/>: each request is retried with backoff for
+    /// this long after its first failure. Null means <c>MODAL_RETRY_WINDOW_SECONDS</c> when set, else 60 seconds;
+    /// <see cref="TimeSpan.Zero"/> retries nothing.
+    /// </summary>
+    public TimeSpan? RetryWindow { get; init; }
 }

@@ -52,6 +52,14 @@ public static partial class IntegrationFunctions
     [Function(ScaledownWindowSeconds = 2)]
     public static string ShortLived(int x) => $"{x}:{ContainerId}";
 
+    /// <summary>Returns its argument after a pause, so that a map of a few hundred inputs lasts a few seconds.</summary>
+    [Function(MaxContainers = 2, MaxInputs = 4)]
+    public static async Task<int> SlowIdentity(int x, CancellationToken cancellationToken)
+    {
+        await Task.Delay(40, cancellationToken);
+        return x;
+    }
+
     /// <summary>Returns its argument.</summary>
     [Function]
     public static byte[] EchoBytes(byte[] data) => data;

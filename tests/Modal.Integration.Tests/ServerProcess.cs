@@ -3,22 +3,58 @@ using System.Text.RegularExpressions;
 
 namespace Modal.Integration.Tests;
 
-/// <summary>A standalone control plane (<c>Modal.Server.dll</c>) in its own process on a free loopback port.</summary>
+/// <summary>
+/// A standalone control plane (<c>Modal.Server.dll</c>) in its own process on a loopback port. It can be SIGKILLed
+/// (<see cref="Kill"/>) and started again on the same port (<see cref="RestartAsync"/>); worker processes it leaves
+/// behind are ended when it is disposed.
+/// </summary>
 public sealed partial class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly int _port;
+    private readonly string[] _arguments;
+    private readonly List<int> _orphans = [];
 
-    private ServerProcess(Process process, string url)
+    private ServerProcess(Process process, string url, int port, string[] arguments)
     {
         _process = process;
         Url = url;
+        _port = port;
+        _arguments = arguments;
     }
 
     /// <summary>The server's URL.</summary>
     public string Url { get; }
 
-    /// <summary>Starts the server and waits until it listens.</summary>
-    public static async Task<ServerProcess> StartAsync(params string[] extraArguments)
+    /// <summary>Starts the server on a free port and waits until it listens.</summary>
+    public static Task<ServerProcess> StartAsync(params string[] extraArguments) => StartOnPortAsync(0, extraArguments);
+
+    /// <summary>A loopback port that nothing listens on now: one the system just handed out and took back.</summary>
+    public static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    /// <summary>
+    /// Kills the server process alone with SIGKILL, as a crash would. The worker processes it started live on until
+    /// this object is disposed.
+    /// </summary>
+    public void Kill()
+    {
+        _orphans.AddRange(Descendants(_process.Id));
+        _process.Kill();
+        _process.WaitForExit();
+    }
+
+    /// <summary>Starts the server again on the same port with the same arguments (and so the same database).</summary>
+    public Task<ServerProcess> RestartAsync() => StartOnPortAsync(_port, _arguments);
+
+    /// <summary>Starts the server on <paramref name="port"/> (0: a free one) and waits until it listens.</summary>
+    public static async Task<ServerProcess> StartOnPortAsync(int port, params string[] extraArguments)
     {
         var dll = FindServerAssembly();
         var start = new ProcessStartInfo("dotnet")
@@ -30,7 +66,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
         };
         start.ArgumentList.Add(dll);
         start.ArgumentList.Add("--port");
-        start.ArgumentList.Add("0");
+        start.ArgumentList.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         foreach (var argument in extraArguments)
         {
             start.ArgumentList.Add(argument);
@@ -74,7 +110,8 @@ public sealed partial class ServerProcess : IAsyncDisposable
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"The server did not report its URL within 30 s. Output:\n{output}");
         }
-        return new ServerProcess(process, await url.Task);
+        var listening = await url.Task;
+        return new ServerProcess(process, listening, port == 0 ? new Uri(listening).Port : port, extraArguments);
     }
 
     /// <inheritdoc />
@@ -86,6 +123,63 @@ public sealed partial class ServerProcess : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
+        foreach (var pid in _orphans)
+        {
+            try
+            {
+                using var orphan = Process.GetProcessById(pid);
+                // A worker of this server, not a process that reused its id since.
+                if (File.ReadAllText($"/proc/{pid}/cmdline").Contains("Modal.", StringComparison.Ordinal))
+                {
+                    orphan.Kill(entireProcessTree: true);
+                    await orphan.WaitForExitAsync();
+                }
+            }
+            catch (Exception exception) when (exception is ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException)
+            {
+                // It exited already.
+            }
+        }
+    }
+
+    /// <summary>The ids of a process's descendants, from <c>/proc</c> (Linux).</summary>
+    private static List<int> Descendants(int root)
+    {
+        var children = new Dictionary<int, List<int>>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out var pid))
+            {
+                continue;
+            }
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                // "pid (comm) state ppid ...": comm may hold spaces, so read after its closing parenthesis.
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                var parent = int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
+                if (!children.TryGetValue(parent, out var list))
+                {
+                    children[parent] = list = [];
+                }
+                list.Add(pid);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+            {
+                // The process ended meanwhile.
+            }
+        }
+        var found = new List<int>();
+        var pending = new Queue<int>([root]);
+        while (pending.TryDequeue(out var parent))
+        {
+            foreach (var child in children.GetValueOrDefault(parent) ?? [])
+            {
+                found.Add(child);
+                pending.Enqueue(child);
+            }
+        }
+        return found;
     }
 
     /// <summary>Modal.Server.dll: MODAL_TEST_SERVER_DLL when set, else next to the tests when it was copied with its runtime config, else in the repository's build output.</summary>

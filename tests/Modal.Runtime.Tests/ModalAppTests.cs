@@ -45,9 +45,45 @@ public sealed class ModalAppTests
     public async Task Remote_mode_with_an_unreachable_server_throws_ConnectionException_naming_it()
     {
         var exception = await Assert.ThrowsAsync<ConnectionException>(
-            () => ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.Remote, ServerUrl = "http://127.0.0.1:9" }));
+            () => ModalApp.RunAsync(options: new ModalAppOptions
+            {
+                Mode = ModalMode.Remote,
+                ServerUrl = "http://127.0.0.1:9",
+                RetryWindow = TimeSpan.FromMilliseconds(300),
+            }));
         Assert.Contains("127.0.0.1:9", exception.Message);
         await using var app = await ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.InProcess }); // nothing was left installed
+    }
+
+    [Fact]
+    public async Task A_one_second_RetryWindow_against_a_dead_port_fails_after_about_a_second_and_not_before()
+    {
+        const string url = "http://127.0.0.1:9"; // discard: nothing listens
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var exception = await Assert.ThrowsAsync<ConnectionException>(
+            () => ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.Remote, ServerUrl = url, RetryWindow = TimeSpan.FromSeconds(1) }));
+
+        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(0.95), TimeSpan.FromSeconds(15));
+        Assert.Contains(url, exception.Message);
+        Assert.Contains("RetryWindow is 1 s", exception.Message);
+        await using var app = await ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.InProcess }); // nothing was left installed
+    }
+
+    [Fact]
+    public async Task A_retry_window_in_the_environment_that_is_not_a_number_is_named()
+    {
+        Environment.SetEnvironmentVariable("MODAL_RETRY_WINDOW_SECONDS", "soon");
+        try
+        {
+            var exception = await Assert.ThrowsAsync<InvalidOperationException>(
+                () => ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.Remote, ServerUrl = "http://127.0.0.1:9" }));
+            Assert.Contains("MODAL_RETRY_WINDOW_SECONDS is 'soon'", exception.Message);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("MODAL_RETRY_WINDOW_SECONDS", null);
+        }
     }
 
     [Fact]

@@ -60,7 +60,7 @@ internal sealed class AppSession : IAsyncDisposable
                 }
             }
         }
-        var created = await connection.CallAsync(o => connection.Client.AppCreateAsync(request, o), cancellationToken).ConfigureAwait(false);
+        var created = await connection.CallAsync((e, o) => e.Client.AppCreateAsync(request, o), cancellationToken).ConfigureAwait(false);
         return new AppSession(connection, appName, created, kind == AppKind.Ephemeral, entrypoints.SelectMany(entrypoint => entrypoint.Functions));
     }
 
@@ -74,7 +74,7 @@ internal sealed class AppSession : IAsyncDisposable
             try
             {
                 using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                await _connection.CallAsync(o => _connection.Client.AppStopAsync(new AppStopRequest { AppId = AppId }, o), limit.Token)
+                await _connection.CallAsync((e, o) => e.Client.AppStopAsync(new AppStopRequest { AppId = AppId }, o), limit.Token)
                     .ConfigureAwait(false);
             }
             catch (Exception exception) when (exception is ModalException or OperationCanceledException)
@@ -96,7 +96,7 @@ internal sealed class AppSession : IAsyncDisposable
             try
             {
                 await Task.Delay(s_heartbeatInterval, stop).ConfigureAwait(false);
-                await _connection.CallAsync(o => _connection.Client.AppHeartbeatAsync(new AppHeartbeatRequest { AppId = AppId }, o), stop, idempotent: true)
+                await _connection.CallAsync((e, o) => e.Client.AppHeartbeatAsync(new AppHeartbeatRequest { AppId = AppId }, o), stop)
                     .ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)

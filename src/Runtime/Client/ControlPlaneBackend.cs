@@ -23,14 +23,14 @@ internal sealed class ControlPlaneBackend : IModalBackend, IAsyncDisposable
     /// <summary>The app's session on the control plane.</summary>
     public AppSession Session => _session;
 
-    /// <summary>The control plane's URL.</summary>
+    /// <summary>The control plane's URL (its replicas' URLs, comma-separated).</summary>
     public string ServerUrl => _connection.ServerUrl;
 
     /// <summary>Connects, registers the app's functions (with how to launch its workers) and starts its heartbeat.</summary>
-    /// <param name="serverUrl">The control plane's URL.</param>
+    /// <param name="serverUrl">The control plane's URL, or its replicas' URLs comma-separated.</param>
     /// <param name="appName">The app's name.</param>
     /// <param name="kind">Ephemeral (<c>RunAsync</c>) or deployed.</param>
-    /// <param name="options">Credentials.</param>
+    /// <param name="options">Credentials and the retry window.</param>
     /// <param name="ownedServer">An embedded control plane to stop on dispose, if any.</param>
     /// <param name="cancellationToken">Stops the registration.</param>
     public static async Task<ControlPlaneBackend> StartAsync(
@@ -39,7 +39,8 @@ internal sealed class ControlPlaneBackend : IModalBackend, IAsyncDisposable
         var connection = GrpcConnection.ForClient(
             serverUrl,
             options.TokenId ?? Environment.GetEnvironmentVariable("MODAL_TOKEN_ID"),
-            options.TokenSecret ?? Environment.GetEnvironmentVariable("MODAL_TOKEN_SECRET"));
+            options.TokenSecret ?? Environment.GetEnvironmentVariable("MODAL_TOKEN_SECRET"),
+            Hosting.BackendFactory.RetryWindow(options));
         try
         {
             Hosting.AppIdentity.EnsureEntrypointsRegistered();

@@ -8,17 +8,23 @@ namespace Modal;
 /// <summary>
 /// The backend of the embedded and remote modes (and of calls made from inside a worker): every call goes to a
 /// control plane over gRPC. Unary calls pipeline their input in <c>FunctionMap</c> and long-poll the output;
-/// maps run through a <see cref="MapPump"/>; generators stream their items.
+/// maps run through a <see cref="MapPump"/>; generators stream their items. Every request rides out a restart or a
+/// failover of the control plane within the connection's retry window: requests that create work carry an idempotency
+/// key, long polls resume from their cursor and generator streams from the next index. Nothing is kept per call.
 /// </summary>
 internal sealed class GrpcBackend : IModalBackend
 {
     private static readonly TimeSpan s_pollTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>How much longer than the long poll's own limit one poll may take before it is given up and retried.</summary>
+    public static readonly TimeSpan PollGrace = TimeSpan.FromSeconds(15);
+
+    private static readonly TimeSpan s_longestTimer = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     private readonly GrpcConnection _connection;
     private readonly PayloadCodec _codec;
     private readonly IReadOnlyDictionary<string, string> _runningFunctionIds;
     private readonly ConcurrentDictionary<(string App, string Function), string> _functionIds = new();
-    private readonly ConcurrentDictionary<string, string> _callFunctionNames = new();
     private readonly HashSet<FunctionDefinition> _runningFunctions;
 
     /// <summary>Creates a backend over a connection.</summary>
@@ -58,7 +64,7 @@ internal sealed class GrpcBackend : IModalBackend
         var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
         var payload = await _codec.EncodeAsync(arguments, $"the arguments of '{function.Name}'", cancellationToken).ConfigureAwait(false);
         var request = NewMapRequest(functionId, FunctionCallInvocation.Sync, payload);
-        var response = await _connection.CallAsync(o => _connection.Client.FunctionMapAsync(request, o), cancellationToken).ConfigureAwait(false);
+        var response = await _connection.CallAsync((e, o) => e.Client.FunctionMapAsync(request, o), cancellationToken).ConfigureAwait(false);
         try
         {
             return await WaitForOutputAsync(response.FunctionCallId, function.Name, timeout: null, cancellationToken).ConfigureAwait(false);
@@ -77,8 +83,7 @@ internal sealed class GrpcBackend : IModalBackend
         var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
         var payload = await _codec.EncodeAsync(arguments, $"the arguments of '{function.Name}'", cancellationToken).ConfigureAwait(false);
         var request = NewMapRequest(functionId, FunctionCallInvocation.Async, payload);
-        var response = await _connection.CallAsync(o => _connection.Client.FunctionMapAsync(request, o), cancellationToken).ConfigureAwait(false);
-        _callFunctionNames.TryAdd(response.FunctionCallId, function.Name);
+        var response = await _connection.CallAsync((e, o) => e.Client.FunctionMapAsync(request, o), cancellationToken).ConfigureAwait(false);
         return response.FunctionCallId;
     }
 
@@ -103,29 +108,49 @@ internal sealed class GrpcBackend : IModalBackend
         var payload = await _codec.EncodeAsync(arguments, $"the arguments of '{function.Name}'", cancellationToken).ConfigureAwait(false);
         var request = NewMapRequest(functionId, FunctionCallInvocation.Sync, payload);
         request.IsGeneratorCall = true;
-        var response = await _connection.CallAsync(o => _connection.Client.FunctionMapAsync(request, o), cancellationToken).ConfigureAwait(false);
+        var response = await _connection.CallAsync((e, o) => e.Client.FunctionMapAsync(request, o), cancellationToken).ConfigureAwait(false);
         var callId = response.FunctionCallId;
         var finished = false;
         try
         {
             long next = 0;
+            var attempt = 0;
+            var retry = _connection.NewRetry();
+            var quietPasses = 0;
             while (true)
             {
-                // Items stream until the done marker; a stream that ends early (a failure, a dropped connection) is
-                // settled by the call's final output.
-                using (var call = _connection.Client.FunctionCallGetDataOut(
-                    new FunctionCallGetDataOutRequest { FunctionCallId = callId, StartIndex = next }, _connection.Options(cancellationToken)))
+                // Items stream until the done marker. A stream that breaks (a restart, a failover) is reopened from the
+                // next index, within the retry window; one that ends early is settled by the call's final output.
+                var endpoint = _connection.NextEndpoint();
+                var broke = false;
+                var received = false;
+                var resume = new FunctionCallGetDataOutRequest { FunctionCallId = callId, StartIndex = next, Attempt = attempt };
+                using (var call = endpoint.Client.FunctionCallGetDataOut(resume, _connection.Options(cancellationToken)))
                 {
-                    while (await MoveNextAsync(call.ResponseStream, cancellationToken).ConfigureAwait(false))
+                    while (true)
                     {
+                        var read = await ReadChunkAsync(call.ResponseStream, endpoint, retry, cancellationToken).ConfigureAwait(false);
+                        if (read is not true)
+                        {
+                            broke = read is null;
+                            break;
+                        }
                         var chunk = call.ResponseStream.Current;
+                        endpoint.MarkHealthy();
+                        retry.Reset();
+                        received = true;
                         if (chunk.Index < next)
                         {
                             continue;
                         }
                         next = chunk.Index + 1;
+                        attempt = chunk.Attempt;
                         yield return await _codec.DecodeAsync(chunk.Data, cancellationToken).ConfigureAwait(false);
                     }
+                }
+                if (broke)
+                {
+                    continue;
                 }
                 var result = await WaitForResultAsync(callId, timeout: null, cancellationToken).ConfigureAwait(false);
                 OutputMapper.ThrowIfFailed(result, function.Name);
@@ -133,6 +158,12 @@ internal sealed class GrpcBackend : IModalBackend
                 {
                     finished = true;
                     yield break;
+                }
+                // Fewer items than the done marker counts: the rest are still being stored; ask again, not in a tight loop.
+                quietPasses = received ? 0 : quietPasses + 1;
+                if (quietPasses > 0)
+                {
+                    await Task.Delay(RetryBudget.Backoff(quietPasses), _connection.Time, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -148,30 +179,28 @@ internal sealed class GrpcBackend : IModalBackend
     /// <inheritdoc />
     public async Task<ReadOnlyMemory<byte>> GetCallOutputAsync(string functionCallId, TimeSpan? timeout, CancellationToken cancellationToken)
     {
-        if (!_callFunctionNames.TryGetValue(functionCallId, out var functionName))
+        var result = await WaitForResultAsync(functionCallId, timeout, cancellationToken).ConfigureAwait(false);
+        if (result.Status != Api.InputStatus.Success)
         {
-            var info = await _connection.CallAsync(
-                o => _connection.Client.FunctionCallFromIdAsync(new FunctionCallFromIdRequest { FunctionCallId = functionCallId }, o),
-                cancellationToken, idempotent: true).ConfigureAwait(false);
-            functionName = info.FunctionName;
-            _callFunctionNames.TryAdd(functionCallId, functionName);
+            // Only a failure needs the function's name (for its message): nothing is kept per spawned call.
+            OutputMapper.ThrowIfFailed(result, await FunctionNameOfAsync(functionCallId, cancellationToken).ConfigureAwait(false));
         }
-        return await WaitForOutputAsync(functionCallId, functionName, timeout, cancellationToken).ConfigureAwait(false);
+        return await _codec.DecodeAsync(result.Data, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public Task CancelCallAsync(string functionCallId, bool terminateContainers, CancellationToken cancellationToken)
         => _connection.CallAsync(
-            o => _connection.Client.FunctionCallCancelAsync(
+            (e, o) => e.Client.FunctionCallCancelAsync(
                 new FunctionCallCancelRequest { FunctionCallId = functionCallId, TerminateContainers = terminateContainers }, o),
-            cancellationToken, idempotent: true);
+            cancellationToken);
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<InputInfo>> GetCallGraphAsync(string functionCallId, CancellationToken cancellationToken)
     {
         var response = await _connection.CallAsync(
-            o => _connection.Client.FunctionGetCallGraphAsync(new FunctionGetCallGraphRequest { FunctionCallId = functionCallId }, o),
-            cancellationToken, idempotent: true).ConfigureAwait(false);
+            (e, o) => e.Client.FunctionGetCallGraphAsync(new FunctionGetCallGraphRequest { FunctionCallId = functionCallId }, o),
+            cancellationToken).ConfigureAwait(false);
         return CallGraph.Build(response.Inputs);
     }
 
@@ -180,8 +209,8 @@ internal sealed class GrpcBackend : IModalBackend
     {
         var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
         var response = await _connection.CallAsync(
-            o => _connection.Client.FunctionGetCurrentStatsAsync(new FunctionGetCurrentStatsRequest { FunctionId = functionId }, o),
-            cancellationToken, idempotent: true).ConfigureAwait(false);
+            (e, o) => e.Client.FunctionGetCurrentStatsAsync(new FunctionGetCurrentStatsRequest { FunctionId = functionId }, o),
+            cancellationToken).ConfigureAwait(false);
         return new FunctionStats(response.Backlog, response.NumTotalRunners);
     }
 
@@ -190,8 +219,8 @@ internal sealed class GrpcBackend : IModalBackend
     {
         var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
         await _connection.CallAsync(
-            o => _connection.Client.FunctionUpdateKeepWarmAsync(new FunctionUpdateKeepWarmRequest { FunctionId = functionId, WarmPoolSize = warmPoolSize }, o),
-            cancellationToken, idempotent: true).ConfigureAwait(false);
+            (e, o) => e.Client.FunctionUpdateKeepWarmAsync(new FunctionUpdateKeepWarmRequest { FunctionId = functionId, WarmPoolSize = warmPoolSize }, o),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Cancels a call, best effort and briefly: used when its caller has gone away.</summary>
@@ -201,7 +230,7 @@ internal sealed class GrpcBackend : IModalBackend
         {
             using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await connection.CallAsync(
-                o => connection.Client.FunctionCallCancelAsync(new FunctionCallCancelRequest { FunctionCallId = functionCallId }, o),
+                (e, o) => e.Client.FunctionCallCancelAsync(new FunctionCallCancelRequest { FunctionCallId = functionCallId }, o),
                 limit.Token).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is ModalException or OperationCanceledException)
@@ -225,8 +254,8 @@ internal sealed class GrpcBackend : IModalBackend
         try
         {
             response = await _connection.CallAsync(
-                o => _connection.Client.FunctionGetAsync(new FunctionGetRequest { AppName = appName, FunctionName = function.Name }, o),
-                cancellationToken, idempotent: true).ConfigureAwait(false);
+                (e, o) => e.Client.FunctionGetAsync(new FunctionGetRequest { AppName = appName, FunctionName = function.Name }, o),
+                cancellationToken).ConfigureAwait(false);
         }
         catch (NotFoundException exception)
         {
@@ -238,17 +267,22 @@ internal sealed class GrpcBackend : IModalBackend
         return response.FunctionId;
     }
 
-    private static FunctionMapRequest NewMapRequest(string functionId, FunctionCallInvocation invocation, Payload arguments)
+    /// <summary>A new call's request; its idempotency key stays the same across the retries of this one request.</summary>
+    internal static FunctionMapRequest NewMapRequest(string functionId, FunctionCallInvocation invocation, Payload arguments)
     {
         var request = new FunctionMapRequest
         {
             FunctionId = functionId,
             Invocation = invocation,
             ParentInputId = WorkerContext.CurrentInputId ?? string.Empty,
+            IdempotencyKey = NewIdempotencyKey(),
         };
         request.PipelinedInputs.Add(new FunctionInputItem { Index = 0, Arguments = arguments });
         return request;
     }
+
+    /// <summary>A fresh key for one logical request that creates work.</summary>
+    internal static string NewIdempotencyKey() => Guid.NewGuid().ToString("N");
 
     private async Task<ReadOnlyMemory<byte>> WaitForOutputAsync(string functionCallId, string? functionName, TimeSpan? timeout, CancellationToken cancellationToken)
     {
@@ -257,19 +291,40 @@ internal sealed class GrpcBackend : IModalBackend
         return await _codec.DecodeAsync(result.Data, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The name of a call's function, for a failure's message; null when the control plane cannot say.</summary>
+    private async Task<string?> FunctionNameOfAsync(string functionCallId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var info = await _connection.CallAsync(
+                (e, o) => e.Client.FunctionCallFromIdAsync(new FunctionCallFromIdRequest { FunctionCallId = functionCallId }, o),
+                cancellationToken).ConfigureAwait(false);
+            return info.FunctionName;
+        }
+        catch (ModalException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// Long-polls the first output of a call. Null waits without limit, zero asks once, otherwise polls until the
-    /// time is up and throws <see cref="TimeoutException"/>.
+    /// time is up and throws <see cref="TimeoutException"/>, also when the control plane is unreachable meanwhile.
     /// </summary>
     private async Task<Api.FunctionResult> WaitForResultAsync(string functionCallId, TimeSpan? timeout, CancellationToken cancellationToken)
     {
-        var deadline = timeout is { } limit ? DateTime.UtcNow + limit : (DateTime?)null;
+        var time = _connection.Time;
+        var started = time.GetTimestamp();
+        // The caller's timeout also bounds the retries while the control plane is unreachable.
+        using var limit = timeout is { } span && span + PollGrace < s_longestTimer ? new CancellationTokenSource(span + PollGrace, time) : null;
+        using var linked = limit is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, limit.Token);
+        var token = linked?.Token ?? cancellationToken;
         while (true)
         {
             var wait = s_pollTimeout;
-            if (deadline is { } end)
+            if (timeout is { } total)
             {
-                var remaining = end - DateTime.UtcNow;
+                var remaining = total - time.GetElapsedTime(started);
                 wait = remaining <= TimeSpan.Zero ? TimeSpan.Zero : (remaining < wait ? remaining : wait);
             }
             var request = new FunctionGetOutputsRequest
@@ -279,34 +334,49 @@ internal sealed class GrpcBackend : IModalBackend
                 TimeoutSeconds = wait.TotalSeconds,
                 MaxOutputs = 1,
             };
-            var response = await _connection.CallAsync(
-                o => _connection.Client.FunctionGetOutputsAsync(request, o), cancellationToken, idempotent: true).ConfigureAwait(false);
+            FunctionGetOutputsResponse response;
+            try
+            {
+                response = await _connection.CallAsync(
+                    (e, o) => e.Client.FunctionGetOutputsAsync(request, o), token, deadline: wait + PollGrace).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (limit is { IsCancellationRequested: true } && !cancellationToken.IsCancellationRequested)
+            {
+                throw NoOutputYet(functionCallId, timeout!.Value);
+            }
             if (response.Outputs.Count > 0)
             {
                 return response.Outputs[0].Result;
             }
-            if (deadline is { } due && DateTime.UtcNow >= due)
+            if (timeout is { } due && time.GetElapsedTime(started) >= due)
             {
-                throw new TimeoutException(
-                    $"Function call {functionCallId} has no output after {timeout!.Value.TotalSeconds:0.###} s; it goes on running. Call GetAsync again to keep waiting.");
+                throw NoOutputYet(functionCallId, due);
             }
         }
     }
 
-    private async Task<bool> MoveNextAsync(IAsyncStreamReader<DataChunk> stream, CancellationToken cancellationToken)
+    private static TimeoutException NoOutputYet(string functionCallId, TimeSpan timeout)
+        => new($"Function call {functionCallId} has no output after {timeout.TotalSeconds:0.###} s; it goes on running. Call GetAsync again to keep waiting.");
+
+    /// <summary>
+    /// The next chunk of a generator stream: true with a chunk, false when the stream ended, null when it broke in
+    /// transit and should be reopened (after the backoff; throws once the retry window is spent).
+    /// </summary>
+    private async Task<bool?> ReadChunkAsync(
+        IAsyncStreamReader<DataChunk> stream, GrpcEndpoint endpoint, RetryBudget retry, CancellationToken cancellationToken)
     {
         try
         {
             return await stream.MoveNext(cancellationToken).ConfigureAwait(false);
         }
-        catch (RpcException exception) when (exception.StatusCode == StatusCode.Unavailable && !cancellationToken.IsCancellationRequested)
+        catch (RpcException exception) when (GrpcConnection.IsTransient(exception, cancellationToken))
         {
-            // A dropped stream resumes from the next index after the final output check.
-            return false;
+            await retry.WaitAsync(exception, endpoint, cancellationToken).ConfigureAwait(false);
+            return null;
         }
         catch (RpcException exception)
         {
-            throw _connection.Translate(exception, cancellationToken);
+            throw _connection.Translate(exception, cancellationToken, endpoint);
         }
     }
 }

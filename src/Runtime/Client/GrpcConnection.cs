@@ -1,74 +1,246 @@
+using System.Net.Sockets;
 using Grpc.Core;
-using Grpc.Net.Client;
-using Modal.Api;
 
 namespace Modal;
 
 /// <summary>
-/// One HTTP/2 channel to the control plane with the credentials every call presents, and the one place where
-/// gRPC failures become <see cref="ModalException"/>s.
+/// The channels to the control plane (one per replica URL) with the credentials every call presents, and the one
+/// place where gRPC failures become <see cref="ModalException"/>s. Calls are spread over the replicas in turn; a call
+/// that fails in transit (the server restarting, a replica failing over, a dropped connection, a full backlog) is
+/// retried with backoff, on another replica when one answers, until <see cref="RetryWindow"/> since its first
+/// failure is spent.
 /// </summary>
 internal sealed class GrpcConnection : IDisposable
 {
-    private readonly GrpcChannel _channel;
-    private readonly Metadata _headers;
+    /// <summary>How long calls ride out an unreachable control plane unless told otherwise.</summary>
+    public static readonly TimeSpan DefaultRetryWindow = TimeSpan.FromSeconds(60);
 
-    private GrpcConnection(string serverUrl, Metadata headers)
+    private readonly GrpcEndpoint[] _endpoints;
+    private readonly Metadata _headers;
+    private int _next = -1;
+
+    /// <summary>Connects to every URL of the list; <paramref name="handlerFactory"/> replaces the HTTP stack (tests).</summary>
+    internal GrpcConnection(
+        IReadOnlyList<string> serverUrls, Metadata headers, TimeSpan retryWindow, TimeProvider? time = null,
+        Func<string, HttpMessageHandler>? handlerFactory = null)
     {
-        ServerUrl = serverUrl;
+        if (serverUrls.Count == 0)
+        {
+            throw new ArgumentException("At least one server URL is needed.", nameof(serverUrls));
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(retryWindow, TimeSpan.Zero);
+        Time = time ?? TimeProvider.System;
+        RetryWindow = retryWindow;
         _headers = headers;
-        var handler = new SocketsHttpHandler
-        {
-            // Long polls, log streams and map pumps each hold a stream; one connection allows only 100.
-            EnableMultipleHttp2Connections = true,
-            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-        };
-        _channel = GrpcChannel.ForAddress(serverUrl, new GrpcChannelOptions
-        {
-            HttpHandler = handler,
-            MaxReceiveMessageSize = 64 * 1024 * 1024,
-            MaxSendMessageSize = 64 * 1024 * 1024,
-            DisposeHttpClient = true,
-        });
-        Client = new ModalClient.ModalClientClient(_channel);
-        Worker = new ModalWorker.ModalWorkerClient(_channel);
+        _endpoints = serverUrls.Select(url => new GrpcEndpoint(url, Time, handlerFactory?.Invoke(url))).ToArray();
+        ServerUrls = serverUrls;
+        ServerUrl = string.Join(",", serverUrls);
     }
 
-    /// <summary>The control plane's URL, for error messages.</summary>
+    /// <summary>The control plane's URL, or its replicas' URLs comma-separated, for messages.</summary>
     public string ServerUrl { get; }
 
-    /// <summary>Caller-facing RPCs.</summary>
-    public ModalClient.ModalClientClient Client { get; }
+    /// <summary>The replicas' URLs.</summary>
+    public IReadOnlyList<string> ServerUrls { get; }
 
-    /// <summary>Worker-facing RPCs.</summary>
-    public ModalWorker.ModalWorkerClient Worker { get; }
+    /// <summary>How long a request rides out failures in transit before they surface.</summary>
+    public TimeSpan RetryWindow { get; }
+
+    /// <summary>The clock of backoffs and retry windows.</summary>
+    public TimeProvider Time { get; }
+
+    /// <summary>Whether some replica has not failed lately (never, with one replica: a retry waits for it).</summary>
+    public bool HasHealthyEndpoint => _endpoints.Length > 1 && Array.Exists(_endpoints, endpoint => endpoint.IsHealthy);
 
     /// <summary>A connection that presents a user token (may be empty for an embedded control plane).</summary>
-    public static GrpcConnection ForClient(string serverUrl, string? tokenId, string? tokenSecret)
-    {
-        var headers = new Metadata();
-        if (!string.IsNullOrEmpty(tokenId))
-        {
-            headers.Add("x-modal-token-id", tokenId);
-        }
-        if (!string.IsNullOrEmpty(tokenSecret))
-        {
-            headers.Add("x-modal-token-secret", tokenSecret);
-        }
-        return new GrpcConnection(Normalize(serverUrl), headers);
-    }
+    /// <param name="serverUrls">One URL, or several comma-separated (replicas).</param>
+    /// <param name="tokenId">The token id, if any.</param>
+    /// <param name="tokenSecret">The token secret, if any.</param>
+    /// <param name="retryWindow">How long calls ride out an unreachable control plane; 60 s when null.</param>
+    public static GrpcConnection ForClient(string serverUrls, string? tokenId, string? tokenSecret, TimeSpan? retryWindow = null)
+        => new(ParseServerUrls(serverUrls), TokenHeaders(new Metadata(), tokenId, tokenSecret), retryWindow ?? DefaultRetryWindow);
 
     /// <summary>A connection that presents a container's identity (and a user token when the environment has one).</summary>
-    public static GrpcConnection ForContainer(string serverUrl, string containerId, string containerToken, string? tokenId, string? tokenSecret)
+    public static GrpcConnection ForContainer(
+        string serverUrls, string containerId, string containerToken, string? tokenId, string? tokenSecret, TimeSpan? retryWindow = null)
     {
         var headers = new Metadata
         {
             { "x-modal-container-id", containerId },
             { "x-modal-container-token", containerToken },
         };
+        return new(ParseServerUrls(serverUrls), TokenHeaders(headers, tokenId, tokenSecret), retryWindow ?? DefaultRetryWindow);
+    }
+
+    /// <summary>
+    /// The URLs of a server URL list: one URL or several separated by commas, each <c>http://</c> or <c>https://</c>
+    /// (a bare <c>host:port</c> means <c>http://</c>). Throws <see cref="ConnectionException"/> naming the bad entry.
+    /// </summary>
+    public static IReadOnlyList<string> ParseServerUrls(string serverUrls)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(serverUrls);
+        var entries = serverUrls.Split(',');
+        var urls = new List<string>(entries.Length);
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var entry = entries[i].Trim();
+            var position = entries.Length == 1 ? "" : $" (entry {i + 1} of {entries.Length} in '{serverUrls}')";
+            if (entry.Length == 0)
+            {
+                throw new ConnectionException(
+                    $"The Modal server URL list '{serverUrls}' has an empty entry{position}. " +
+                    "Set MODAL_SERVER_URL (or ModalAppOptions.ServerUrl) to one URL, or to several separated by commas: http://10.0.0.1:50051,http://10.0.0.2:50051.");
+            }
+            var url = entry.Contains("://", StringComparison.Ordinal) ? entry : "http://" + entry;
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+                || uri.Host.Length == 0)
+            {
+                throw new ConnectionException(
+                    $"The Modal server URL '{entry}'{position} is not an http:// or https:// URL. " +
+                    "Set MODAL_SERVER_URL (or ModalAppOptions.ServerUrl) to the address `modal server` prints, or to several separated by commas.");
+            }
+            var normalized = uri.ToString().TrimEnd('/');
+            if (!urls.Contains(normalized, StringComparer.OrdinalIgnoreCase))
+            {
+                urls.Add(normalized);
+            }
+        }
+        return urls;
+    }
+
+    /// <summary>The replica for the next call: the next one in turn that has not failed lately, else simply the next one.</summary>
+    public GrpcEndpoint NextEndpoint()
+    {
+        if (_endpoints.Length == 1)
+        {
+            return _endpoints[0];
+        }
+        // Unsigned, so that the turn never goes negative when the counter wraps.
+        var start = (int)((uint)Interlocked.Increment(ref _next) % (uint)_endpoints.Length);
+        for (var i = 0; i < _endpoints.Length; i++)
+        {
+            var endpoint = _endpoints[(start + i) % _endpoints.Length];
+            if (endpoint.IsHealthy)
+            {
+                return endpoint;
+            }
+        }
+        return _endpoints[start];
+    }
+
+    /// <summary>Options for one call: the credentials, the caller's token and an optional deadline.</summary>
+    public CallOptions Options(CancellationToken cancellationToken, TimeSpan? deadline = null)
+        => new(_headers, deadline is { } after ? DateTime.UtcNow + after : null, cancellationToken);
+
+    /// <summary>Starts the retries of one logical request or stream.</summary>
+    public RetryBudget NewRetry() => new(this);
+
+    /// <summary>
+    /// Runs a unary RPC, retrying failures in transit within the retry window (see <see cref="RunAsync{T}"/>). A request
+    /// that creates work must carry an idempotency key, set once outside <paramref name="send"/>, so that its retries
+    /// are recognised.
+    /// </summary>
+    public Task<TResponse> CallAsync<TResponse>(
+        Func<GrpcEndpoint, CallOptions, AsyncUnaryCall<TResponse>> send, CancellationToken cancellationToken, TimeSpan? deadline = null)
+        => RunAsync(
+            async (endpoint, options) =>
+            {
+                using var call = send(endpoint, options);
+                return await call.ResponseAsync.ConfigureAwait(false);
+            },
+            cancellationToken, deadline);
+
+    /// <summary>
+    /// Runs one attempt after another of an exchange with the control plane (a unary call, a whole upload) until one
+    /// succeeds. Failures in transit and a full backlog are retried with backoff, on another replica when one answers,
+    /// until the retry window since the first failure is spent; then, like every other failure, they surface as the
+    /// matching <see cref="ModalException"/>. <paramref name="deadline"/> bounds each attempt.
+    /// </summary>
+    public async Task<T> RunAsync<T>(Func<GrpcEndpoint, CallOptions, Task<T>> attempt, CancellationToken cancellationToken, TimeSpan? deadline = null)
+    {
+        RetryBudget? retry = null;
+        while (true)
+        {
+            var endpoint = NextEndpoint();
+            try
+            {
+                var result = await attempt(endpoint, Options(cancellationToken, deadline)).ConfigureAwait(false);
+                endpoint.MarkHealthy();
+                return result;
+            }
+            catch (RpcException exception) when (IsTransient(exception, cancellationToken, ownDeadline: deadline is not null))
+            {
+                retry ??= NewRetry();
+                await retry.WaitAsync(exception, endpoint, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException exception)
+            {
+                throw Translate(exception, cancellationToken, endpoint);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether a failure is worth another try: the control plane unreachable or restarting (UNAVAILABLE), its backlog
+    /// full (RESOURCE_EXHAUSTED), a connection or stream that broke in transit (an HTTP/2 reset or GOAWAY, an aborted
+    /// request), or a deadline this client set for one attempt. Never once the caller's token is cancelled.
+    /// </summary>
+    public static bool IsTransient(RpcException exception, CancellationToken cancellationToken, bool ownDeadline = false)
+        => !cancellationToken.IsCancellationRequested && exception.StatusCode switch
+        {
+            StatusCode.Unavailable or StatusCode.ResourceExhausted => true,
+            StatusCode.DeadlineExceeded => ownDeadline,
+            StatusCode.Internal or StatusCode.Cancelled or StatusCode.Unknown => BrokeInTransit(exception),
+            _ => false,
+        };
+
+    /// <summary>The exception a failed RPC surfaces as.</summary>
+    public Exception Translate(RpcException exception, CancellationToken cancellationToken, GrpcEndpoint? endpoint = null)
+        => exception.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested
+            ? new OperationCanceledException("The operation was cancelled.", exception, cancellationToken)
+            : OutputMapper.FromRpc(exception, endpoint?.Url ?? ServerUrl);
+
+    /// <summary>The exception a request surfaces as once its retry window is spent.</summary>
+    public ModalException GaveUp(RpcException failure, GrpcEndpoint endpoint, TimeSpan elapsed)
+    {
+        var detail = string.IsNullOrEmpty(failure.Status.Detail) ? failure.StatusCode.ToString() : failure.Status.Detail;
+        var window = $"RetryWindow is {RetryWindow.TotalSeconds:0.###} s; ModalAppOptions.RetryWindow or MODAL_RETRY_WINDOW_SECONDS sets it";
+        if (failure.StatusCode == StatusCode.ResourceExhausted)
+        {
+            return new ModalException(
+                $"The Modal control plane at {endpoint.Url} stayed at capacity for {elapsed.TotalSeconds:0.#} s: {detail}. " +
+                $"Retry later or send fewer inputs at once ({window}).", failure);
+        }
+        var where = _endpoints.Length == 1 ? $"at {ServerUrl}" : $"at any of {string.Join(", ", ServerUrls)}";
+        return new ConnectionException(
+            $"Could not reach the Modal control plane {where} for {elapsed.TotalSeconds:0.#} s: {detail}. " +
+            "Check that the server is running (`modal server`) and that MODAL_SERVER_URL (or ModalAppOptions.ServerUrl) points at it; " +
+            $"to ride out longer restarts, raise the retry window ({window}).", failure);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var endpoint in _endpoints)
+        {
+            endpoint.Dispose();
+        }
+    }
+
+    private static bool BrokeInTransit(RpcException exception)
+    {
+        for (var cause = exception.Status.DebugException; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is HttpRequestException or IOException or SocketException)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Metadata TokenHeaders(Metadata headers, string? tokenId, string? tokenSecret)
+    {
         if (!string.IsNullOrEmpty(tokenId))
         {
             headers.Add("x-modal-token-id", tokenId);
@@ -77,96 +249,6 @@ internal sealed class GrpcConnection : IDisposable
         {
             headers.Add("x-modal-token-secret", tokenSecret);
         }
-        return new GrpcConnection(Normalize(serverUrl), headers);
-    }
-
-    /// <summary>Options for one call: the credentials, the caller's token and an optional deadline.</summary>
-    public CallOptions Options(CancellationToken cancellationToken, TimeSpan? deadline = null)
-        => new(_headers, deadline is { } after ? DateTime.UtcNow + after : null, cancellationToken);
-
-    /// <summary>
-    /// Runs a unary RPC. Backlog-full answers are retried with backoff; connection failures are retried a few times
-    /// when <paramref name="idempotent"/>; every other failure becomes the matching <see cref="ModalException"/>.
-    /// </summary>
-    public async Task<TResponse> CallAsync<TResponse>(
-        Func<CallOptions, AsyncUnaryCall<TResponse>> send, CancellationToken cancellationToken, bool idempotent = false, TimeSpan? deadline = null)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                using var call = send(Options(cancellationToken, deadline));
-                return await call.ResponseAsync.ConfigureAwait(false);
-            }
-            catch (RpcException exception) when (ShouldRetry(exception, idempotent, attempt) && !cancellationToken.IsCancellationRequested)
-            {
-                await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
-            }
-            catch (RpcException exception)
-            {
-                throw Translate(exception, cancellationToken);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Sends a worker's report (outputs, generator items, log lines). The server drops duplicates by attempt, so
-    /// every transient failure (unavailable, backlog full, deadline) is retried, up to <paramref name="maxAttempts"/>
-    /// tries; the last failure is thrown as the <see cref="RpcException"/> for the caller to handle.
-    /// </summary>
-    public async Task SendReportAsync<TResponse>(Func<CallOptions, AsyncUnaryCall<TResponse>> send, TimeSpan deadline, int maxAttempts)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                using var call = send(Options(CancellationToken.None, deadline));
-                await call.ResponseAsync.ConfigureAwait(false);
-                return;
-            }
-            catch (RpcException exception) when (attempt < maxAttempts
-                && exception.StatusCode is StatusCode.Unavailable or StatusCode.ResourceExhausted or StatusCode.DeadlineExceeded)
-            {
-                await Task.Delay(Backoff(attempt)).ConfigureAwait(false);
-            }
-        }
-    }
-
-    /// <summary>The exception a failed RPC surfaces as.</summary>
-    public Exception Translate(RpcException exception, CancellationToken cancellationToken)
-        => exception.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested
-            ? new OperationCanceledException("The operation was cancelled.", exception, cancellationToken)
-            : OutputMapper.FromRpc(exception, ServerUrl);
-
-    /// <summary>Whether a failure is worth another try.</summary>
-    public static bool ShouldRetry(RpcException exception, bool idempotent, int attempt)
-        => exception.StatusCode switch
-        {
-            StatusCode.ResourceExhausted => attempt < 30,
-            StatusCode.Unavailable => idempotent && attempt < 4,
-            _ => false,
-        };
-
-    /// <summary>Exponential backoff with a cap, from 50 ms.</summary>
-    public static TimeSpan Backoff(int attempt)
-        => TimeSpan.FromMilliseconds(Math.Min(2000, 50 * Math.Pow(2, Math.Min(attempt - 1, 6))) * (0.75 + Random.Shared.NextDouble() / 2));
-
-    /// <inheritdoc />
-    public void Dispose() => _channel.Dispose();
-
-    private static string Normalize(string serverUrl)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(serverUrl);
-        var url = serverUrl.Trim();
-        if (!url.Contains("://", StringComparison.Ordinal))
-        {
-            url = "http://" + url;
-        }
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-        {
-            throw new ConnectionException(
-                $"The Modal server URL '{serverUrl}' is not an http:// or https:// URL. Set MODAL_SERVER_URL (or ModalAppOptions.ServerUrl) to the address `modal server` prints.");
-        }
-        return uri.ToString().TrimEnd('/');
+        return headers;
     }
 }

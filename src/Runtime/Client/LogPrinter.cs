@@ -5,7 +5,8 @@ namespace Modal;
 
 /// <summary>
 /// Follows an app's container output (<c>AppGetLogs</c>) and writes each line to this process's console as
-/// <c>[FunctionName] text</c>, stderr lines to <see cref="Console.Error"/>. Reconnects until disposed.
+/// <c>[FunctionName] text</c>, stderr lines to <see cref="Console.Error"/>. Reconnects (to the next replica that
+/// answers, with backoff) until disposed, so a restart of the control plane only pauses the output.
 /// </summary>
 internal sealed class LogPrinter : IAsyncDisposable
 {
@@ -35,12 +36,14 @@ internal sealed class LogPrinter : IAsyncDisposable
         var failures = 0;
         while (!stop.IsCancellationRequested)
         {
+            var endpoint = connection.NextEndpoint();
             try
             {
-                using var call = connection.Client.AppGetLogs(new AppGetLogsRequest { AppId = appId }, connection.Options(stop));
+                using var call = endpoint.Client.AppGetLogs(new AppGetLogsRequest { AppId = appId }, connection.Options(stop));
                 while (await call.ResponseStream.MoveNext(stop).ConfigureAwait(false))
                 {
                     failures = 0;
+                    endpoint.MarkHealthy();
                     var line = call.ResponseStream.Current;
                     var writer = line.Stderr ? Console.Error : Console.Out;
                     writer.WriteLine(Format(line));
@@ -61,10 +64,11 @@ internal sealed class LogPrinter : IAsyncDisposable
             catch (RpcException)
             {
                 failures++;
+                endpoint.MarkFailed();
             }
             try
             {
-                await Task.Delay(GrpcConnection.Backoff(Math.Min(failures + 1, 6)), stop).ConfigureAwait(false);
+                await Task.Delay(RetryBudget.Backoff(failures + 1), connection.Time, stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

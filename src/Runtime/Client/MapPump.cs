@@ -9,7 +9,9 @@ namespace Modal;
 /// One map call: inputs go out in batches (the first pipelined in <c>FunctionMap</c>) with at most
 /// <see cref="MaxOutstanding"/> not yet handed to the consumer, while a concurrent long-poll loop collects
 /// outputs after a cursor. Outputs are yielded once each, in input order when asked (a reorder buffer that the
-/// outstanding bound also bounds), so memory stays flat however many inputs there are.
+/// outstanding bound also bounds), so memory stays flat however many inputs there are. A restart or failover of
+/// the control plane is ridden through: every request that adds inputs carries its own idempotency key (kept across
+/// its retries), the long poll resumes from the last cursor received, and outputs are deduplicated by index.
 /// </summary>
 internal sealed class MapPump
 {
@@ -23,6 +25,7 @@ internal sealed class MapPump
     public const int MaxOutstanding = 1000;
 
     private static readonly TimeSpan s_pollTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_pollWhileSending = TimeSpan.FromSeconds(5);
 
     private readonly GrpcConnection _connection;
     private readonly PayloadCodec _codec;
@@ -136,9 +139,10 @@ internal sealed class MapPump
                     FunctionId = _functionId,
                     Invocation = FunctionCallInvocation.Sync,
                     ParentInputId = _parentInputId ?? string.Empty,
+                    IdempotencyKey = GrpcBackend.NewIdempotencyKey(),
                 };
                 request.PipelinedInputs.AddRange(batch);
-                var response = await _connection.CallAsync(o => _connection.Client.FunctionMapAsync(request, o), cancellationToken).ConfigureAwait(false);
+                var response = await _connection.CallAsync((e, o) => e.Client.FunctionMapAsync(request, o), cancellationToken).ConfigureAwait(false);
                 callId = response.FunctionCallId;
                 _callId.TrySetResult(callId);
                 batch.Clear();
@@ -152,9 +156,9 @@ internal sealed class MapPump
             {
                 return;
             }
-            var put = new FunctionPutInputsRequest { FunctionCallId = callId, Last = last };
+            var put = new FunctionPutInputsRequest { FunctionCallId = callId, Last = last, IdempotencyKey = GrpcBackend.NewIdempotencyKey() };
             put.Inputs.AddRange(batch);
-            await _connection.CallAsync(o => _connection.Client.FunctionPutInputsAsync(put, o), cancellationToken).ConfigureAwait(false);
+            await _connection.CallAsync((e, o) => e.Client.FunctionPutInputsAsync(put, o), cancellationToken).ConfigureAwait(false);
             batch.Clear();
             batchBytes = 0;
         }
@@ -217,19 +221,21 @@ internal sealed class MapPump
                 _outputs.Writer.TryComplete();
                 return;
             }
+            var wait = total >= 0 ? s_pollTimeout : s_pollWhileSending;
             var request = new FunctionGetOutputsRequest
             {
                 FunctionCallId = callId,
                 AfterCursor = cursor,
-                TimeoutSeconds = total >= 0 ? s_pollTimeout.TotalSeconds : 5,
+                TimeoutSeconds = wait.TotalSeconds,
             };
+            var deadline = wait + GrpcBackend.PollGrace;
             FunctionGetOutputsResponse response;
             if (total < 0)
             {
                 using var poll = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _inputsEnded.Token);
                 try
                 {
-                    response = await _connection.CallAsync(o => _connection.Client.FunctionGetOutputsAsync(request, o), poll.Token, idempotent: true)
+                    response = await _connection.CallAsync((e, o) => e.Client.FunctionGetOutputsAsync(request, o), poll.Token, deadline)
                         .ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -239,13 +245,15 @@ internal sealed class MapPump
             }
             else
             {
-                response = await _connection.CallAsync(o => _connection.Client.FunctionGetOutputsAsync(request, o), cancellationToken, idempotent: true)
+                response = await _connection.CallAsync((e, o) => e.Client.FunctionGetOutputsAsync(request, o), cancellationToken, deadline)
                     .ConfigureAwait(false);
             }
+            // The next poll (and its retries, after a restart) resumes after the last output received; an output seen
+            // twice all the same (a replica that had not caught up, a re-run input) is dropped by its index.
             cursor = Math.Max(cursor, response.Cursor);
             foreach (var item in response.Outputs)
             {
-                if (!seen.Add(item.Index))
+                if (item.Index < 0 || !seen.Add(item.Index))
                 {
                     continue;
                 }

@@ -58,67 +58,61 @@ internal sealed class PayloadCodec(GrpcConnection connection)
         };
     }
 
-    private async Task<string> PutBlobAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var call = connection.Client.BlobPut(connection.Options(cancellationToken));
-            for (var offset = 0; offset < bytes.Length; offset += ChunkSize)
+    /// <summary>Uploads a blob; an upload that breaks in transit starts again, within the retry window.</summary>
+    private Task<string> PutBlobAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+        => connection.RunAsync(
+            async (endpoint, options) =>
             {
-                var chunk = new BlobChunk { Data = UnsafeByteOperations.UnsafeWrap(bytes.Slice(offset, Math.Min(ChunkSize, bytes.Length - offset))) };
-                if (offset == 0)
+                using var call = endpoint.Client.BlobPut(options);
+                for (var offset = 0; offset < bytes.Length; offset += ChunkSize)
                 {
-                    chunk.TotalSize = bytes.Length;
-                }
-                await call.RequestStream.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
-            }
-            await call.RequestStream.CompleteAsync().ConfigureAwait(false);
-            return (await call.ResponseAsync.ConfigureAwait(false)).BlobId;
-        }
-        catch (RpcException exception)
-        {
-            throw connection.Translate(exception, cancellationToken);
-        }
-    }
-
-    private async Task<ReadOnlyMemory<byte>> GetBlobAsync(string blobId, CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var call = connection.Client.BlobGet(new BlobGetRequest { BlobId = blobId }, connection.Options(cancellationToken));
-            byte[]? buffer = null;
-            var written = 0;
-            using var spill = new MemoryStream();
-            while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
-            {
-                var chunk = call.ResponseStream.Current;
-                if (buffer is null && written == 0 && chunk.TotalSize > 0 && chunk.TotalSize <= MaxPayloadSize)
-                {
-                    buffer = new byte[chunk.TotalSize];
-                }
-                if (buffer is not null && written + chunk.Data.Length <= buffer.Length)
-                {
-                    chunk.Data.Span.CopyTo(buffer.AsSpan(written));
-                    written += chunk.Data.Length;
-                }
-                else
-                {
-                    if (buffer is not null)
+                    var chunk = new BlobChunk { Data = UnsafeByteOperations.UnsafeWrap(bytes.Slice(offset, Math.Min(ChunkSize, bytes.Length - offset))) };
+                    if (offset == 0)
                     {
-                        spill.Write(buffer, 0, written);
-                        buffer = null;
+                        chunk.TotalSize = bytes.Length;
                     }
-                    spill.Write(chunk.Data.Span);
-                    written += chunk.Data.Length;
+                    await call.RequestStream.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
                 }
-            }
-            return buffer is not null ? buffer.AsMemory(0, written) : spill.ToArray();
-        }
-        catch (RpcException exception)
-        {
-            throw connection.Translate(exception, cancellationToken);
-        }
-    }
+                await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+                return (await call.ResponseAsync.ConfigureAwait(false)).BlobId;
+            },
+            cancellationToken);
+
+    /// <summary>Downloads a blob; a download that breaks in transit starts again, within the retry window.</summary>
+    private Task<ReadOnlyMemory<byte>> GetBlobAsync(string blobId, CancellationToken cancellationToken)
+        => connection.RunAsync(
+            async (endpoint, options) =>
+            {
+                using var call = endpoint.Client.BlobGet(new BlobGetRequest { BlobId = blobId }, options);
+                byte[]? buffer = null;
+                var written = 0;
+                using var spill = new MemoryStream();
+                while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+                {
+                    var chunk = call.ResponseStream.Current;
+                    if (buffer is null && written == 0 && chunk.TotalSize > 0 && chunk.TotalSize <= MaxPayloadSize)
+                    {
+                        buffer = new byte[chunk.TotalSize];
+                    }
+                    if (buffer is not null && written + chunk.Data.Length <= buffer.Length)
+                    {
+                        chunk.Data.Span.CopyTo(buffer.AsSpan(written));
+                        written += chunk.Data.Length;
+                    }
+                    else
+                    {
+                        if (buffer is not null)
+                        {
+                            spill.Write(buffer, 0, written);
+                            buffer = null;
+                        }
+                        spill.Write(chunk.Data.Span);
+                        written += chunk.Data.Length;
+                    }
+                }
+                return buffer is not null ? buffer.AsMemory(0, written) : (ReadOnlyMemory<byte>)spill.ToArray();
+            },
+            cancellationToken);
 
     private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Modal.Api;
 using Modal.InProcess;
 
@@ -8,6 +9,9 @@ internal static class BackendFactory
 {
     /// <summary>The environment variable naming a standalone control plane.</summary>
     public const string ServerUrlVariable = "MODAL_SERVER_URL";
+
+    /// <summary>The environment variable that sets the retry window, in seconds.</summary>
+    public const string RetryWindowVariable = "MODAL_RETRY_WINDOW_SECONDS";
 
     /// <summary>The mode <paramref name="options"/> ask for, with <see cref="ModalMode.Auto"/> resolved.</summary>
     public static ModalMode ResolveMode(ModalAppOptions options)
@@ -23,6 +27,33 @@ internal static class BackendFactory
     public static string? ServerUrl(ModalAppOptions options)
         => !string.IsNullOrWhiteSpace(options.ServerUrl) ? options.ServerUrl
             : Environment.GetEnvironmentVariable(ServerUrlVariable) is { Length: > 0 } url ? url : null;
+
+    /// <summary>
+    /// How long calls ride out an unreachable control plane: the options', else <c>MODAL_RETRY_WINDOW_SECONDS</c>, else
+    /// 60 s. A negative or unreadable value throws, naming where it came from.
+    /// </summary>
+    public static TimeSpan RetryWindow(ModalAppOptions options)
+    {
+        if (options.RetryWindow is { } configured)
+        {
+            return configured >= TimeSpan.Zero
+                ? configured
+                : throw new ArgumentOutOfRangeException(
+                    nameof(options), configured, "ModalAppOptions.RetryWindow must be zero (no retries) or positive; the default is 60 seconds.");
+        }
+        if (Environment.GetEnvironmentVariable(RetryWindowVariable) is not { Length: > 0 } text)
+        {
+            return GrpcConnection.DefaultRetryWindow;
+        }
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !double.IsFinite(seconds)
+            || seconds < 0 || seconds > TimeSpan.MaxValue.TotalSeconds / 2)
+        {
+            throw new InvalidOperationException(
+                $"{RetryWindowVariable} is '{text}', which is not a number of seconds (zero or more, for example 60 or 2.5). " +
+                "Fix or unset it; the default is 60.");
+        }
+        return TimeSpan.FromSeconds(seconds);
+    }
 
     /// <summary>Creates the backend of an ephemeral app for a resolved mode.</summary>
     public static ValueTask<IModalBackend> CreateAsync(ModalMode mode, string appName, ModalAppOptions options, CancellationToken cancellationToken)

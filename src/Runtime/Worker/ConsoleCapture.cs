@@ -1,6 +1,5 @@
 using System.Text;
 using System.Threading.Channels;
-using Grpc.Core;
 using Modal.Api;
 
 namespace Modal;
@@ -15,6 +14,8 @@ internal sealed class ConsoleCapture
     private const int MaxBatchLines = 500;
     private const int MaxLineLength = 16 * 1024;
     private const int MaxQueuedLines = 100_000;
+
+    private static readonly TimeSpan s_sendLimit = TimeSpan.FromSeconds(10);
 
     private readonly GrpcConnection _connection;
     private readonly string _functionName;
@@ -88,12 +89,12 @@ internal sealed class ConsoleCapture
             }
             try
             {
-                await _connection.SendReportAsync(
-                    options => _connection.Worker.ContainerLogsAsync(request, options), TimeSpan.FromSeconds(10), maxAttempts: 5).ConfigureAwait(false);
+                await _connection.CallAsync((e, o) => e.Worker.ContainerLogsAsync(request, o), CancellationToken.None, s_sendLimit)
+                    .ConfigureAwait(false);
             }
-            catch (RpcException exception)
+            catch (ModalException exception)
             {
-                await OriginalError.WriteLineAsync($"modal worker: {request.Lines.Count} log line(s) not accepted: {exception.Status}").ConfigureAwait(false);
+                await OriginalError.WriteLineAsync($"modal worker: {request.Lines.Count} log line(s) not accepted: {exception.Message}").ConfigureAwait(false);
             }
         }
     }

@@ -1,17 +1,20 @@
 using System.Threading.Channels;
-using Grpc.Core;
 using Modal.Api;
 
 namespace Modal;
 
 /// <summary>
 /// Streams one generator input's items to the control plane (<c>FunctionPutDataOut</c>), batching the items that
-/// are ready while a send is in flight. A bounded queue holds the generator back when the network cannot keep up.
+/// are ready while a send is in flight. A bounded queue holds the generator back when the network cannot keep up. A
+/// batch is sent again after a failure in transit, within the retry window (items are keyed by attempt and index, so
+/// the control plane drops duplicates).
 /// </summary>
 internal sealed class DataOutSender
 {
     private const int MaxBatchSize = 100;
     private const int MaxBatchBytes = 3 * 1024 * 1024;
+
+    private static readonly TimeSpan s_sendLimit = TimeSpan.FromSeconds(60);
 
     private readonly GrpcConnection _connection;
     private readonly PayloadCodec _codec;
@@ -60,7 +63,7 @@ internal sealed class DataOutSender
                 {
                     var payload = await _codec.EncodeAsync(entry.Item, $"item {entry.Index} of generator '{_functionName}'", CancellationToken.None)
                         .ConfigureAwait(false);
-                    request.Chunks.Add(new DataChunk { Index = entry.Index, Data = payload });
+                    request.Chunks.Add(new DataChunk { Index = entry.Index, Data = payload, Attempt = _input.Attempt });
                     bytes += payload.CalculateSize();
                 }
                 await SendAsync(request).ConfigureAwait(false);
@@ -77,16 +80,6 @@ internal sealed class DataOutSender
         }
     }
 
-    private async Task SendAsync(FunctionPutDataOutRequest request)
-    {
-        try
-        {
-            await _connection.SendReportAsync(
-                options => _connection.Worker.FunctionPutDataOutAsync(request, options), TimeSpan.FromSeconds(60), maxAttempts: 10).ConfigureAwait(false);
-        }
-        catch (RpcException exception)
-        {
-            throw _connection.Translate(exception, CancellationToken.None);
-        }
-    }
+    private Task SendAsync(FunctionPutDataOutRequest request)
+        => _connection.CallAsync((e, o) => e.Worker.FunctionPutDataOutAsync(request, o), CancellationToken.None, s_sendLimit);
 }

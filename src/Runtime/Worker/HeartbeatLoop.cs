@@ -1,18 +1,17 @@
-using Grpc.Core;
 using Modal.Api;
 
 namespace Modal;
 
 /// <summary>
 /// Renews the leases of the inputs the container runs, about once a second (<c>ContainerHeartbeat</c>), and passes
-/// the answer's cancellations and stop request to the host.
+/// the answer's cancellations and stop request to the host. A beat rides out a restart or failover of the control
+/// plane for the connection's retry window; the container stops when it is spent, or when the control plane no
+/// longer knows the container.
 /// </summary>
 internal sealed class HeartbeatLoop
 {
     private static readonly TimeSpan s_interval = TimeSpan.FromSeconds(1);
-
-    /// <summary>Consecutive failures after which the server is taken to be gone.</summary>
-    private const int MaxFailures = 30;
+    private static readonly TimeSpan s_beatLimit = TimeSpan.FromSeconds(10);
 
     private readonly GrpcConnection _connection;
     private readonly Func<IReadOnlyCollection<ActiveInput>> _activeInputs;
@@ -30,16 +29,13 @@ internal sealed class HeartbeatLoop
     /// <summary>Beats until <paramref name="stop"/> is cancelled.</summary>
     public async Task RunAsync(CancellationToken stop)
     {
-        var failures = 0;
         while (!stop.IsCancellationRequested)
         {
             try
             {
-                var request = new ContainerHeartbeatRequest();
-                request.ActiveInputs.AddRange(_activeInputs());
-                using var call = _connection.Worker.ContainerHeartbeatAsync(request, _connection.Options(stop, TimeSpan.FromSeconds(10)));
-                var response = await call.ResponseAsync.ConfigureAwait(false);
-                failures = 0;
+                // Each try lists the inputs running at that moment.
+                var response = await _connection.CallAsync(
+                    (e, o) => e.Worker.ContainerHeartbeatAsync(NewRequest(), o), stop, s_beatLimit).ConfigureAwait(false);
                 foreach (var inputId in response.CancelledInputIds)
                 {
                     _cancelInput(inputId);
@@ -49,29 +45,37 @@ internal sealed class HeartbeatLoop
                     _stop(WorkerHost.StopRequested);
                 }
             }
-            catch (RpcException) when (stop.IsCancellationRequested)
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 return;
             }
-            catch (RpcException exception) when (exception.StatusCode is StatusCode.NotFound or StatusCode.Unauthenticated or StatusCode.PermissionDenied)
+            catch (Exception exception) when (exception is NotFoundException or AuthenticationException)
             {
-                _stop($"the control plane no longer knows this container ({exception.Status.Detail})");
+                _stop($"the control plane no longer knows this container ({exception.Message})");
             }
-            catch (RpcException exception)
+            catch (ConnectionException exception)
             {
-                if (++failures >= MaxFailures)
-                {
-                    _stop($"the control plane has not answered heartbeats for {MaxFailures} s ({exception.Status.Detail})");
-                }
+                _stop($"the control plane has not answered heartbeats for the retry window ({exception.Message})");
+            }
+            catch (ModalException)
+            {
+                // Any other refusal: the next beat tries again.
             }
             try
             {
-                await Task.Delay(s_interval, stop).ConfigureAwait(false);
+                await Task.Delay(s_interval, _connection.Time, stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
                 return;
             }
         }
+    }
+
+    private ContainerHeartbeatRequest NewRequest()
+    {
+        var request = new ContainerHeartbeatRequest();
+        request.ActiveInputs.AddRange(_activeInputs());
+        return request;
     }
 }

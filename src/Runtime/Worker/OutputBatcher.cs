@@ -1,17 +1,20 @@
 using System.Threading.Channels;
-using Grpc.Core;
 using Modal.Api;
 
 namespace Modal;
 
 /// <summary>
 /// Sends the container's outputs in batches (<c>FunctionPutOutputs</c>): whatever has finished while the previous
-/// batch was in flight goes in the next one. Each output carries its attempt; the server drops stale ones.
+/// batch was in flight goes in the next one. Each output carries its attempt; the server drops stale ones and
+/// duplicates, so a batch that may or may not have arrived (a restart, a failover) is simply sent again, within the
+/// retry window.
 /// </summary>
 internal sealed class OutputBatcher
 {
     private const int MaxBatchSize = 100;
     private const int MaxBatchBytes = 3 * 1024 * 1024;
+
+    private static readonly TimeSpan s_sendLimit = TimeSpan.FromSeconds(30);
 
     private readonly GrpcConnection _connection;
     private readonly TextWriter _diagnostics;
@@ -55,13 +58,14 @@ internal sealed class OutputBatcher
     {
         try
         {
-            await _connection.SendReportAsync(
-                options => _connection.Worker.FunctionPutOutputsAsync(request, options), TimeSpan.FromSeconds(30), maxAttempts: 10).ConfigureAwait(false);
+            await _connection.CallAsync((e, o) => e.Worker.FunctionPutOutputsAsync(request, o), CancellationToken.None, s_sendLimit)
+                .ConfigureAwait(false);
         }
-        catch (RpcException exception)
+        catch (ModalException exception)
         {
-            // The server refused the batch (for example the inputs were re-leased elsewhere); their new attempts report instead.
-            await _diagnostics.WriteLineAsync($"modal worker: {request.Outputs.Count} output(s) not accepted: {exception.Status}").ConfigureAwait(false);
+            // The server refused the batch (for example the inputs were re-leased elsewhere) or stayed unreachable for the
+            // whole retry window; the inputs' next attempts report instead.
+            await _diagnostics.WriteLineAsync($"modal worker: {request.Outputs.Count} output(s) not accepted: {exception.Message}").ConfigureAwait(false);
         }
     }
 }

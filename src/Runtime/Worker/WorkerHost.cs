@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Grpc.Core;
 using Modal.Api;
 
@@ -8,7 +7,10 @@ namespace Modal;
 /// The container entrypoint loop, run by <c>ModalApp.RunAsync</c> in a process the launcher started
 /// (<c>MODAL_WORKER=1</c>): says hello, asks for inputs with credits for its free slots, runs them through the
 /// generated entrypoint, reports outputs in batches, heartbeats, ships its console output, and exits when the
-/// control plane ends the input stream or asks it to stop. It never returns to the caller's code.
+/// control plane ends the input stream or asks it to stop. It never returns to the caller's code. A restart or
+/// failover of the control plane is ridden through for the retry window (<c>MODAL_RETRY_WINDOW_SECONDS</c>, 60 s by
+/// default): every RPC retries, a broken input stream is reopened and granted the free slots again, and outputs not
+/// acknowledged are sent again (the control plane drops duplicates by attempt).
 /// </summary>
 internal sealed class WorkerHost
 {
@@ -62,7 +64,8 @@ internal sealed class WorkerHost
         var containerToken = Require("MODAL_CONTAINER_TOKEN");
         using var connection = GrpcConnection.ForContainer(
             serverUrl, containerId, containerToken,
-            Environment.GetEnvironmentVariable("MODAL_TOKEN_ID"), Environment.GetEnvironmentVariable("MODAL_TOKEN_SECRET"));
+            Environment.GetEnvironmentVariable("MODAL_TOKEN_ID"), Environment.GetEnvironmentVariable("MODAL_TOKEN_SECRET"),
+            Hosting.BackendFactory.RetryWindow(new ModalAppOptions()));
         var host = new WorkerHost(connection, containerId, Console.Error);
         return await host.ServeAsync().ConfigureAwait(false);
     }
@@ -70,8 +73,8 @@ internal sealed class WorkerHost
     private async Task<int> ServeAsync()
     {
         var hello = await _connection.CallAsync(
-            o => _connection.Worker.ContainerHelloAsync(new ContainerHelloRequest { ContainerId = _containerId, ProcessId = Environment.ProcessId }, o),
-            CancellationToken.None, idempotent: true, deadline: TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            (e, o) => e.Worker.ContainerHelloAsync(new ContainerHelloRequest { ContainerId = _containerId, ProcessId = Environment.ProcessId }, o),
+            CancellationToken.None, deadline: TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         var spec = hello.Function;
         // EntrypointsOf also finds this executable's functions when the caller renamed the app (ModalAppOptions.AppName).
         var entrypoint = Hosting.AppIdentity.EntrypointsOf(hello.AppName).FirstOrDefault(e => e.Functions.Any(f => f.Name == spec.Name));
@@ -107,8 +110,15 @@ internal sealed class WorkerHost
             await diagnostics.WriteLineAsync($"modal worker: the input stream broke: {exception.Status}").ConfigureAwait(false);
             exitCode = 1;
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (ModalException exception) when (!_stop.IsCancellationRequested)
         {
+            // The retry window is spent: the control plane has been unreachable for too long.
+            await diagnostics.WriteLineAsync($"modal worker: the input stream could not be reopened: {exception.Message}").ConfigureAwait(false);
+            exitCode = 1;
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or RpcException && _stop.IsCancellationRequested)
+        {
+            // A stop this container was asked for.
         }
 
         // Let the inputs in flight finish (their deadlines bound them), unless a timed-out input is stuck.
@@ -127,47 +137,70 @@ internal sealed class WorkerHost
         return exitCode;
     }
 
+    /// <summary>
+    /// Receives assignments until the control plane ends the stream (the container should stop). A stream that breaks
+    /// in transit is reopened (on the next replica that answers, with backoff) and granted the slots free then; the
+    /// retry window restarts whenever a stream delivers.
+    /// </summary>
     private async Task ReceiveInputsAsync(InputRunner runner, int slots, List<Task> running)
     {
-        var credits = Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleReader = true });
-        credits.Writer.TryWrite(slots);
-        using var call = _connection.Worker.FunctionGetInputs(_connection.Options(_stop.Token));
-        var creditLoop = Task.Run(async () =>
+        var credits = new InputCredits(slots);
+        var retry = _connection.NewRetry();
+        try
         {
-            try
+            while (true)
             {
-                await foreach (var count in credits.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+                var endpoint = _connection.NextEndpoint();
+                using var call = endpoint.Worker.FunctionGetInputs(_connection.Options(_stop.Token));
+                var granting = credits.GrantOnAsync(call.RequestStream, _stop.Token);
+                try
                 {
-                    var total = count;
-                    while (credits.Reader.TryRead(out var more))
+                    while (await call.ResponseStream.MoveNext(_stop.Token).ConfigureAwait(false))
                     {
-                        total += more;
+                        endpoint.MarkHealthy();
+                        retry.Reset();
+                        var assignment = call.ResponseStream.Current;
+                        credits.Take();
+                        var task = Task.Run(async () =>
+                        {
+                            try
+                            {
+                                await runner.RunAsync(assignment).ConfigureAwait(false);
+                            }
+                            finally
+                            {
+                                credits.Release();
+                            }
+                        });
+                        lock (running)
+                        {
+                            running.RemoveAll(t => t.IsCompleted);
+                            running.Add(task);
+                        }
                     }
-                    await call.RequestStream.WriteAsync(new InputCredit { FreeSlots = total }, _stop.Token).ConfigureAwait(false);
+                    return;
+                }
+                catch (RpcException exception) when (!_stop.IsCancellationRequested && GrpcConnection.IsTransient(exception, _stop.Token))
+                {
+                    if (retry.Failures == 0)
+                    {
+                        await _diagnostics.WriteLineAsync(
+                            $"modal worker: the input stream from {endpoint.Url} broke ({exception.Status.Detail}); reopening it").ConfigureAwait(false);
+                    }
+                    await retry.WaitAsync(exception, endpoint, _stop.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    credits.Close();
+                    call.Dispose();
+                    await granting.ConfigureAwait(false);
                 }
             }
-            catch (Exception exception) when (exception is OperationCanceledException or RpcException or InvalidOperationException)
-            {
-                // The stream ended; the receive loop reports why.
-            }
-        });
-
-        while (await call.ResponseStream.MoveNext(_stop.Token).ConfigureAwait(false))
-        {
-            var assignment = call.ResponseStream.Current;
-            var task = Task.Run(async () =>
-            {
-                await runner.RunAsync(assignment).ConfigureAwait(false);
-                credits.Writer.TryWrite(1);
-            });
-            lock (running)
-            {
-                running.RemoveAll(t => t.IsCompleted);
-                running.Add(task);
-            }
         }
-        credits.Writer.TryComplete();
-        await creditLoop.ConfigureAwait(false);
+        finally
+        {
+            credits.Close();
+        }
     }
 
     /// <summary>

@@ -29,7 +29,7 @@ public sealed class PayloadLimitTests
     [Fact]
     public async Task An_unreachable_server_is_a_ConnectionException_naming_it()
     {
-        using var connection = GrpcConnection.ForClient("http://127.0.0.1:9", null, null);
+        using var connection = GrpcConnection.ForClient("http://127.0.0.1:9", null, null, retryWindow: TimeSpan.FromMilliseconds(300));
         var backend = new GrpcBackend(connection, "app", new Dictionary<string, string> { ["F"] = "fn-1" }, []);
 
         var exception = await Assert.ThrowsAsync<ConnectionException>(
