@@ -198,40 +198,19 @@ internal sealed partial class SqliteControlStore
         tx.Scalar<string>("SELECT f.app_id FROM inputs i JOIN functions f ON f.id = i.function_id WHERE i.id = $1", inputId));
 
     /// <summary>
-    /// Ends an unfinished input with its one output: the next sequence number of its call, counters adjusted, the call's
-    /// watchers signalled after commit. False when it had already finished.
+    /// Ends an unfinished input with its one output (written with the operation's other outputs before its savepoint is
+    /// released: the next sequence numbers of its call, counters adjusted, the call's watchers signalled after commit).
+    /// False when it had already finished.
     /// </summary>
     private static bool FinishInput(SqliteTx tx, string inputId, int status, byte[] result, long now, List<Action<StoreSignals>> signals)
     {
-        var input = tx.Single("SELECT call_id, function_id, idx, holder, args_size FROM inputs WHERE id = $1 AND status = 0",
-            r => new { CallId = r.GetString(0), FunctionId = r.GetString(1), Index = r.GetInt32(2), Holder = SqliteTx.NullableString(r, 3), Size = r.GetInt64(4) },
-            inputId);
-        if (input is null)
-        {
-            return false;
-        }
-        tx.Execute("UPDATE inputs SET status = $2, holder = NULL, args = x'' WHERE id = $1", inputId, status);
-        if (input.Holder is null)
-        {
-            tx.Execute("UPDATE functions SET ready = ready - 1, backlog_bytes = backlog_bytes - $2 WHERE id = $1", input.FunctionId, input.Size);
-        }
-        else
-        {
-            tx.Execute("UPDATE functions SET running = running - 1, backlog_bytes = backlog_bytes - $2 WHERE id = $1", input.FunctionId, input.Size);
-            ReleaseSlot(tx, input.Holder, now);
-        }
-        long sequence = tx.Scalar<long>(
-            "UPDATE calls SET output_seq = output_seq + 1, unfinished = unfinished - 1, " +
-            "finished_ms = CASE WHEN unfinished = 1 THEN $2 ELSE NULL END WHERE id = $1 RETURNING output_seq", input.CallId, now);
-        tx.Execute("INSERT INTO outputs(call_id, seq, input_id, idx, result) VALUES($1, $2, $3, $4, $5)",
-            input.CallId, sequence, inputId, input.Index, result);
-        string callId = input.CallId;
-        signals.Add(s => s.CallChanged(callId));
-        return true;
+        _ = now;
+        _ = signals;
+        return tx.Finisher.Finish(tx, inputId, status, result);
     }
 
-    /// <summary>A container's input ended: one slot fewer running; idle from now when it was its last.</summary>
-    private static void ReleaseSlot(SqliteTx tx, string containerId, long now) =>
-        tx.Execute("UPDATE containers SET running = running - 1, idle_since_ms = CASE WHEN running = 1 THEN $2 ELSE idle_since_ms END WHERE id = $1",
-            containerId, now);
+    /// <summary>A container's inputs ended: that many slots fewer running; idle from now when they were its last.</summary>
+    internal static void ReleaseSlots(SqliteTx tx, string containerId, int count, long now) =>
+        tx.Execute("UPDATE containers SET running = running - $2, idle_since_ms = CASE WHEN running = $2 THEN $3 ELSE idle_since_ms END WHERE id = $1",
+            containerId, count, now);
 }

@@ -165,7 +165,7 @@ internal sealed partial class SqliteControlStore
                 : "UPDATE inputs SET holder = NULL, retries_used = retries_used + 1, ready_at_ms = $2 WHERE id = $1",
             inputId, readyAt);
         tx.Execute("UPDATE functions SET ready = ready + 1, running = running - 1 WHERE id = $1", functionId);
-        ReleaseSlot(tx, holder, now);
+        ReleaseSlots(tx, holder, 1, now);
     }
 
     /// <summary>A held input's container failed: re-queue it at once, or fail it after too many such failures.</summary>

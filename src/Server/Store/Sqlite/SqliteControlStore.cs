@@ -94,10 +94,12 @@ internal sealed partial class SqliteControlStore : IControlStore
             try
             {
                 _result = apply(tx, now, afterCommit);
+                tx.Finisher.Flush(tx, now, afterCommit);
                 tx.Execute("RELEASE op");
             }
             catch (Exception exception)
             {
+                tx.Finisher.Discard();
                 tx.Execute("ROLLBACK TO op");
                 tx.Execute("RELEASE op");
                 afterCommit.RemoveRange(before, afterCommit.Count - before);

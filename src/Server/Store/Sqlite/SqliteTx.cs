@@ -13,6 +13,9 @@ internal sealed class SqliteTx(SqliteConnection connection) : IDisposable
     public SqliteConnection Connection { get; } = connection;
     public SqliteTransaction? Transaction { get; set; }
 
+    /// <summary>The outputs the current operation writes, flushed before its savepoint is released.</summary>
+    public SqliteFinisher Finisher { get; } = new();
+
     private SqliteCommand Prepare(string sql, object?[] values)
     {
         if (!_commands.TryGetValue(sql, out var command))
