@@ -94,11 +94,14 @@ internal sealed partial class PostgresControlStore
         {
             return null;
         }
-        return await ReplayAsync(tx,
-            "WITH claimed AS (INSERT INTO idempotency(key, call_id, function_id, input_ids, created_ms) " +
-            "VALUES($1, $2, $3, $4, modal_now_ms()) ON CONFLICT (key) DO NOTHING RETURNING key) " +
-            "SELECT call_id, function_id, input_ids FROM idempotency WHERE key = $1 AND NOT EXISTS (SELECT 1 FROM claimed)",
+        int inserted = await tx.ExecuteAsync(
+            "INSERT INTO idempotency(key, call_id, function_id, input_ids, created_ms) VALUES($1, $2, $3, $4, modal_now_ms()) " +
+            "ON CONFLICT (key) DO NOTHING",
             key, callId, functionId, inputs.Select(i => i.Id).ToArray()).ConfigureAwait(false);
+        // A statement of its own: its snapshot sees the row of the transaction the insert waited for.
+        return inserted == 1
+            ? null
+            : await ReplayAsync(tx, "SELECT call_id, function_id, input_ids FROM idempotency WHERE key = $1", key).ConfigureAwait(false);
     }
 
     private static Task<Enqueued?> ReplayAsync(PostgresTx tx, string sql, params object?[] values) =>
@@ -165,7 +168,7 @@ internal sealed partial class PostgresControlStore
             await FinishAsync(tx, inputs.Select(i => new Finish(i.Id, (int)InputStatus.Terminated, result)).ToList()).ConfigureAwait(false);
             if (terminateContainers && containers.Count > 0)
             {
-                await tx.ExecuteAsync("UPDATE containers SET stop_requested = true, kill_requested = true WHERE id = ANY($1)", containers.ToArray())
+                await tx.ExecuteAsync("UPDATE containers SET stop_requested = true, kill_requested = true WHERE id = ANY($1)", (object)containers.ToArray())
                     .ConfigureAwait(false);
             }
             tx.ChangedCalls.Add(callId);
