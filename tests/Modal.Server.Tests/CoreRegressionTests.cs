@@ -266,3 +266,27 @@ public sealed class CoreRegressionTests
         Assert.Equal(before, after);
     }
 }
+
+public sealed class IdempotencyTests
+{
+    [Fact]
+    public async Task A_retried_FunctionMap_or_FunctionPutInputs_with_its_key_returns_the_first_answer_and_creates_nothing()
+    {
+        await using var server = await TestServer.StartAsync();
+        var (_, functionId) = await server.CreateAppAsync(Payloads.Spec());
+        var request = new FunctionMapRequest { FunctionId = functionId, PipelinedInputs = { Payloads.Input(0, 2) }, IdempotencyKey = "map-key-1" };
+
+        var first = await server.Client.FunctionMapAsync(request);
+        var retried = await server.Client.FunctionMapAsync(request);
+        var put = new FunctionPutInputsRequest { FunctionCallId = first.FunctionCallId, Inputs = { Payloads.Input(1, 3) }, IdempotencyKey = "put-key-1" };
+        var firstPut = await server.Client.FunctionPutInputsAsync(put);
+        var retriedPut = await server.Client.FunctionPutInputsAsync(put);
+
+        Assert.Equal(first.FunctionCallId, retried.FunctionCallId);
+        Assert.Equal(first.InputIds, retried.InputIds);
+        Assert.Equal(firstPut.InputIds, retriedPut.InputIds);
+        var call = await server.ControlPlane.Store.GetCallAsync(first.FunctionCallId);
+        Assert.Equal(2, call!.InputCount);
+        Assert.Equal(1, (await server.ControlPlane.Store.CountRowsAsync())["calls"]);
+    }
+}

@@ -226,7 +226,9 @@ public sealed class RetryTests
         GC.WaitForPendingFinalizers();
         GC.Collect();
 
-        Assert.Equal(0, ids.Count(id => id.IsAlive));
+        // A per-call table would keep all 500 alive; the last id or two may still sit in a completed task or a
+        // pooled buffer for a moment, which is not growth.
+        Assert.InRange(ids.Count(id => id.IsAlive), 0, 5);
         GC.KeepAlive(backend);
     }
 
