@@ -31,6 +31,17 @@ public sealed class PostgresDatabase : IAsyncLifetime
         Url = url[..(url.LastIndexOf('/') + 1)] + _name;
     }
 
+    private readonly List<string> _extra = [];
+
+    /// <summary>Creates one more empty database (dropped with this one) and returns its URL.</summary>
+    public async Task<string> CreateDatabaseAsync()
+    {
+        string name = $"modal_test_{Guid.NewGuid():N}"[..30];
+        await ExecuteOnServerAsync($"CREATE DATABASE {name}");
+        _extra.Add(name);
+        return _serverUrl[..(_serverUrl.LastIndexOf('/') + 1)] + name;
+    }
+
     /// <summary>Empties every table (the schema stays), so that each test starts from nothing.</summary>
     public async Task EmptyAsync()
     {
@@ -60,7 +71,10 @@ public sealed class PostgresDatabase : IAsyncLifetime
         if (_name.Length > 0)
         {
             NpgsqlConnection.ClearAllPools();
-            await ExecuteOnServerAsync($"DROP DATABASE IF EXISTS {_name} WITH (FORCE)");
+            foreach (string name in _extra.Append(_name))
+            {
+                await ExecuteOnServerAsync($"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            }
         }
     }
 }
