@@ -109,4 +109,59 @@ public sealed class PostgresStoreTests(PostgresDatabase database) : IClassFixtur
         var outputs = await other.WaitForOutputsAsync(map.FunctionCallId, 2);
         Assert.Equal([4, 9], outputs.Outputs.OrderBy(o => o.Index).Select(o => Payloads.Value(o.Result)));
     }
+
+    [Fact]
+    public async Task A_thousand_inputs_across_workers_on_two_replicas_each_yield_exactly_one_output()
+    {
+        await database.EmptyAsync();
+        var options = new ControlPlaneOptions { DatabasePath = database.Url };
+        await using var leader = await TestServer.StartAsync(options);
+        await Task.Delay(500);
+        await using var other = await TestServer.StartAsync(options);
+        var spec = Payloads.Spec();
+        spec.MaxContainers = 2;
+        spec.MaxInputs = 4;
+        var (_, functionId) = await other.CreateAppAsync(spec, launch: true);
+        var request = new FunctionMapRequest { FunctionId = functionId };
+        request.PipelinedInputs.AddRange(Enumerable.Range(0, 1000).Select(i => Payloads.Input(i, i % 11)));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var map = await other.Client.FunctionMapAsync(request);
+
+        async Task<int> RunWorkerAsync(TestServer connectTo)
+        {
+            var launched = await leader.Launcher.NextAsync();
+            await using var worker = connectTo.Worker(launched.ContainerId, launched.ContainerToken);
+            await worker.HelloAsync();
+            await worker.StartAsync(credits: 4);
+            int served = 0;
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            try
+            {
+                while (true)
+                {
+                    var assignment = await worker.Assignments.Reader.ReadAsync(stop.Token).AsTask().WaitAsync(TimeSpan.FromSeconds(2), stop.Token);
+                    foreach (var input in assignment.Inputs)
+                    {
+                        int x = input.Arguments.Inline[1];
+                        await worker.PutAsync(input, Payloads.Success(x * x));
+                        await worker.GrantAsync(1);
+                        served++;
+                    }
+                }
+            }
+            catch (TimeoutException)
+            {
+                return served; // Idle for two seconds: the queue is drained.
+            }
+        }
+
+        var served = await Task.WhenAll(RunWorkerAsync(leader), RunWorkerAsync(other));
+        var outputs = await other.WaitForOutputsAsync(map.FunctionCallId, 1000, TimeSpan.FromSeconds(30));
+        Console.WriteLine($"1,000 inputs on two replicas in {started.Elapsed.TotalSeconds - 2:F1} s; served {served[0]} + {served[1]}");
+
+        Assert.Equal(1000, served.Sum());
+        Assert.Equal(1000, outputs.Outputs.Select(o => o.InputId).Distinct().Count());
+        Assert.All(outputs.Outputs, o => Assert.Equal(o.Index % 11 * (o.Index % 11), Payloads.Value(o.Result)));
+        Assert.Equal(0, outputs.UnfinishedInputs);
+    }
 }

@@ -23,11 +23,12 @@ internal sealed partial class PostgresControlStore
         WriteAsync<IReadOnlyList<ClaimedAssignment>>(async tx =>
         {
             var assignments = new List<ClaimedAssignment>();
-            // The containers first: a container that EndContainer deleted (or is deleting) gets nothing.
+            // A key-share lock on the containers: EndContainer's delete waits for this claim (and then ends what it
+            // claimed), while completions may still update the rows' counters.
             var live = await tx.QueryAsync(
                 "SELECT c.id, f.batch_size, f.batch_wait_ms, f.timeout_s FROM containers c JOIN functions f ON f.id = c.function_id " +
                 "JOIN apps a ON a.id = f.app_id WHERE c.id = ANY($1) AND c.function_id = $2 AND NOT c.stop_requested AND NOT a.stopped " +
-                "ORDER BY c.id FOR UPDATE OF c",
+                "ORDER BY c.id FOR KEY SHARE OF c",
                 r => (Id: r.GetString(0), BatchSize: r.GetInt32(1), WaitMs: r.GetInt32(2), TimeoutSeconds: r.GetInt32(3)),
                 credits.Select(c => c.ContainerId).Distinct(StringComparer.Ordinal).ToArray(), functionId).ConfigureAwait(false);
             if (live.Count == 0)
@@ -86,15 +87,16 @@ internal sealed partial class PostgresControlStore
                 return assignments;
             }
             tx.CountFunction(functionId, -claimedIds.Count, claimedIds.Count, 0);
+            // The rows are locked: the updates go with the commit's round trip.
+            tx.Defer("UPDATE inputs i SET holder = t.holder, attempt = i.attempt + 1, claimed_ms = modal_now_ms(), deadline_ms = $3 " +
+                "FROM unnest($1::text[], $2::text[]) AS t(id, holder) WHERE i.id = t.id", claimedIds.ToArray(), holders.ToArray(), deadline);
             var generators = assignments.SelectMany(a => a.Inputs).Where(i => i.IsGenerator).ToList();
-            await tx.ExecuteBatchAsync([
-                ("UPDATE inputs i SET holder = t.holder, attempt = i.attempt + 1, claimed_ms = modal_now_ms(), deadline_ms = $3 " +
-                    "FROM unnest($1::text[], $2::text[]) AS t(id, holder) WHERE i.id = t.id",
-                    [claimedIds.ToArray(), holders.ToArray(), deadline]),
+            if (generators.Count > 0)
+            {
                 // A re-run generator starts over: only the new attempt's items are visible.
-                ("DELETE FROM chunks k USING unnest($1::text[], $2::int[]) AS t(call_id, attempt) WHERE k.call_id = t.call_id AND k.attempt < t.attempt",
-                    [generators.Select(g => g.CallId).ToArray(), generators.Select(g => g.Attempt).ToArray()]),
-            ]).ConfigureAwait(false);
+                tx.Defer("DELETE FROM chunks k USING unnest($1::text[], $2::int[]) AS t(call_id, attempt) WHERE k.call_id = t.call_id AND k.attempt < t.attempt",
+                    generators.Select(g => g.CallId).ToArray(), generators.Select(g => g.Attempt).ToArray());
+            }
             return assignments;
         });
 
@@ -201,10 +203,10 @@ internal sealed partial class PostgresControlStore
                 tx.CountSlots(input.Holder, -1);
             }
         }
-        await tx.ExecuteAsync(
+        tx.Defer(
             "INSERT INTO outputs(call_id, seq, input_id, idx, result) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::int[], $5::bytea[])",
             rows.Select(r => r.Input.CallId).ToArray(), sequences, rows.Select(r => r.Finish.InputId).ToArray(), rows.Select(r => r.Input.Index).ToArray(),
-            rows.Select(r => r.Finish.Result).ToArray()).ConfigureAwait(false);
+            rows.Select(r => r.Finish.Result).ToArray());
         return touched;
     }
 

@@ -109,15 +109,15 @@ internal sealed partial class PostgresControlStore : IControlStore
                 await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
                 var tx = new PostgresTx(connection, transaction);
                 T result = await operation(tx).ConfigureAwait(false);
-                await tx.FlushCountersAsync().ConfigureAwait(false);
                 if (tx.ChangedCalls.Count > 0 || tx.WorkReady)
                 {
                     // Delivered by PostgreSQL at commit, and only if it commits.
-                    await tx.ExecuteAsync(
+                    tx.Defer(
                         $"SELECT pg_notify('{PostgresListener.CallChannel}', id) FROM unnest($1::text[]) AS id " +
                         $"UNION ALL SELECT pg_notify('{PostgresListener.WorkChannel}', '') WHERE $2",
-                        tx.ChangedCalls.ToArray(), tx.WorkReady).ConfigureAwait(false);
+                        tx.ChangedCalls.ToArray(), tx.WorkReady);
                 }
+                await tx.FlushAsync().ConfigureAwait(false);
                 await transaction.CommitAsync().ConfigureAwait(false);
                 Interlocked.Increment(ref _transactionCount);
                 foreach (string callId in tx.ChangedCalls)

@@ -16,7 +16,15 @@ internal sealed class PostgresTx(NpgsqlConnection connection, NpgsqlTransaction?
     /// <summary>Delays after which retried inputs become ready (signalled on this replica; others poll).</summary>
     public List<long> WorkReadyAfter { get; } = [];
 
-    /// <summary>Changes to containers' running counts, applied by <see cref="FlushCountersAsync"/> before the commit.</summary>
+    private readonly List<(string Sql, object?[] Values)> _deferred = [];
+
+    /// <summary>
+    /// Queues a statement whose result the operation does not need (writes to rows it already locked, inserts of new
+    /// rows); deferred statements run in order in the last round trip before the commit, with the counters.
+    /// </summary>
+    public void Defer(string sql, params object?[] values) => _deferred.Add((sql, values));
+
+    /// <summary>Changes to containers' running counts, applied by <see cref="FlushAsync"/> before the commit.</summary>
     private readonly SortedDictionary<string, int> _containerSlots = new(StringComparer.Ordinal);
 
     /// <summary>Changes to functions' ready, running and backlog-bytes counters, applied likewise.</summary>
@@ -33,12 +41,14 @@ internal sealed class PostgresTx(NpgsqlConnection connection, NpgsqlTransaction?
     }
 
     /// <summary>
-    /// Applies the counted changes in one round trip, containers before functions and each in id order: the last locks an
-    /// operation takes, always in the same order, so that operations on the same rows queue instead of deadlocking.
+    /// Runs the deferred statements and applies the counted changes in one round trip; containers before functions and
+    /// each in id order: the last locks an operation takes, always in the same order, so that operations on the same
+    /// rows queue instead of deadlocking.
     /// </summary>
-    public async Task FlushCountersAsync()
+    public async Task FlushAsync()
     {
-        var statements = new List<(string, object?[])>(2);
+        var statements = new List<(string, object?[])>(_deferred);
+        _deferred.Clear();
         if (_containerSlots.Count > 0)
         {
             statements.Add((
