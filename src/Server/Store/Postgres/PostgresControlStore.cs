@@ -65,7 +65,7 @@ internal sealed partial class PostgresControlStore : IControlStore
             }
             return store;
         }
-        catch (Exception exception) when (exception is not ArgumentException)
+        catch
         {
             await dataSource.DisposeAsync().ConfigureAwait(false);
             throw;
