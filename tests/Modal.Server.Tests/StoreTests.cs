@@ -43,7 +43,9 @@ public sealed class StoreTests
         var response = await server.Client.FunctionMapAsync(request);
 
         Assert.Equal(10_000, response.InputIds.Count);
-        Assert.InRange(server.ControlPlane.Store.TransactionCount - before, 1, 2);
+        // The inputs are one transaction; the leader's duties (lease renewal, reaper, retention) may commit a few of
+        // their own meanwhile. One transaction per input would be 10,000.
+        Assert.InRange(server.ControlPlane.Store.TransactionCount - before, 1, 10);
     }
 
     [Fact]

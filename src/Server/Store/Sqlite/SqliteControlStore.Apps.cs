@@ -87,7 +87,19 @@ internal sealed partial class SqliteControlStore
         }
     }
 
-    public Task<IReadOnlyList<string>> StopSilentAppsAsync(long timeoutMs) => WriteAsync<IReadOnlyList<string>>((tx, now, signals) =>
+    public async Task<IReadOnlyList<string>> StopSilentAppsAsync(long timeoutMs)
+    {
+        // The leader asks several times a second: look first, so that an idle server commits nothing.
+        long cutoff = NowMs - timeoutMs;
+        if (await ReadAsync(tx => tx.Scalar<int?>("SELECT 1 FROM apps WHERE kind = 0 AND stopped = 0 AND heartbeat_ms < $1 LIMIT 1", cutoff))
+                .ConfigureAwait(false) is null)
+        {
+            return [];
+        }
+        return await StopSilentAppsNowAsync(timeoutMs).ConfigureAwait(false);
+    }
+
+    private Task<IReadOnlyList<string>> StopSilentAppsNowAsync(long timeoutMs) => WriteAsync<IReadOnlyList<string>>((tx, now, signals) =>
     {
         var silent = tx.Query("SELECT id FROM apps WHERE kind = 0 AND stopped = 0 AND heartbeat_ms < $1", r => r.GetString(0), now - timeoutMs);
         foreach (string appId in silent)

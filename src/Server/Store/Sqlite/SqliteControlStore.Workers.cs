@@ -53,7 +53,21 @@ internal sealed partial class SqliteControlStore
         return new Completed(inputs.Select(i => i.CallId).Distinct(StringComparer.Ordinal).ToList(), inputs.Count, 0, 0);
     });
 
-    public Task<IReadOnlyList<ClaimedAssignment>> ClaimAsync(string functionId, IReadOnlyList<ContainerCredit> credits) =>
+    public async Task<IReadOnlyList<ClaimedAssignment>> ClaimAsync(string functionId, IReadOnlyList<ContainerCredit> credits)
+    {
+        // Idle workers ask many times a second: look first, so that nothing is committed when nothing is ready. An
+        // enqueue that commits after this look signals the dispatcher, which claims again.
+        long now = NowMs;
+        if (await ReadAsync(tx => tx.Scalar<int?>(
+                "SELECT 1 FROM inputs WHERE function_id = $1 AND status = 0 AND holder IS NULL AND ready_at_ms <= $2 LIMIT 1", functionId, now))
+            .ConfigureAwait(false) is null)
+        {
+            return [];
+        }
+        return await ClaimNowAsync(functionId, credits).ConfigureAwait(false);
+    }
+
+    private Task<IReadOnlyList<ClaimedAssignment>> ClaimNowAsync(string functionId, IReadOnlyList<ContainerCredit> credits) =>
         WriteAsync<IReadOnlyList<ClaimedAssignment>>((tx, now, _) =>
         {
             var function = tx.Single(
