@@ -16,12 +16,10 @@ internal sealed partial class PostgresControlStore
             var function = await tx.SingleAsync(
                 "SELECT a.stopped, a.name, f.name FROM functions f JOIN apps a ON a.id = f.app_id WHERE f.id = $1 FOR KEY SHARE OF a",
                 r => new { Stopped = r.GetBoolean(0), AppName = r.GetString(1), Name = r.GetString(2) }, call.FunctionId).ConfigureAwait(false)
-                ?? throw new StoreRejection(StoreRejectionKind.NotFound,
-                    $"Function '{call.FunctionId}' was not found. Look functions up with FunctionGet or create them with AppCreate.");
+                ?? throw StoreRejections.FunctionNotFound(call.FunctionId);
             if (function.Stopped)
             {
-                throw new StoreRejection(StoreRejectionKind.FailedPrecondition,
-                    $"App '{function.AppName}' was stopped; function {function.Name} cannot be called.");
+                throw StoreRejections.AppStopped(function.AppName, function.Name);
             }
             await tx.ExecuteAsync(
                 "INSERT INTO calls(id, function_id, invocation, parent_input_id, is_generator, created_ms, input_count, unfinished) " +
@@ -55,20 +53,8 @@ internal sealed partial class PostgresControlStore
                     FunctionId = r.GetString(0), Parent = PostgresTx.NullableString(r, 1), Cancelled = r.GetBoolean(2),
                     Complete = r.GetBoolean(3), Stopped = r.GetBoolean(4), AppName = r.GetString(5),
                 }, callId).ConfigureAwait(false)
-                ?? throw new StoreRejection(StoreRejectionKind.NotFound, $"Function call '{callId}' was not found.");
-            if (call.Stopped)
-            {
-                throw new StoreRejection(StoreRejectionKind.FailedPrecondition, $"App '{call.AppName}' was stopped; no more inputs are accepted.");
-            }
-            if (call.Cancelled)
-            {
-                throw new StoreRejection(StoreRejectionKind.FailedPrecondition, $"Function call {callId} was cancelled; no more inputs are accepted.");
-            }
-            if (call.Complete && inputs.Count > 0)
-            {
-                throw new StoreRejection(StoreRejectionKind.FailedPrecondition,
-                    $"Function call {callId} already received its last inputs (a request with last = true); no more are accepted.");
-            }
+                ?? throw StoreRejections.CallNotFound(callId);
+            StoreRejections.ThrowIfClosed(callId, call.AppName, call.Stopped, call.Cancelled, call.Complete, inputs.Count);
             if (inputs.Count > 0 || last)
             {
                 await tx.ExecuteAsync(
@@ -129,9 +115,7 @@ internal sealed partial class PostgresControlStore
         {
             var backlog = await tx.SingleAsync("SELECT ready, backlog_bytes, name FROM functions WHERE id = $1",
                 r => new { Ready = r.GetInt64(0), Bytes = r.GetInt64(1), Name = r.GetString(2) }, functionId).ConfigureAwait(false);
-            throw new StoreRejection(StoreRejectionKind.ResourceExhausted,
-                $"Function {backlog?.Name} already has {backlog?.Ready} inputs ({backlog?.Bytes} bytes) waiting; adding {inputs.Count} " +
-                $"({bytes} bytes) would pass the limit of {limits.MaxInputs} inputs or {limits.MaxBytes} bytes. Retry later.");
+            throw StoreRejections.BacklogFull(backlog?.Name, backlog?.Ready ?? 0, backlog?.Bytes ?? 0, inputs.Count, bytes, limits);
         }
         tx.WorkReady = true;
     }

@@ -19,7 +19,20 @@ internal sealed partial class PostgresControlStore
     private static HeldInput ReadHeldInput(Npgsql.NpgsqlDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetBoolean(4));
 
-    public Task<IReadOnlyList<ClaimedAssignment>> ClaimAsync(string functionId, IReadOnlyList<ContainerCredit> credits) =>
+    public async Task<IReadOnlyList<ClaimedAssignment>> ClaimAsync(string functionId, IReadOnlyList<ContainerCredit> credits)
+    {
+        // Idle workers ask many times a second: look first, so that nothing is committed when nothing is ready. An
+        // enqueue that commits after this look signals the dispatchers (NOTIFY), which claim again.
+        if (await ReadAsync(tx => tx.ScalarAsync<int?>(
+                "SELECT 1 FROM inputs WHERE function_id = $1 AND status = 0 AND holder IS NULL AND ready_at_ms <= modal_now_ms() LIMIT 1", functionId))
+            .ConfigureAwait(false) is null)
+        {
+            return [];
+        }
+        return await ClaimNowAsync(functionId, credits).ConfigureAwait(false);
+    }
+
+    private Task<IReadOnlyList<ClaimedAssignment>> ClaimNowAsync(string functionId, IReadOnlyList<ContainerCredit> credits) =>
         WriteAsync<IReadOnlyList<ClaimedAssignment>>(async tx =>
         {
             var assignments = new List<ClaimedAssignment>();
