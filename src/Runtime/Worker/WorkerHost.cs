@@ -70,6 +70,25 @@ internal sealed class WorkerHost
         return await host.ServeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Tells the control plane why this worker cannot start, so that callers get that reason (InitFailure after 3 such
+    /// workers in a row) rather than a bare exit code. Best effort: the exit that follows is counted either way.
+    /// </summary>
+    private async Task ReportStartupErrorAsync(string reason)
+    {
+        try
+        {
+            await _connection.CallAsync(
+                (e, o) => e.Worker.ContainerHelloAsync(
+                    new ContainerHelloRequest { ContainerId = _containerId, ProcessId = Environment.ProcessId, StartupError = reason }, o),
+                CancellationToken.None, deadline: TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is RpcException or ModalException)
+        {
+            await _diagnostics.WriteLineAsync($"modal worker: could not report the startup error: {exception.Message}").ConfigureAwait(false);
+        }
+    }
+
     private async Task<int> ServeAsync()
     {
         var hello = await _connection.CallAsync(
@@ -81,9 +100,10 @@ internal sealed class WorkerHost
         if (entrypoint is null)
         {
             var known = string.Join(", ", FunctionEntrypoints.All.SelectMany(e => e.Functions).Select(f => f.Name));
-            await _diagnostics.WriteLineAsync(
-                $"modal worker: this executable has no function named '{spec.Name}' (it has: {(known.Length == 0 ? "none" : known)}). " +
-                "The app's launch spec must run the assembly that declares the function.").ConfigureAwait(false);
+            string missing = $"this executable has no function named '{spec.Name}' (it has: {(known.Length == 0 ? "none" : known)}). " +
+                "The app's launch spec must run the assembly that declares the function.";
+            await _diagnostics.WriteLineAsync($"modal worker: {missing}").ConfigureAwait(false);
+            await ReportStartupErrorAsync(missing).ConfigureAwait(false);
             return 2;
         }
 

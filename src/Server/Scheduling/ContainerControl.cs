@@ -88,7 +88,7 @@ internal sealed class ContainerControl(
         var environment = new Dictionary<string, string>(launch.Environment, StringComparer.Ordinal)
         {
             ["MODAL_WORKER"] = "1",
-            ["MODAL_SERVER_URL"] = url,
+            ["MODAL_SERVER_URL"] = await ServerUrlListAsync(url).ConfigureAwait(false),
             ["MODAL_CONTAINER_ID"] = container.Id,
             ["MODAL_CONTAINER_TOKEN"] = token,
             ["MODAL_APP_ID"] = function.AppId,
@@ -112,6 +112,21 @@ internal sealed class ContainerControl(
             StartupTimeout = options.StartupTimeout,
         };
         _ = Task.Run(() => RunAsync(container, request, spec.Name));
+    }
+
+    /// <summary>This replica's URL first, then the other live replicas', so that the worker fails over to them.</summary>
+    private async Task<string> ServerUrlListAsync(string own)
+    {
+        var urls = new List<string> { own };
+        try
+        {
+            urls.AddRange((await store.ListReplicaUrlsAsync().ConfigureAwait(false)).Where(u => u != own));
+        }
+        catch (Exception exception) when (exception is System.Data.Common.DbException)
+        {
+            logger.LogDebug(exception, "Could not list the other replicas; the worker gets this one only");
+        }
+        return string.Join(',', urls);
     }
 
     private async Task RunAsync(LocalContainer container, ContainerLaunchRequest request, string functionName)

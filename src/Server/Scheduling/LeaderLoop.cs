@@ -52,16 +52,14 @@ internal sealed class LeaderLoop(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        if (_leading)
+        try
         {
-            try
-            {
-                await store.ResignAsync(containers.ReplicaId).ConfigureAwait(false);
-            }
-            catch (Exception exception)
-            {
-                logger.LogDebug(exception, "Could not give up the leader lease; it expires by itself");
-            }
+            // Leave the replica list, and the leader lease if held: another replica takes over at once.
+            await store.ResignAsync(containers.ReplicaId).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            logger.LogDebug(exception, "Could not give up the leader lease; it expires by itself");
         }
     }
 
@@ -72,6 +70,7 @@ internal sealed class LeaderLoop(
         long ttlMs = (long)options.LeaderLease.TotalMilliseconds;
         if (!_leading || now - _leaseRenewedTick > ttlMs / 3)
         {
+            await store.RegisterReplicaAsync(containers.ReplicaId, await containers.ServerUrl.ConfigureAwait(false), ttlMs).ConfigureAwait(false);
             bool leading = await store.TryLeadAsync(containers.ReplicaId, ttlMs).ConfigureAwait(false);
             if (leading != _leading)
             {

@@ -163,6 +163,12 @@ internal interface IControlStore : IAsyncDisposable
     /// <summary>Gives the leader lease up (graceful stop).</summary>
     Task ResignAsync(string replicaId);
 
+    /// <summary>Records that a replica serves at this URL until the TTL passes (renewed by each replica's duty loop).</summary>
+    Task RegisterReplicaAsync(string replicaId, string url, long ttlMs);
+
+    /// <summary>The URLs of the replicas alive now, for the server URL list handed to workers.</summary>
+    Task<IReadOnlyList<string>> ListReplicaUrlsAsync();
+
     /// <summary>
     /// Deletes, in bounded batches, finished calls past retention (with their inputs, outputs, chunks and idempotency
     /// keys), stopped apps with no live containers and no unfinished inputs, and returns the blob ids no longer

@@ -29,7 +29,20 @@ internal sealed partial class SqliteControlStore
     });
 
     public Task ResignAsync(string replicaId) => WriteAsync((tx, _, _) =>
-        tx.Execute("DELETE FROM leader WHERE name = 'leader' AND holder = $1", replicaId));
+    {
+        tx.Execute("DELETE FROM replicas WHERE id = $1", replicaId);
+        return tx.Execute("DELETE FROM leader WHERE name = 'leader' AND holder = $1", replicaId);
+    });
+
+    public Task RegisterReplicaAsync(string replicaId, string url, long ttlMs) => WriteAsync((tx, now, _) =>
+    {
+        tx.Execute("DELETE FROM replicas WHERE expires_ms < $1", now);
+        return tx.Execute("INSERT INTO replicas(id, url, expires_ms) VALUES($1, $2, $3) ON CONFLICT(id) DO UPDATE SET url = excluded.url, " +
+            "expires_ms = excluded.expires_ms", replicaId, url, now + ttlMs);
+    });
+
+    public Task<IReadOnlyList<string>> ListReplicaUrlsAsync() => ReadAsync<IReadOnlyList<string>>(tx =>
+        tx.Query("SELECT DISTINCT url FROM replicas WHERE expires_ms >= $1 ORDER BY url", r => r.GetString(0), NowMs));
 
     public Task<RetentionResult> DeleteExpiredAsync(long callRetentionMs, long syncOutputRetentionMs, int maxRows) => WriteAsync((tx, now, _) =>
     {

@@ -44,5 +44,9 @@ internal static class SqliteSchema
         CREATE TABLE blobs(id TEXT PRIMARY KEY, size INTEGER NOT NULL, created_ms INTEGER NOT NULL);
         CREATE TABLE leader(name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_ms INTEGER NOT NULL);
         """,
+        // 2: replicas announce their URLs, so that workers get every replica to fail over to.
+        """
+        CREATE TABLE replicas(id TEXT PRIMARY KEY, url TEXT NOT NULL, expires_ms INTEGER NOT NULL);
+        """,
     ];
 }
