@@ -595,6 +595,22 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Replicas_are_listed_by_url_until_their_registration_expires_or_they_resign()
+    {
+        var first = await OpenAsync();
+        var second = await OpenAsync();
+
+        await first.RegisterReplicaAsync("rp-1", "http://127.0.0.1:5001", 60_000);
+        await second.RegisterReplicaAsync("rp-2", "http://127.0.0.1:5002", 200);
+        await first.RegisterReplicaAsync("rp-1", "http://127.0.0.1:5001", 60_000);
+        Assert.Equal(["http://127.0.0.1:5001", "http://127.0.0.1:5002"], await first.ListReplicaUrlsAsync());
+        await Task.Delay(300);
+        Assert.Equal(["http://127.0.0.1:5001"], await second.ListReplicaUrlsAsync());
+        await first.ResignAsync("rp-1");
+        Assert.Empty(await second.ListReplicaUrlsAsync());
+    }
+
+    [Fact]
     public async Task Retention_deletes_finished_calls_with_their_rows_stopped_apps_and_old_blobs_in_bounded_batches()
     {
         var store = await OpenAsync();

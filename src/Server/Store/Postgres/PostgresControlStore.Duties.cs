@@ -25,8 +25,28 @@ internal sealed partial class PostgresControlStore
             "SET holder = excluded.holder, expires_ms = excluded.expires_ms WHERE leader.holder = $1 OR leader.expires_ms < modal_now_ms() " +
             "RETURNING holder", replicaId, ttlMs).ConfigureAwait(false) is not null);
 
-    public Task ResignAsync(string replicaId) => WriteAsync(tx =>
-        tx.ExecuteAsync("DELETE FROM leader WHERE name = 'leader' AND holder = $1", replicaId));
+    public Task ResignAsync(string replicaId) => WriteAsync(async tx =>
+    {
+        await tx.ExecuteBatchAsync([
+            ("DELETE FROM replicas WHERE id = $1", [replicaId]),
+            ("DELETE FROM leader WHERE name = 'leader' AND holder = $1", [replicaId]),
+        ]).ConfigureAwait(false);
+        return true;
+    });
+
+    public Task RegisterReplicaAsync(string replicaId, string url, long ttlMs) => WriteAsync(async tx =>
+    {
+        await tx.ExecuteBatchAsync([
+            ("DELETE FROM replicas WHERE expires_ms < modal_now_ms()", []),
+            ("INSERT INTO replicas(id, url, expires_ms) VALUES($1, $2, modal_now_ms() + $3) ON CONFLICT (id) DO UPDATE SET url = excluded.url, " +
+                "expires_ms = excluded.expires_ms", [replicaId, url, ttlMs]),
+        ]).ConfigureAwait(false);
+        return true;
+    });
+
+    public Task<IReadOnlyList<string>> ListReplicaUrlsAsync() => ReadAsync<IReadOnlyList<string>>(async tx =>
+        await tx.QueryAsync("SELECT url FROM replicas WHERE expires_ms >= modal_now_ms() GROUP BY url ORDER BY url COLLATE \"C\"", r => r.GetString(0))
+            .ConfigureAwait(false));
 
     public Task<RetentionResult> DeleteExpiredAsync(long callRetentionMs, long syncOutputRetentionMs, int maxRows) => WriteAsync(async tx =>
     {

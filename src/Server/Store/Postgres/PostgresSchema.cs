@@ -57,6 +57,10 @@ internal static class PostgresSchema
         CREATE INDEX blobs_by_age ON blobs(created_ms);
         CREATE TABLE leader(name text PRIMARY KEY, holder text NOT NULL, expires_ms bigint NOT NULL);
         """,
+        // 2: replicas announce their URLs, so that workers get every replica to fail over to.
+        """
+        CREATE TABLE replicas(id text PRIMARY KEY, url text NOT NULL, expires_ms bigint NOT NULL);
+        """,
     ];
 
     /// <summary>Applies the migrations this database lacks; returns how many this call applied.</summary>
