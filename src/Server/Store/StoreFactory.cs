@@ -6,14 +6,14 @@ internal static class StoreFactory
     public static bool IsPostgres(string? path) =>
         path is not null && (path.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase) || path.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase));
 
-    public static Task<IControlStore> OpenAsync(ControlPlaneOptions options, CancellationToken cancellationToken)
+    public static async Task<IControlStore> OpenAsync(ControlPlaneOptions options, CancellationToken cancellationToken)
     {
-        _ = cancellationToken;
+        long restartGraceMs = (long)options.LeaseTimeout.TotalMilliseconds;
         if (IsPostgres(options.DatabasePath))
         {
-            throw new NotSupportedException("PostgreSQL stores arrive with the PostgreSQL store; use a SQLite file for now.");
+            return await PostgresControlStore.OpenAsync(options.DatabasePath!, options.TimeProvider, restartGraceMs, cancellationToken)
+                .ConfigureAwait(false);
         }
-        return Task.FromResult<IControlStore>(new SqliteControlStore(options.DatabasePath, options.TimeProvider,
-            restartGraceMs: (long)options.LeaseTimeout.TotalMilliseconds));
+        return new SqliteControlStore(options.DatabasePath, options.TimeProvider, restartGraceMs);
     }
 }

@@ -13,12 +13,10 @@ internal sealed partial class SqliteControlStore
             }
             var function = tx.Single("SELECT a.stopped, a.name, f.name FROM functions f JOIN apps a ON a.id = f.app_id WHERE f.id = $1",
                 r => new { Stopped = r.GetInt32(0) != 0, AppName = r.GetString(1), Name = r.GetString(2) }, call.FunctionId)
-                ?? throw new StoreRejection(StoreRejectionKind.NotFound,
-                    $"Function '{call.FunctionId}' was not found. Look functions up with FunctionGet or create them with AppCreate.");
+                ?? throw StoreRejections.FunctionNotFound(call.FunctionId);
             if (function.Stopped)
             {
-                throw new StoreRejection(StoreRejectionKind.FailedPrecondition,
-                    $"App '{function.AppName}' was stopped; function {function.Name} cannot be called.");
+                throw StoreRejections.AppStopped(function.AppName, function.Name);
             }
             tx.Execute("INSERT INTO calls(id, function_id, invocation, parent_input_id, is_generator, created_ms) VALUES($1, $2, $3, $4, $5, $6)",
                 call.Id, call.FunctionId, call.Invocation, call.ParentInputId, call.IsGenerator, now);
@@ -42,20 +40,8 @@ internal sealed partial class SqliteControlStore
                     FunctionId = r.GetString(0), Parent = SqliteTx.NullableString(r, 1), Cancelled = r.GetInt32(2) != 0,
                     Complete = r.GetInt32(3) != 0, Stopped = r.GetInt32(4) != 0, AppName = r.GetString(5),
                 }, callId)
-                ?? throw new StoreRejection(StoreRejectionKind.NotFound, $"Function call '{callId}' was not found.");
-            if (call.Stopped)
-            {
-                throw new StoreRejection(StoreRejectionKind.FailedPrecondition, $"App '{call.AppName}' was stopped; no more inputs are accepted.");
-            }
-            if (call.Cancelled)
-            {
-                throw new StoreRejection(StoreRejectionKind.FailedPrecondition, $"Function call {callId} was cancelled; no more inputs are accepted.");
-            }
-            if (call.Complete && inputs.Count > 0)
-            {
-                throw new StoreRejection(StoreRejectionKind.FailedPrecondition,
-                    $"Function call {callId} already received its last inputs (a request with last = true); no more are accepted.");
-            }
+                ?? throw StoreRejections.CallNotFound(callId);
+            StoreRejections.ThrowIfClosed(callId, call.AppName, call.Stopped, call.Cancelled, call.Complete, inputs.Count);
             var ids = AddInputs(tx, callId, call.FunctionId, call.Parent, inputs, limits, now, signals);
             if (last)
             {
@@ -100,9 +86,7 @@ internal sealed partial class SqliteControlStore
             r => new { Ready = r.GetInt64(0), Bytes = r.GetInt64(1), Name = r.GetString(2) }, functionId)!;
         if (backlog.Ready + inputs.Count > limits.MaxInputs || backlog.Bytes + bytes > limits.MaxBytes)
         {
-            throw new StoreRejection(StoreRejectionKind.ResourceExhausted,
-                $"Function {backlog.Name} already has {backlog.Ready} inputs ({backlog.Bytes} bytes) waiting; adding {inputs.Count} " +
-                $"({bytes} bytes) would pass the limit of {limits.MaxInputs} inputs or {limits.MaxBytes} bytes. Retry later.");
+            throw StoreRejections.BacklogFull(backlog.Name, backlog.Ready, backlog.Bytes, inputs.Count, bytes, limits);
         }
         foreach (var input in inputs)
         {
