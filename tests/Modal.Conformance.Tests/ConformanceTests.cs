@@ -8,7 +8,7 @@ public abstract partial class ConformanceTests<TFixture> : IClassFixture<TFixtur
     where TFixture : ModalAppFixture
 {
     /// <summary>How long a test waits for something that should happen promptly.</summary>
-    protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
+    protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(30); // a liveness bound: cold starts on a loaded 2-core machine
 
     protected ConformanceTests(TFixture fixture) => Fixture = fixture;
 
