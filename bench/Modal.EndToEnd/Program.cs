@@ -8,12 +8,24 @@ var options = RunnerOptions.Parse(args, out var error);
 var startedAt = DateTimeOffset.UtcNow;
 var memory = MemorySampler.Start();
 var startup = System.Diagnostics.Stopwatch.StartNew();
-await using var app = await ModalApp.RunAsync(args, new ModalAppOptions { Mode = options?.Mode ?? ModalMode.InProcess });
+// --echo-only measures no app, so it starts the cheap one.
+await using var app = await ModalApp.RunAsync(args, new ModalAppOptions { Mode = options is { EchoOnly: false } ? options.Mode : ModalMode.InProcess });
 startup.Stop();
 if (options is null)
 {
     await Console.Error.WriteLineAsync($"{error}{Environment.NewLine}{RunnerOptions.Usage}");
     return 2;
+}
+if (options.EchoOnly)
+{
+    await memory.DisposeAsync();
+    var floor = await EndToEndRun.RunEchoOnlyAsync(options, startedAt);
+    Report.WriteTable(floor, options.Json ? Console.Error : Console.Out);
+    if (options.Json)
+    {
+        Report.WriteJson(floor, Console.OpenStandardOutput());
+    }
+    return 0;
 }
 
 var result = await EndToEndRun.RunAsync(app, options, startedAt, startup.Elapsed, memory);

@@ -14,6 +14,7 @@ internal sealed record RunnerOptions
           --inputs N                  inputs per Map (default 10000)
           --defaults                  call SquareDefaults (default function options) instead of Square (MaxContainers 2, MaxInputs 32)
           --allocations               also sample allocations by type during the timed calls and the ordered map
+          --echo-only                 measure only the floor (a bare gRPC unary echo, --warmup then --calls calls) and start no app
           --json                      print the results as JSON on stdout (the table goes to stderr)
         """;
 
@@ -24,6 +25,7 @@ internal sealed record RunnerOptions
     public bool DefaultOptions { get; init; }
     public bool Json { get; init; }
     public bool Allocations { get; init; }
+    public bool EchoOnly { get; init; }
 
     /// <summary>Parses <paramref name="args"/>; on failure returns null and says why in <paramref name="error"/>.</summary>
     public static RunnerOptions? Parse(string[] args, out string? error)
@@ -63,6 +65,9 @@ internal sealed record RunnerOptions
                     break;
                 case "--allocations":
                     options = options with { Allocations = true };
+                    break;
+                case "--echo-only":
+                    options = options with { EchoOnly = true };
                     break;
                 case "--json":
                     options = options with { Json = true };
