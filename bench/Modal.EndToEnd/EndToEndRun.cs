@@ -65,6 +65,7 @@ internal static class EndToEndRun
         return new RunResult(
             StartedAt: startedAt,
             Mode: app.Mode,
+            Database: options.Database,
             Function: options.DefaultOptions ? "SquareDefaults" : "Square",
             ProcessorCount: Environment.ProcessorCount,
             Runtime: System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,

@@ -1,15 +1,21 @@
 using Modal;
 using Modal.EndToEnd;
 
-// First of all: in a worker process (Embedded mode launches this executable) RunAsync serves inputs and never
-// returns, so nothing below runs there. On a bad command line the app still starts, cheaply in process, so that a
-// worker is never turned away by argument parsing.
+// First of all: in a worker process (the control plane launches this executable, with no arguments) RunAsync serves
+// inputs and never returns, so nothing below it runs there. On a bad command line the app still starts, cheaply in
+// process, so that a worker is never turned away by argument parsing.
 var options = RunnerOptions.Parse(args, out var error);
+// --db: the standalone control plane, in its own process, before the app that connects to it (and not in its start time).
+await using var server = options is { Database: { } database, EchoOnly: false } ? await StandaloneServer.StartAsync(database) : null;
 var startedAt = DateTimeOffset.UtcNow;
 var memory = MemorySampler.Start();
 var startup = System.Diagnostics.Stopwatch.StartNew();
 // --echo-only measures no app, so it starts the cheap one.
-await using var app = await ModalApp.RunAsync(args, new ModalAppOptions { Mode = options is { EchoOnly: false } ? options.Mode : ModalMode.InProcess });
+await using var app = await ModalApp.RunAsync(args, new ModalAppOptions
+{
+    Mode = options is { EchoOnly: false } ? options.Mode : ModalMode.InProcess,
+    ServerUrl = server?.Url,
+});
 startup.Stop();
 if (options is null)
 {

@@ -4,6 +4,7 @@ namespace Modal.EndToEnd;
 internal sealed record RunResult(
     DateTimeOffset StartedAt,
     ModalMode Mode,
+    string? Database,
     string Function,
     int ProcessorCount,
     string Runtime,
