@@ -5,6 +5,12 @@ using Modal.EndToEnd;
 // inputs and never returns, so nothing below it runs there. On a bad command line the app still starts, cheaply in
 // process, so that a worker is never turned away by argument parsing.
 var options = RunnerOptions.Parse(args, out var error);
+if (options is { Json: true })
+{
+    // Standard output carries the JSON alone (written to the stream itself below); anything else written to the
+    // console, such as an embedded control plane's log lines, goes to standard error.
+    Console.SetOut(Console.Error);
+}
 // --db: the standalone control plane, in its own process, before the app that connects to it (and not in its start time).
 await using var server = options is { Database: { } database, EchoOnly: false } ? await StandaloneServer.StartAsync(database) : null;
 var startedAt = DateTimeOffset.UtcNow;
