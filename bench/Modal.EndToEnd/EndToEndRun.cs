@@ -2,7 +2,10 @@ using System.Diagnostics;
 
 namespace Modal.EndToEnd;
 
-/// <summary>The measured sequence: a cold call, warm-up, timed sequential calls, then an ordered and an unordered map.</summary>
+/// <summary>
+/// The measured sequence: a cold call, warm-up, timed sequential calls, the same number of bare gRPC echo calls (the
+/// floor), then an ordered and an unordered map.
+/// </summary>
 internal static class EndToEndRun
 {
     private const int TopTypes = 15;
@@ -10,13 +13,15 @@ internal static class EndToEndRun
     public static async Task<RunResult> RunAsync(ModalApp app, RunnerOptions options, DateTimeOffset startedAt, TimeSpan startup, MemorySampler memory)
     {
         var loadBefore = LoadAverage();
-        Func<int, Task<int>> remote = options.DefaultOptions
+        Func<int, Task<long>> remote = options.DefaultOptions
             ? x => EndToEndFunctions.Functions.SquareDefaults.RemoteAsync(x)
             : x => EndToEndFunctions.Functions.Square.RemoteAsync(x);
         Function handle = options.DefaultOptions ? EndToEndFunctions.Functions.SquareDefaults : EndToEndFunctions.Functions.Square;
-        Func<IEnumerable<int>, bool, IAsyncEnumerable<int>> map = options.DefaultOptions
+        Func<IEnumerable<int>, bool, IAsyncEnumerable<long>> map = options.DefaultOptions
             ? (xs, ordered) => EndToEndFunctions.Functions.SquareDefaults.Map(xs, ordered)
             : (xs, ordered) => EndToEndFunctions.Functions.Square.Map(xs, ordered);
+        // Started before anything is timed; measured right after the RemoteAsync calls, in the same conditions.
+        await using var echo = await EchoFloor.StartAsync();
 
         // The first call of the function: in Embedded mode the control plane launches a worker process for it.
         var cold = Stopwatch.StartNew();
@@ -25,7 +30,7 @@ internal static class EndToEndRun
 
         for (var i = 0; i < options.Warmup; i++)
         {
-            Check(await remote(i), i * i);
+            Check(await remote(i), (long)i * i);
         }
 
         using var sampler = options.Allocations ? new AllocationSampler() : null;
@@ -37,12 +42,14 @@ internal static class EndToEndRun
             var started = Stopwatch.GetTimestamp();
             var square = await remote(i);
             latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            Check(square, i * i);
+            Check(square, (long)i * i);
         }
         var allocatedPerCall = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / options.Calls;
         var callAllocations = sampler?.Stop(TopTypes);
         // Timers still pending once the calls have returned: waits that nobody cancelled (each holds its state until it fires).
         var activeTimers = Timer.ActiveCount;
+
+        var echoLatency = await echo.MeasureAsync(options.Warmup, options.Calls);
 
         // A small map of each kind first, so neither measured map pays for JIT or for first-use setup of the map path.
         var warmupInputs = Math.Min(options.Inputs, 1_000);
@@ -58,6 +65,7 @@ internal static class EndToEndRun
         return new RunResult(
             StartedAt: startedAt,
             Mode: app.Mode,
+            Database: options.Database,
             Function: options.DefaultOptions ? "SquareDefaults" : "Square",
             ProcessorCount: Environment.ProcessorCount,
             Runtime: System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
@@ -68,6 +76,7 @@ internal static class EndToEndRun
             ColdCallMs: cold.Elapsed.TotalMilliseconds,
             Calls: options.Calls,
             Latency: LatencyStats.From(latencies),
+            Echo: echoLatency,
             AllocatedBytesPerCall: allocatedPerCall,
             ActiveTimersAfterCalls: activeTimers,
             MapOrdered: ordered,
@@ -83,28 +92,48 @@ internal static class EndToEndRun
             MapAllocations: mapAllocations);
     }
 
-    private static async Task<MapResult> MapAsync(Func<IEnumerable<int>, bool, IAsyncEnumerable<int>> map, Function handle, int inputs, bool orderOutputs)
+    /// <summary>
+    /// Only the echo floor (<c>--echo-only</c>), for runs beside a build of the runner that has none, such as an older
+    /// release's.
+    /// </summary>
+    public static async Task<EchoOnlyResult> RunEchoOnlyAsync(RunnerOptions options, DateTimeOffset startedAt)
+    {
+        var loadBefore = LoadAverage();
+        await using var echo = await EchoFloor.StartAsync();
+        var latency = await echo.MeasureAsync(options.Warmup, options.Calls);
+        return new EchoOnlyResult(startedAt, Environment.ProcessorCount, loadBefore, LoadAverage(), options.Calls, latency);
+    }
+
+    private static async Task<MapResult> MapAsync(Func<IEnumerable<int>, bool, IAsyncEnumerable<long>> map, Function handle, int inputs, bool orderOutputs)
     {
         using var stopStats = new CancellationTokenSource();
         var peakRunners = SamplePeakRunnersAsync(handle, stopStats.Token);
+        // Exact at any size: every output must be the square of an input not seen before (squares of 0..n-1 are
+        // distinct), in input order when ordered, and there must be one per input.
+        var seen = new System.Collections.BitArray(inputs);
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var started = Stopwatch.GetTimestamp();
         TimeSpan? firstOutput = null;
-        long sum = 0;
         var count = 0;
         await foreach (var square in map(Enumerable.Range(0, inputs), orderOutputs))
         {
             firstOutput ??= Stopwatch.GetElapsedTime(started);
-            sum += square;
+            var root = (long)Math.Round(Math.Sqrt(square));
+            if (root * root != square || root >= inputs || seen[(int)root] || (orderOutputs && root != count))
+            {
+                throw new InvalidOperationException(
+                    $"Output {count} of a map over {inputs} inputs ({(orderOutputs ? "ordered" : "unordered")}) was {square}: " +
+                    (orderOutputs ? $"expected {(long)count * count}." : "not the square of an input not yet returned."));
+            }
+            seen[(int)root] = true;
             count++;
         }
         var elapsed = Stopwatch.GetElapsedTime(started);
         await stopStats.CancelAsync();
         var runners = await peakRunners;
-        var expected = Enumerable.Range(0, inputs).Sum(x => (long)x * x);
-        if (count != inputs || sum != expected)
+        if (count != inputs)
         {
-            throw new InvalidOperationException($"Map yielded {count} outputs summing to {sum}; expected {inputs} summing to {expected}.");
+            throw new InvalidOperationException($"A map over {inputs} inputs yielded {count} outputs.");
         }
         return new MapResult(
             Inputs: inputs,
@@ -139,7 +168,7 @@ internal static class EndToEndRun
         return peak;
     }
 
-    private static void Check(int actual, int expected)
+    private static void Check(long actual, long expected)
     {
         if (actual != expected)
         {

@@ -9,14 +9,17 @@ internal static class Report
     public static void WriteTable(RunResult r, TextWriter output)
     {
         var c = CultureInfo.InvariantCulture;
-        output.WriteLine(string.Create(c, $"Modal.EndToEnd  {r.StartedAt:yyyy-MM-dd HH:mm} UTC  mode {r.Mode}  function {r.Function}  {r.ProcessorCount} cores  {r.Runtime}"));
+        var database = r.Database is null ? "" : $" (standalone control plane on {r.Database})";
+        output.WriteLine(string.Create(c, $"Modal.EndToEnd  {r.StartedAt:yyyy-MM-dd HH:mm} UTC  mode {r.Mode}{database}  function {r.Function}  {r.ProcessorCount} cores  {r.Runtime}"));
         output.WriteLine(string.Create(c, $"load average (1 min) before {Format(r.LoadAverageBefore)}, after {Format(r.LoadAverageAfter)}"));
         output.WriteLine();
         output.WriteLine("| measure | value |");
         output.WriteLine("|---|---|");
         Row(output, "app start (RunAsync)", $"{r.StartupMs:F1} ms");
         Row(output, "cold call (first RemoteAsync)", $"{r.ColdCallMs:F1} ms");
-        Row(output, $"RemoteAsync latency, {r.Calls} sequential calls", $"p50 {r.Latency.P50Ms:F3} ms, p90 {r.Latency.P90Ms:F3} ms, p99 {r.Latency.P99Ms:F3} ms, max {r.Latency.MaxMs:F3} ms, mean {r.Latency.MeanMs:F3} ms");
+        Row(output, $"RemoteAsync latency, {r.Calls} sequential calls", Latency(r.Latency));
+        Row(output, $"floor: bare gRPC unary echo of {EchoFloor.PayloadBytes} B, {r.Calls} sequential calls", Latency(r.Echo));
+        Row(output, "RemoteAsync / echo", $"p50 {r.Latency.P50Ms / r.Echo.P50Ms:F1}x, p99 {r.Latency.P99Ms / r.Echo.P99Ms:F1}x");
         Row(output, "allocated per RemoteAsync (this process)", Bytes(r.AllocatedBytesPerCall));
         Row(output, "timers active right after the timed calls (this process)", r.ActiveTimersAfterCalls.ToString(CultureInfo.InvariantCulture));
         foreach (var map in new[] { r.MapOrdered, r.MapUnordered })
@@ -30,6 +33,17 @@ internal static class Report
         Row(output, "GC collections gen0/gen1/gen2", $"{r.Gen0Collections}/{r.Gen1Collections}/{r.Gen2Collections}");
         WriteAllocations(output, $"sampled allocations during the {r.Calls} timed calls", r.CallAllocations);
         WriteAllocations(output, $"sampled allocations during the ordered map of {r.MapOrdered.Inputs:N0} inputs", r.MapAllocations);
+    }
+
+    public static void WriteTable(EchoOnlyResult r, TextWriter output)
+    {
+        var c = CultureInfo.InvariantCulture;
+        output.WriteLine(string.Create(c, $"Modal.EndToEnd  {r.StartedAt:yyyy-MM-dd HH:mm} UTC  echo floor only  {r.ProcessorCount} cores"));
+        output.WriteLine(string.Create(c, $"load average (1 min) before {Format(r.LoadAverageBefore)}, after {Format(r.LoadAverageAfter)}"));
+        output.WriteLine();
+        output.WriteLine("| measure | value |");
+        output.WriteLine("|---|---|");
+        Row(output, $"floor: bare gRPC unary echo of {EchoFloor.PayloadBytes} B, {r.Calls} sequential calls", Latency(r.Echo));
     }
 
     private static void WriteAllocations(TextWriter output, string title, IReadOnlyList<(string Type, long Bytes)>? allocations)
@@ -52,6 +66,7 @@ internal static class Report
         json.WriteStartObject();
         json.WriteString("startedAt", r.StartedAt);
         json.WriteString("mode", r.Mode.ToString());
+        json.WriteString("database", r.Database);
         json.WriteString("function", r.Function);
         json.WriteNumber("processorCount", r.ProcessorCount);
         json.WriteString("runtime", r.Runtime);
@@ -62,14 +77,13 @@ internal static class Report
         json.WriteNumber("coldCallMs", r.ColdCallMs);
         json.WriteStartObject("remoteAsync");
         json.WriteNumber("calls", r.Calls);
-        json.WriteNumber("meanMs", r.Latency.MeanMs);
-        json.WriteNumber("p50Ms", r.Latency.P50Ms);
-        json.WriteNumber("p90Ms", r.Latency.P90Ms);
-        json.WriteNumber("p99Ms", r.Latency.P99Ms);
-        json.WriteNumber("maxMs", r.Latency.MaxMs);
+        WriteLatency(json, r.Latency);
         json.WriteNumber("allocatedBytesPerCall", r.AllocatedBytesPerCall);
         json.WriteNumber("activeTimersAfterCalls", r.ActiveTimersAfterCalls);
         json.WriteEndObject();
+        WriteEcho(json, r.Calls, r.Echo);
+        json.WriteNumber("remoteToEchoP50", r.Latency.P50Ms / r.Echo.P50Ms);
+        json.WriteNumber("remoteToEchoP99", r.Latency.P99Ms / r.Echo.P99Ms);
         WriteMap(json, "mapOrdered", r.MapOrdered);
         WriteMap(json, "mapUnordered", r.MapUnordered);
         json.WriteNumber("peakWorkingSetBytes", r.PeakWorkingSetBytes);
@@ -81,6 +95,38 @@ internal static class Report
         json.WriteEndObject();
         json.Flush();
         stream.WriteByte((byte)'\n');
+    }
+
+    public static void WriteJson(EchoOnlyResult r, Stream stream)
+    {
+        using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        json.WriteStartObject();
+        json.WriteString("startedAt", r.StartedAt);
+        json.WriteNumber("processorCount", r.ProcessorCount);
+        WriteNullable(json, "loadAverageBefore", r.LoadAverageBefore);
+        WriteNullable(json, "loadAverageAfter", r.LoadAverageAfter);
+        WriteEcho(json, r.Calls, r.Echo);
+        json.WriteEndObject();
+        json.Flush();
+        stream.WriteByte((byte)'\n');
+    }
+
+    private static void WriteEcho(Utf8JsonWriter json, int calls, LatencyStats echo)
+    {
+        json.WriteStartObject("echo");
+        json.WriteNumber("calls", calls);
+        json.WriteNumber("payloadBytes", EchoFloor.PayloadBytes);
+        WriteLatency(json, echo);
+        json.WriteEndObject();
+    }
+
+    private static void WriteLatency(Utf8JsonWriter json, LatencyStats latency)
+    {
+        json.WriteNumber("meanMs", latency.MeanMs);
+        json.WriteNumber("p50Ms", latency.P50Ms);
+        json.WriteNumber("p90Ms", latency.P90Ms);
+        json.WriteNumber("p99Ms", latency.P99Ms);
+        json.WriteNumber("maxMs", latency.MaxMs);
     }
 
     private static void WriteMap(Utf8JsonWriter json, string name, MapResult map)
@@ -107,6 +153,9 @@ internal static class Report
             json.WriteNull(name);
         }
     }
+
+    private static string Latency(LatencyStats l)
+        => string.Create(CultureInfo.InvariantCulture, $"p50 {l.P50Ms:F3} ms, p90 {l.P90Ms:F3} ms, p99 {l.P99Ms:F3} ms, max {l.MaxMs:F3} ms, mean {l.MeanMs:F3} ms");
 
     private static void Row(TextWriter output, string measure, string value) => output.WriteLine($"| {measure} | {value} |");
 

@@ -4,6 +4,7 @@ namespace Modal.EndToEnd;
 internal sealed record RunResult(
     DateTimeOffset StartedAt,
     ModalMode Mode,
+    string? Database,
     string Function,
     int ProcessorCount,
     string Runtime,
@@ -14,6 +15,7 @@ internal sealed record RunResult(
     double ColdCallMs,
     int Calls,
     LatencyStats Latency,
+    LatencyStats Echo,
     long AllocatedBytesPerCall,
     long ActiveTimersAfterCalls,
     MapResult MapOrdered,
@@ -26,6 +28,9 @@ internal sealed record RunResult(
     int Gen2Collections,
     IReadOnlyList<(string Type, long Bytes)>? CallAllocations,
     IReadOnlyList<(string Type, long Bytes)>? MapAllocations);
+
+/// <summary>A run of the echo floor alone (<c>--echo-only</c>).</summary>
+internal sealed record EchoOnlyResult(DateTimeOffset StartedAt, int ProcessorCount, double? LoadAverageBefore, double? LoadAverageAfter, int Calls, LatencyStats Echo);
 
 /// <summary>One map over <see cref="Inputs"/> inputs.</summary>
 internal sealed record MapResult(int Inputs, bool OrderOutputs, double Seconds, double InputsPerSecond, double FirstOutputMs, long AllocatedBytesPerInput, int PeakRunners);

@@ -8,27 +8,35 @@ internal sealed record RunnerOptions
     public const string Usage =
         """
         usage: dotnet run -c Release --project bench/Modal.EndToEnd -- [options]
-          --mode InProcess|Embedded   where calls run (default Embedded)
+          --mode InProcess|Embedded|Remote
+                                      where calls run (default Embedded); Remote: the control plane at MODAL_SERVER_URL
+          --db PATH|URL               start a standalone control plane on this database (a SQLite file) and run Remote against it
           --calls N                   sequential RemoteAsync calls timed for latency (default 200)
           --warmup N                  calls before timing (default 20)
           --inputs N                  inputs per Map (default 10000)
           --defaults                  call SquareDefaults (default function options) instead of Square (MaxContainers 2, MaxInputs 32)
           --allocations               also sample allocations by type during the timed calls and the ordered map
+          --echo-only                 measure only the floor (a bare gRPC unary echo, --warmup then --calls calls) and start no app
           --json                      print the results as JSON on stdout (the table goes to stderr)
         """;
 
     public ModalMode Mode { get; init; } = ModalMode.Embedded;
+
+    /// <summary>With <c>--db</c>: the database of the standalone control plane the runner starts (implies Remote).</summary>
+    public string? Database { get; init; }
     public int Calls { get; init; } = 200;
     public int Warmup { get; init; } = 20;
     public int Inputs { get; init; } = 10_000;
     public bool DefaultOptions { get; init; }
     public bool Json { get; init; }
     public bool Allocations { get; init; }
+    public bool EchoOnly { get; init; }
 
     /// <summary>Parses <paramref name="args"/>; on failure returns null and says why in <paramref name="error"/>.</summary>
     public static RunnerOptions? Parse(string[] args, out string? error)
     {
         var options = new RunnerOptions();
+        var modeGiven = false;
         error = null;
         for (var i = 0; i < args.Length; i++)
         {
@@ -37,12 +45,21 @@ internal sealed record RunnerOptions
             {
                 case "--mode":
                     if (!TryValue(args, ref i, out var mode) || !Enum.TryParse<ModalMode>(mode, ignoreCase: true, out var parsed)
-                        || parsed is not (ModalMode.InProcess or ModalMode.Embedded))
+                        || parsed is not (ModalMode.InProcess or ModalMode.Embedded or ModalMode.Remote))
                     {
-                        error = $"--mode takes InProcess or Embedded, not '{mode}'.";
+                        error = $"--mode takes InProcess, Embedded or Remote, not '{mode}'.";
                         return null;
                     }
                     options = options with { Mode = parsed };
+                    modeGiven = true;
+                    break;
+                case "--db":
+                    if (!TryValue(args, ref i, out var database) || string.IsNullOrWhiteSpace(database))
+                    {
+                        error = "--db takes a SQLite file path (or a database URL the server accepts).";
+                        return null;
+                    }
+                    options = options with { Database = database };
                     break;
                 case "--calls" or "--warmup" or "--inputs":
                     if (!TryValue(args, ref i, out var text) || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count)
@@ -64,6 +81,9 @@ internal sealed record RunnerOptions
                 case "--allocations":
                     options = options with { Allocations = true };
                     break;
+                case "--echo-only":
+                    options = options with { EchoOnly = true };
+                    break;
                 case "--json":
                     options = options with { Json = true };
                     break;
@@ -71,6 +91,15 @@ internal sealed record RunnerOptions
                     error = $"Unknown option '{name}'.";
                     return null;
             }
+        }
+        if (options.Database is not null)
+        {
+            if (modeGiven && options.Mode != ModalMode.Remote)
+            {
+                error = $"--db starts a standalone control plane and calls it in Remote mode; it cannot be combined with --mode {options.Mode}.";
+                return null;
+            }
+            options = options with { Mode = ModalMode.Remote };
         }
         return options;
     }

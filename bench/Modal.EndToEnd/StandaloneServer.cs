@@ -1,0 +1,95 @@
+using System.Diagnostics;
+
+namespace Modal.EndToEnd;
+
+/// <summary>
+/// With <c>--db</c>: the standalone control plane (<c>Modal.Server.dll</c>, copied beside this runner because the runtime
+/// references it) in its own process on a free loopback port, on the given database: a SQLite file, or a PostgreSQL
+/// URL once the server takes one. The runner then calls it in Remote mode, as an app does through <c>MODAL_SERVER_URL</c>.
+/// </summary>
+internal sealed class StandaloneServer : IAsyncDisposable
+{
+    private const string ListeningPrefix = "Modal control plane listening on ";
+    private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly Process _process;
+
+    private StandaloneServer(Process process, string url)
+    {
+        _process = process;
+        Url = url;
+    }
+
+    /// <summary>The server's URL, as it printed it.</summary>
+    public string Url { get; }
+
+    /// <summary>Starts the server on <paramref name="database"/> and waits until it listens.</summary>
+    public static async Task<StandaloneServer> StartAsync(string database)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "Modal.Server.dll");
+        var start = new ProcessStartInfo(Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        foreach (var argument in new[] { dll, "--port", "0", "--db", database })
+        {
+            start.ArgumentList.Add(argument);
+        }
+        // The server's workers get their URL from the server, not from this process's environment.
+        start.Environment.Remove("MODAL_SERVER_URL");
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"dotnet {dll} did not start.");
+        var output = new System.Text.StringBuilder();
+        var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) => Received(e.Data, listening, output);
+        process.ErrorDataReceived += (_, e) => Received(e.Data, listening: null, output);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            var url = await listening.Task.WaitAsync(s_startTimeout).ConfigureAwait(false);
+            return new StandaloneServer(process, url);
+        }
+        catch (Exception exception) when (exception is TimeoutException or InvalidOperationException)
+        {
+            process.Kill(entireProcessTree: true);
+            process.Dispose();
+            string text;
+            lock (output)
+            {
+                text = output.ToString();
+            }
+            throw new InvalidOperationException($"The control plane on '{database}' did not start listening within {s_startTimeout.TotalSeconds:0} s. Its output:\n{text}", exception);
+        }
+    }
+
+    private static void Received(string? line, TaskCompletionSource<string>? listening, System.Text.StringBuilder output)
+    {
+        if (line is null)
+        {
+            listening?.TrySetException(new InvalidOperationException("The control plane exited before it listened."));
+            return;
+        }
+        lock (output)
+        {
+            output.AppendLine(line);
+        }
+        if (line.StartsWith(ListeningPrefix, StringComparison.Ordinal))
+        {
+            listening?.TrySetResult(line[ListeningPrefix.Length..].Trim().TrimEnd('/'));
+        }
+    }
+
+    /// <summary>Ends the server with the workers it launched (the app has stopped by then; the database stays).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync().ConfigureAwait(false);
+        }
+        _process.Dispose();
+    }
+}
