@@ -9,6 +9,28 @@ namespace Modal.Server.Scheduling;
 /// <summary>Apps and functions: create (with every spec field validated), heartbeat, stop, list, look up, stats, keep warm.</summary>
 internal sealed class AppOperations(IControlStore store, ContainerControl containers, LogHub logs)
 {
+    /// <summary>How long a function's spec is reused for validating arguments before it is read again (a redeploy shows after this).</summary>
+    private const long SpecCacheMs = 1_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (FunctionSpec Spec, long LoadedTick)> _specs =
+        new(StringComparer.Ordinal);
+
+    /// <summary>The function's spec for validating a call's arguments; read from the store at most once a second.</summary>
+    public async Task<FunctionSpec> GetSpecAsync(string functionId)
+    {
+        long now = Environment.TickCount64;
+        if (_specs.TryGetValue(functionId, out var cached) && now - cached.LoadedTick < SpecCacheMs)
+        {
+            return cached.Spec;
+        }
+        var spec = FunctionSpec.Parser.ParseFrom((await GetFunctionAsync(functionId).ConfigureAwait(false)).Spec);
+        if (_specs.Count > 10_000)
+        {
+            _specs.Clear(); // Bounded: a cache, not a registry.
+        }
+        _specs[functionId] = (spec, now);
+        return spec;
+    }
+
     public async Task<AppCreateResponse> CreateAppAsync(AppCreateRequest request)
     {
         if (string.IsNullOrWhiteSpace(request.Name))

@@ -56,16 +56,15 @@ internal sealed class ModalClientService(AppOperations apps, CallOperations call
     public override async Task<FunctionMapResponse> FunctionMap(FunctionMapRequest request, ServerCallContext context)
     {
         using var activity = ServerMetrics.ActivitySource.StartActivity("FunctionMap");
-        var function = await apps.GetFunctionAsync(Require(request.FunctionId, "function_id", "FunctionMap")).ConfigureAwait(false);
-        validator.ValidateInputs(FunctionSpec.Parser.ParseFrom(function.Spec), request.PipelinedInputs);
+        validator.ValidateInputs(await apps.GetSpecAsync(Require(request.FunctionId, "function_id", "FunctionMap")).ConfigureAwait(false),
+            request.PipelinedInputs);
         return await calls.MapAsync(request).ConfigureAwait(false);
     }
 
     public override async Task<FunctionPutInputsResponse> FunctionPutInputs(FunctionPutInputsRequest request, ServerCallContext context)
     {
         var call = await calls.GetCallAsync(Require(request.FunctionCallId, "function_call_id", "FunctionPutInputs")).ConfigureAwait(false);
-        var function = await apps.GetFunctionAsync(call.FunctionId).ConfigureAwait(false);
-        validator.ValidateInputs(FunctionSpec.Parser.ParseFrom(function.Spec), request.Inputs);
+        validator.ValidateInputs(await apps.GetSpecAsync(call.FunctionId).ConfigureAwait(false), request.Inputs);
         return await calls.PutInputsAsync(request).ConfigureAwait(false);
     }
 

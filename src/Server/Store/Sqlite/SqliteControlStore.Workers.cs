@@ -81,6 +81,10 @@ internal sealed partial class SqliteControlStore
             }
             long deadline = now + function.TimeoutSeconds * 1000L;
             bool batched = function.BatchSize > 1 || function.WaitMs > 0;
+            if (!batched)
+            {
+                return ClaimSingles(tx, functionId, credits, now, deadline);
+            }
             foreach (var credit in credits)
             {
                 bool live = tx.Scalar<int?>("SELECT 1 FROM containers WHERE id = $1 AND function_id = $2 AND stop_requested = 0",
@@ -119,12 +123,76 @@ internal sealed partial class SqliteControlStore
             return assignments;
         });
 
+    /// <summary>
+    /// Claims for a function whose assignments are single inputs: one statement per container takes its inputs, oldest
+    /// first, and returns them; the generator flag is read once per call.
+    /// </summary>
+    private static List<ClaimedAssignment> ClaimSingles(SqliteTx tx, string functionId, IReadOnlyList<ContainerCredit> credits, long now, long deadline)
+    {
+        var assignments = new List<ClaimedAssignment>();
+        var generatorCalls = new Dictionary<string, bool>(StringComparer.Ordinal);
+        foreach (var credit in credits)
+        {
+            if (credit.Assignments <= 0 || tx.Scalar<int?>("SELECT 1 FROM containers WHERE id = $1 AND function_id = $2 AND stop_requested = 0",
+                    credit.ContainerId, functionId) is null)
+            {
+                continue;
+            }
+            var claimed = tx.Query(
+                "UPDATE inputs SET holder = $2, attempt = attempt + 1, claimed_ms = $3, deadline_ms = $4 WHERE id IN " +
+                "(SELECT id FROM inputs WHERE function_id = $1 AND status = 0 AND holder IS NULL AND ready_at_ms <= $3 ORDER BY ready_at_ms LIMIT $5) " +
+                "RETURNING id, call_id, idx, attempt, args, ready_at_ms, rowid",
+                r => (Id: r.GetString(0), CallId: r.GetString(1), Index: r.GetInt32(2), Attempt: r.GetInt32(3), Args: SqliteTx.Bytes(r, 4),
+                    ReadyAt: r.GetInt64(5), RowId: r.GetInt64(6)),
+                functionId, credit.ContainerId, now, deadline, credit.Assignments);
+            if (claimed.Count == 0)
+            {
+                break; // Nothing left for the other containers either.
+            }
+            claimed.Sort((a, b) => a.ReadyAt != b.ReadyAt ? a.ReadyAt.CompareTo(b.ReadyAt) : a.RowId.CompareTo(b.RowId));
+            foreach (var input in claimed)
+            {
+                if (!generatorCalls.TryGetValue(input.CallId, out bool isGenerator))
+                {
+                    isGenerator = tx.Scalar<int>("SELECT is_generator FROM calls WHERE id = $1", input.CallId) != 0;
+                    generatorCalls[input.CallId] = isGenerator;
+                }
+                if (isGenerator)
+                {
+                    // A re-run generator starts over: only the new attempt's items are visible.
+                    tx.Execute("DELETE FROM chunks WHERE call_id = $1 AND attempt < $2", input.CallId, input.Attempt);
+                    tx.Execute("UPDATE calls SET gen_attempt = $2 WHERE id = $1", input.CallId, input.Attempt);
+                }
+                assignments.Add(new ClaimedAssignment(credit.ContainerId,
+                    [new ClaimedInput(input.Id, input.CallId, input.Index, input.Attempt, input.Args, deadline, isGenerator)]));
+            }
+            tx.Execute("UPDATE functions SET ready = ready - $2, running = running + $2 WHERE id = $1", functionId, claimed.Count);
+            tx.Execute("UPDATE containers SET running = running + $2 WHERE id = $1", credit.ContainerId, claimed.Count);
+        }
+        return assignments;
+    }
+
     public Task<Completed> CompleteAsync(string containerId, IReadOnlyList<AttemptResult> results) => WriteAsync((tx, now, signals) =>
     {
         var calls = new HashSet<string>(StringComparer.Ordinal);
         int finished = 0, retried = 0, ignored = 0;
         foreach (var result in results)
         {
+            var status = AttemptPolicy.StatusOf(result.Result);
+            if (status == InputStatus.Success)
+            {
+                // A success is final whatever the policy says: end it in one fenced statement.
+                if (tx.Finisher.FinishHeld(tx, result.InputId, containerId, result.Attempt, (int)status, result.Result) is { } callId)
+                {
+                    calls.Add(callId);
+                    finished++;
+                }
+                else
+                {
+                    ignored++;
+                }
+                continue;
+            }
             var input = tx.Single(
                 "SELECT i.call_id, i.function_id, i.retries_used, c.cancelled, c.is_generator, f.max_retries, f.backoff, f.initial_delay_ms, " +
                 "f.max_delay_ms FROM inputs i JOIN calls c ON c.id = i.call_id JOIN functions f ON f.id = i.function_id " +
@@ -140,7 +208,6 @@ internal sealed partial class SqliteControlStore
                 ignored++; // Stale (an older attempt or another holder), duplicate, or already finished.
                 continue;
             }
-            var status = AttemptPolicy.StatusOf(result.Result);
             if (AttemptPolicy.RetryDelayMs(input.Retries, status, input.RetriesUsed, input.Cancelled, input.IsGenerator) is { } delay)
             {
                 Release(tx, result.InputId, containerId, input.FunctionId, now + delay, internalFailure: false, now);

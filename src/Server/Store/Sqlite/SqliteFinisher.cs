@@ -36,6 +36,28 @@ internal sealed class SqliteFinisher
         return true;
     }
 
+    /// <summary>
+    /// Ends an input held by <paramref name="holder"/> at <paramref name="attempt"/> in one fenced statement; returns its
+    /// call, or null when the holder or attempt do not match or it had already finished (stale or duplicate).
+    /// </summary>
+    public string? FinishHeld(SqliteTx tx, string inputId, string holder, int attempt, int status, byte[] result)
+    {
+        var input = tx.Single(
+            "UPDATE inputs SET status = $4, holder = NULL, args = x'' WHERE id = $1 AND status = 0 AND holder = $2 AND attempt = $3 " +
+            "RETURNING call_id, function_id, idx, args_size",
+            r => new { CallId = r.GetString(0), FunctionId = r.GetString(1), Index = r.GetInt32(2), Size = r.GetInt64(3) },
+            inputId, holder, attempt, status);
+        if (input is null)
+        {
+            return null;
+        }
+        var counts = _functions.GetValueOrDefault(input.FunctionId);
+        _functions[input.FunctionId] = (counts.Ready, counts.Running + 1, counts.Bytes + input.Size);
+        _containers[holder] = _containers.GetValueOrDefault(holder) + 1;
+        _outputs.Add((inputId, input.CallId, input.Index, result));
+        return input.CallId;
+    }
+
     /// <summary>Forgets what was gathered (the operation is rolled back).</summary>
     public void Discard()
     {
