@@ -11,7 +11,8 @@ namespace Modal.Server.Scheduling;
 /// Calls: create with inputs (idempotent by key), add inputs, long-poll outputs, stream generator items, cancel, look up.
 /// Every answer is read from the store after the transition committed; long polls wait on store signals and poll.
 /// </summary>
-internal sealed class CallOperations(IControlStore store, ControlPlaneOptions options, ContainerControl containers, ServerMetrics metrics)
+internal sealed class CallOperations(
+    IControlStore store, ControlPlaneOptions options, ContainerControl containers, WorkerSessions sessions, ServerMetrics metrics)
 {
     private const int DefaultMaxOutputs = 1000;
     private const int MaxOutputsLimit = 10_000;
@@ -22,7 +23,32 @@ internal sealed class CallOperations(IControlStore store, ControlPlaneOptions op
     {
         var call = new NewCall(Ids.NewCall(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), request.FunctionId, (int)request.Invocation,
             string.IsNullOrEmpty(request.ParentInputId) ? null : request.ParentInputId, request.IsGeneratorCall);
-        var enqueued = await store.CreateCallAsync(call, ToInputs(request.PipelinedInputs), Key(request.IdempotencyKey), Limits).ConfigureAwait(false);
+        // A warm worker of this replica with a free slot gets the input in the enqueue's own transaction.
+        string? worker = request.PipelinedInputs.Count > 0 ? sessions.ReserveCredit(request.FunctionId) : null;
+        Enqueued enqueued;
+        try
+        {
+            enqueued = await store.CreateCallAsync(call, ToInputs(request.PipelinedInputs), Key(request.IdempotencyKey), Limits,
+                worker is null ? null : new ContainerCredit(worker, 1)).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (worker is not null)
+            {
+                sessions.ReturnCredit(worker);
+            }
+            throw;
+        }
+        bool delivered = false;
+        foreach (var claimed in enqueued.Claimed ?? [])
+        {
+            // A stream that broke meanwhile: the heartbeat re-queues the input.
+            delivered |= sessions.Deliver(claimed.ContainerId, Dispatcher.ToAssignment(claimed), creditReserved: true);
+        }
+        if (worker is not null && !delivered)
+        {
+            sessions.ReturnCredit(worker);
+        }
         if (!enqueued.Replayed)
         {
             metrics.InputsQueued.Add(enqueued.InputIds.Count);

@@ -53,25 +53,32 @@ internal sealed class Dispatcher(IControlStore store, WorkerSessions sessions, C
         var assignments = await store.ClaimAsync(functionId, credits).ConfigureAwait(false);
         foreach (var claimed in assignments)
         {
-            var assignment = new InputAssignment();
-            foreach (var input in claimed.Inputs)
-            {
-                assignment.Inputs.Add(new LeasedInput
-                {
-                    InputId = input.InputId,
-                    FunctionCallId = input.CallId,
-                    Index = input.Index,
-                    Attempt = input.Attempt,
-                    Arguments = Payload.Parser.ParseFrom(input.Arguments),
-                    DeadlineUnixMs = input.DeadlineUnixMs,
-                    IsGeneratorCall = input.IsGenerator,
-                });
-            }
+            var assignment = ToAssignment(claimed);
             if (!sessions.Deliver(claimed.ContainerId, assignment))
             {
                 logger.LogDebug("Container {Container} closed its stream before its assignment arrived; its heartbeat re-queues it", claimed.ContainerId);
             }
         }
         return assignments.Count;
+    }
+
+    /// <summary>What the worker receives for one claimed assignment.</summary>
+    public static InputAssignment ToAssignment(ClaimedAssignment claimed)
+    {
+        var assignment = new InputAssignment();
+        foreach (var input in claimed.Inputs)
+        {
+            assignment.Inputs.Add(new LeasedInput
+            {
+                InputId = input.InputId,
+                FunctionCallId = input.CallId,
+                Index = input.Index,
+                Attempt = input.Attempt,
+                Arguments = Payload.Parser.ParseFrom(input.Arguments),
+                DeadlineUnixMs = input.DeadlineUnixMs,
+                IsGeneratorCall = input.IsGenerator,
+            });
+        }
+        return assignment;
     }
 }

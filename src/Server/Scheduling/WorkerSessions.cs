@@ -165,8 +165,40 @@ internal sealed class WorkerSessions(IControlStore store, ControlPlaneOptions op
     public IEnumerable<IGrouping<string, WorkerSession>> Hungry() =>
         _sessions.Values.Where(s => s.Stream is not null && s.Credits > 0).GroupBy(s => s.FunctionId, StringComparer.Ordinal);
 
+    /// <summary>
+    /// Takes one free slot of a worker of the function connected here (for claiming in the enqueue's transaction);
+    /// null when none is free. Give it back with <see cref="ReturnCredit"/> when nothing was claimed.
+    /// </summary>
+    public string? ReserveCredit(string functionId)
+    {
+        foreach (var session in _sessions.Values)
+        {
+            if (session.FunctionId != functionId)
+            {
+                continue;
+            }
+            lock (session)
+            {
+                if (session.Stream is not null && session.Credits > 0)
+                {
+                    session.Credits--;
+                    return session.ContainerId;
+                }
+            }
+        }
+        return null;
+    }
+
+    public void ReturnCredit(string containerId)
+    {
+        if (_sessions.TryGetValue(containerId, out var session))
+        {
+            AddCredits(session, 1);
+        }
+    }
+
     /// <summary>Hands a claimed assignment to its session's stream; false when the stream is gone (the heartbeat reconciles).</summary>
-    public bool Deliver(string containerId, InputAssignment assignment)
+    public bool Deliver(string containerId, InputAssignment assignment, bool creditReserved = false)
     {
         if (!_sessions.TryGetValue(containerId, out var session))
         {
@@ -178,7 +210,10 @@ internal sealed class WorkerSessions(IControlStore store, ControlPlaneOptions op
             {
                 return false;
             }
-            session.Credits = Math.Max(0, session.Credits - 1);
+            if (!creditReserved)
+            {
+                session.Credits = Math.Max(0, session.Credits - 1);
+            }
             return true;
         }
     }

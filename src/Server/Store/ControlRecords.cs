@@ -27,8 +27,12 @@ internal sealed record NewInput(string Id, int Index, byte[] Arguments);
 /// <summary>How much one function may have waiting.</summary>
 internal sealed record BacklogLimits(long MaxInputs, long MaxBytes);
 
-/// <summary>The call and the ids of the inputs enqueued (or, replayed, of the request that used the key first).</summary>
-internal sealed record Enqueued(string CallId, string FunctionId, IReadOnlyList<string> InputIds, bool Replayed);
+/// <summary>
+/// The call and the ids of the inputs enqueued (or, replayed, of the request that used the key first), and what was
+/// claimed in the same transaction for the container the caller named, if any.
+/// </summary>
+internal sealed record Enqueued(string CallId, string FunctionId, IReadOnlyList<string> InputIds, bool Replayed,
+    IReadOnlyList<ClaimedAssignment>? Claimed = null);
 
 /// <summary>A call as stored.</summary>
 internal sealed record CallRow(

@@ -58,9 +58,12 @@ internal interface IControlStore : IAsyncDisposable
     /// <summary>
     /// Creates a call with its first inputs. With an idempotency key already used, returns that request's result
     /// (<see cref="Enqueued.Replayed"/>) and changes nothing. Throws <see cref="StoreRejection"/> when the app is
-    /// stopped or the function's backlog would pass its count or byte limit.
+    /// stopped or the function's backlog would pass its count or byte limit. With <paramref name="claimFor"/> (a worker
+    /// of this replica with free slots), the store may also claim inputs for it in the same transaction, saving a
+    /// round through the dispatcher for a warm call; a store may ignore it.
     /// </summary>
-    Task<Enqueued> CreateCallAsync(NewCall call, IReadOnlyList<NewInput> inputs, string? idempotencyKey, BacklogLimits limits);
+    Task<Enqueued> CreateCallAsync(NewCall call, IReadOnlyList<NewInput> inputs, string? idempotencyKey, BacklogLimits limits,
+        ContainerCredit? claimFor = null);
 
     /// <summary>Adds inputs to a call (idempotent by key as above); <paramref name="last"/> marks its inputs complete.</summary>
     Task<Enqueued> PutInputsAsync(string callId, IReadOnlyList<NewInput> inputs, bool last, string? idempotencyKey, BacklogLimits limits);

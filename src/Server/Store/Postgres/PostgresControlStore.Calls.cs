@@ -5,7 +5,9 @@ namespace Modal.Server.Store;
 
 internal sealed partial class PostgresControlStore
 {
-    public Task<Enqueued> CreateCallAsync(NewCall call, IReadOnlyList<NewInput> inputs, string? idempotencyKey, BacklogLimits limits) =>
+    /// <remarks>Claims through the dispatcher only: <paramref name="claimFor"/> is a hint this store does not take yet.</remarks>
+    public Task<Enqueued> CreateCallAsync(NewCall call, IReadOnlyList<NewInput> inputs, string? idempotencyKey, BacklogLimits limits,
+        ContainerCredit? claimFor = null) =>
         WriteAsync(async tx =>
         {
             if (await ClaimKeyAsync(tx, idempotencyKey, call.Id, call.FunctionId, inputs).ConfigureAwait(false) is { } replayed)

@@ -4,7 +4,8 @@ namespace Modal.Server.Store;
 
 internal sealed partial class SqliteControlStore
 {
-    public Task<Enqueued> CreateCallAsync(NewCall call, IReadOnlyList<NewInput> inputs, string? idempotencyKey, BacklogLimits limits) =>
+    public Task<Enqueued> CreateCallAsync(NewCall call, IReadOnlyList<NewInput> inputs, string? idempotencyKey, BacklogLimits limits,
+        ContainerCredit? claimFor = null) =>
         WriteAsync((tx, now, signals) =>
         {
             if (Replay(tx, idempotencyKey) is { } replayed)
@@ -22,7 +23,8 @@ internal sealed partial class SqliteControlStore
                 call.Id, call.FunctionId, call.Invocation, call.ParentInputId, call.IsGenerator, now);
             var ids = AddInputs(tx, call.Id, call.FunctionId, call.ParentInputId, inputs, limits, now, signals);
             Remember(tx, idempotencyKey, call.Id, call.FunctionId, ids, now);
-            return new Enqueued(call.Id, call.FunctionId, ids, Replayed: false);
+            var claimed = claimFor is null ? null : ClaimForWaitingWorker(tx, call.FunctionId, claimFor, now);
+            return new Enqueued(call.Id, call.FunctionId, ids, Replayed: false, claimed);
         });
 
     public Task<Enqueued> PutInputsAsync(string callId, IReadOnlyList<NewInput> inputs, bool last, string? idempotencyKey, BacklogLimits limits) =>
@@ -51,6 +53,16 @@ internal sealed partial class SqliteControlStore
             Remember(tx, idempotencyKey, callId, call.FunctionId, ids, now);
             return new Enqueued(callId, call.FunctionId, ids, Replayed: false);
         });
+
+    /// <summary>Claims for a waiting worker in the enqueue's own transaction (single-input functions only).</summary>
+    private static List<ClaimedAssignment>? ClaimForWaitingWorker(SqliteTx tx, string functionId, ContainerCredit worker, long now)
+    {
+        var function = tx.Single("SELECT batch_size, batch_wait_ms, timeout_s FROM functions WHERE id = $1",
+            r => new { BatchSize = r.GetInt32(0), WaitMs = r.GetInt32(1), TimeoutSeconds = r.GetInt32(2) }, functionId);
+        return function is { BatchSize: 1, WaitMs: 0 }
+            ? ClaimSingles(tx, functionId, [worker], now, now + function.TimeoutSeconds * 1000L)
+            : null;
+    }
 
     private static Enqueued? Replay(SqliteTx tx, string? key) =>
         string.IsNullOrEmpty(key)
