@@ -35,7 +35,7 @@ internal sealed class MapPump
     private readonly SemaphoreSlim _slots = new(MaxOutstanding, MaxOutstanding);
     private readonly Channel<MapOutput> _outputs = Channel.CreateUnbounded<MapOutput>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly TaskCompletionSource<string?> _callId = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _inputsEnded = new();
+    private readonly TaskCompletionSource _inputsEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _totalInputs = -1;
     private int _received;
     private Exception? _fault;
@@ -94,7 +94,6 @@ internal sealed class MapPump
                 // The consumer stopped early (a failure, a break, a cancellation): the remaining inputs are not wanted.
                 await GrpcBackend.CancelQuietlyAsync(_connection, callId).ConfigureAwait(false);
             }
-            _inputsEnded.Dispose();
         }
     }
 
@@ -201,7 +200,7 @@ internal sealed class MapPump
             _outputs.Writer.TryComplete();
         }
         // Wake the output loop if it is waiting in a long poll for outputs that all arrived already.
-        await _inputsEnded.CancelAsync().ConfigureAwait(false);
+        _inputsEnded.TrySetResult();
     }
 
     private async Task ReceiveOutputsAsync(CancellationToken cancellationToken)
@@ -232,16 +231,11 @@ internal sealed class MapPump
             FunctionGetOutputsResponse response;
             if (total < 0)
             {
-                using var poll = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _inputsEnded.Token);
-                try
-                {
-                    response = await _connection.CallAsync((e, o) => e.Client.FunctionGetOutputsAsync(request, o), poll.Token, deadline)
-                        .ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                if (await PollWhileInputsAreSentAsync(request, deadline, cancellationToken).ConfigureAwait(false) is not { } polled)
                 {
                     continue;
                 }
+                response = polled;
             }
             else
             {
@@ -265,6 +259,34 @@ internal sealed class MapPump
                 _outputs.Writer.TryWrite(new MapOutput(item.Index, value, failure));
             }
         }
+    }
+
+    /// <summary>
+    /// A long poll made while inputs are still being sent, when the number of outputs to expect is not known yet. If the
+    /// inputs end while it waits and every output has arrived already, it would wait in vain: it is abandoned and null is
+    /// returned. Otherwise it is awaited, never cancelled: it may be receiving a batch of outputs at that very moment, and
+    /// aborting an HTTP/2 stream mid-response surfaces as a transport failure ("The request was aborted"), not as a
+    /// cancellation (issue 6: maps of large outputs failed near their end).
+    /// </summary>
+    private async Task<FunctionGetOutputsResponse?> PollWhileInputsAreSentAsync(FunctionGetOutputsRequest request, TimeSpan deadline,
+        CancellationToken cancellationToken)
+    {
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var poll = _connection.CallAsync((e, o) => e.Client.FunctionGetOutputsAsync(request, o), abandon.Token, deadline);
+        if (await Task.WhenAny(poll, _inputsEnded.Task).ConfigureAwait(false) == poll || _received < Volatile.Read(ref _totalInputs))
+        {
+            return await poll.ConfigureAwait(false);
+        }
+        await abandon.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await poll.ConfigureAwait(false);
+        }
+        catch (Exception exception) when ((exception is ModalException or OperationCanceledException) && !cancellationToken.IsCancellationRequested)
+        {
+            // Every output has arrived: whatever the abandoned poll ends with, it carries nothing this map needs.
+        }
+        return null;
     }
 
     /// <summary>A growable set of small non-negative integers: one bit per input, so a million inputs take 125 KB.</summary>
