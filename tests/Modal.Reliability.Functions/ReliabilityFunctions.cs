@@ -1,0 +1,41 @@
+using System.Globalization;
+
+[assembly: Modal.ModalApp("reliability")]
+
+namespace Modal.Reliability;
+
+/// <summary>Functions the reliability tests run in real worker processes while they break things around them.</summary>
+public static partial class ReliabilityFunctions
+{
+    /// <summary>Counts the words of a document: the word-count app of issue 6, with the default container limits.</summary>
+    [Function]
+    public static Dictionary<string, int> WordCount(string document)
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var word in document.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            counts[word] = counts.GetValueOrDefault(word) + 1;
+        }
+        return counts;
+    }
+
+    /// <summary>A vocabulary of <paramref name="words"/> distinct words, each counted once: one large dictionary.</summary>
+    [Function]
+    public static Dictionary<string, int> Vocabulary(int words)
+    {
+        var counts = new Dictionary<string, int>(words, StringComparer.Ordinal);
+        for (var i = 0; i < words; i++)
+        {
+            counts["word" + i.ToString(CultureInfo.InvariantCulture)] = 1;
+        }
+        return counts;
+    }
+
+    /// <summary>Squares after a short pause, on a few containers: the workload the chaos tests break workers under.</summary>
+    [Function(MaxContainers = 4)]
+    public static async Task<long> Square(int x, CancellationToken cancellationToken)
+    {
+        await Task.Delay(5, cancellationToken);
+        return (long)x * x;
+    }
+}

@@ -1,0 +1,90 @@
+using System.Globalization;
+
+namespace Modal.Reliability.Tests;
+
+/// <summary>
+/// A process seen in <c>/proc</c>: its id, its parent, and its start time (clock ticks after boot), which tells a
+/// process apart from a later one that reuses its id.
+/// </summary>
+public readonly record struct ProcessEntry(int Pid, int ParentPid, ulong StartTicks);
+
+/// <summary>Reads the Linux process tree from <c>/proc</c>: children, descendants, environments.</summary>
+public static class ProcessTree
+{
+    /// <summary>The process, or null when it has exited (or <c>/proc</c> cannot be read).</summary>
+    public static ProcessEntry? Read(int pid)
+    {
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so fields are counted after the last ')'.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        if (fields.Length < 20 || fields[0] == "Z")
+        {
+            return null; // A zombie has exited already.
+        }
+        return new ProcessEntry(pid, int.Parse(fields[1], CultureInfo.InvariantCulture), ulong.Parse(fields[19], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Whether this very process (same id and start time) is still alive.</summary>
+    public static bool IsAlive(ProcessEntry process) => Read(process.Pid) is { } now && now.StartTicks == process.StartTicks;
+
+    /// <summary>Every live process.</summary>
+    public static List<ProcessEntry> All()
+    {
+        var processes = new List<ProcessEntry>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && Read(pid) is { } process)
+            {
+                processes.Add(process);
+            }
+        }
+        return processes;
+    }
+
+    /// <summary>The live descendants of <paramref name="rootPid"/> (children, their children, ...).</summary>
+    public static List<ProcessEntry> Descendants(int rootPid)
+    {
+        var byParent = All().ToLookup(p => p.ParentPid);
+        var found = new List<ProcessEntry>();
+        var pending = new Stack<int>();
+        pending.Push(rootPid);
+        while (pending.Count > 0)
+        {
+            foreach (var child in byParent[pending.Pop()])
+            {
+                found.Add(child);
+                pending.Push(child.Pid);
+            }
+        }
+        return found;
+    }
+
+    /// <summary>Whether the process's environment holds <paramref name="name"/>=<paramref name="value"/> (false once it exited).</summary>
+    public static bool HasEnvironmentVariable(int pid, string name, string value)
+    {
+        try
+        {
+            var environment = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/environ");
+            return environment.Split('\0').Contains($"{name}={value}", StringComparer.Ordinal);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The worker processes among the descendants of <paramref name="rootPid"/>: those the launcher started with
+    /// <c>MODAL_WORKER=1</c>, from the moment their program starts (before their hello) until they exit.
+    /// </summary>
+    public static List<ProcessEntry> Workers(int rootPid)
+        => Descendants(rootPid).Where(p => HasEnvironmentVariable(p.Pid, "MODAL_WORKER", "1")).ToList();
+}
