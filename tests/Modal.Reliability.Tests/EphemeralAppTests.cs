@@ -46,7 +46,7 @@ public sealed class EphemeralAppTests
                         var created = await client.AppCreateAsync(NewEphemeralApp(i));
                         await client.AppStopAsync(new AppStopRequest { AppId = created.AppId });
                     }
-                }))).WaitAsync(TimeSpan.FromMinutes(4));
+                }))).WaitAsync(TimeSpan.FromMinutes(3));
 
                 // Letting go may happen in the background (a sweep): wait a while for it, then compare.
                 var after = await HeldAsync(client, database);

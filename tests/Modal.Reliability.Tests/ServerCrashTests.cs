@@ -26,7 +26,7 @@ public sealed class ServerCrashTests
 
         var run = await MapRun.CollectAsync(
             token => ReliabilityFunctions.Functions.Square.Map(Enumerable.Range(0, Inputs), cancellationToken: token),
-            TimeSpan.FromMinutes(4),
+            TimeSpan.FromMinutes(3),
             async received =>
             {
                 if (received == CrashAfter)

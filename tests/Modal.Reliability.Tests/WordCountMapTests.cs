@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Modal.Reliability;
 
 namespace Modal.Reliability.Tests;
@@ -12,6 +13,9 @@ namespace Modal.Reliability.Tests;
 public sealed class WordCountMapTests
 {
     private static readonly TimeSpan s_patience = TimeSpan.FromSeconds(120);
+
+    /// <summary>All the back-to-back maps together, so that the test ends however they fail (CI stops a test after 5 minutes).</summary>
+    private static readonly TimeSpan s_mapsBudget = Soak.Enabled ? TimeSpan.FromMinutes(30) : TimeSpan.FromMinutes(4);
 
     [Fact]
     public async Task A_map_whose_inputs_end_while_a_batch_of_outputs_is_being_received_completes()
@@ -56,10 +60,18 @@ public sealed class WordCountMapTests
         await using var app = await ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.Embedded });
 
         var failures = new List<string>();
+        var budget = Stopwatch.StartNew();
         for (var map = 0; map < maps; map++)
         {
+            var left = s_mapsBudget - budget.Elapsed;
+            if (left <= TimeSpan.Zero)
+            {
+                failures.Add($"maps {map} to {maps - 1}: not run, the {s_mapsBudget.TotalMinutes} minutes for all maps were spent.");
+                break;
+            }
             var run = await MapRun.CollectAsync(
-                token => ReliabilityFunctions.Functions.WordCount.Map(Documents.Range(DocumentCount), cancellationToken: token), s_patience);
+                token => ReliabilityFunctions.Functions.WordCount.Map(Documents.Range(DocumentCount), cancellationToken: token),
+                left < s_patience ? left : s_patience);
             if (run.Failure is not null || run.Outputs.Count != DocumentCount)
             {
                 failures.Add($"map {map}: {run.Describe(DocumentCount)}");

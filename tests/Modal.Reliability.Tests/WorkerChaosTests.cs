@@ -9,7 +9,7 @@ namespace Modal.Reliability.Tests;
 [Collection(ReliabilityCollection.Name)]
 public sealed class WorkerChaosTests
 {
-    private static readonly TimeSpan s_limit = TimeSpan.FromMinutes(4);
+    private static readonly TimeSpan s_limit = TimeSpan.FromMinutes(3);
     private static readonly TimeSpan s_interval = TimeSpan.FromMilliseconds(200);
 
     [Fact]
