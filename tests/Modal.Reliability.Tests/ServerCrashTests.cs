@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using Grpc.Net.Client;
+using Modal.Api;
+using Api = Modal.Api;
 using Modal.Reliability;
 
 namespace Modal.Reliability.Tests;
@@ -46,9 +49,22 @@ public sealed class ServerCrashTests
         {
             problems.Add($"Output {wrong} of the map is {run.Outputs[wrong]}, not {(long)wrong * wrong}.");
         }
-        await CheckAsync(problems, "The spawned call after the restart",
+        // What the restarted server holds, through a new connection...
+        using (var channel = GrpcChannel.ForAddress(server.Url))
+        {
+            var client = new ModalClient.ModalClientClient(channel);
+            await CheckAsync(problems, "The spawned call's output, read on a new connection after the restart", async () =>
+            {
+                var outputs = await client.FunctionGetOutputsAsync(new FunctionGetOutputsRequest { FunctionCallId = spawned.ObjectId, TimeoutSeconds = 10 });
+                Assert.Equal(Api.InputStatus.Success, Assert.Single(outputs.Outputs).Result.Status);
+            });
+            await CheckAsync(problems, "The deployed app's function, looked up on a new connection after the restart", async () =>
+                Assert.NotEmpty((await client.FunctionGetAsync(new FunctionGetRequest { AppName = deployedName, FunctionName = "Square" })).FunctionId));
+        }
+        // ...and through the app's own client, which must ride through the restart too.
+        await CheckAsync(problems, "The spawned call, fetched by the app after the restart",
             async () => Assert.Equal(144, await FunctionCall.FromId<long>(spawned.ObjectId).GetAsync(s_patience)));
-        await CheckAsync(problems, "The deployed app after the restart",
+        await CheckAsync(problems, "The deployed app, called by the app after the restart",
             async () => Assert.Equal(49, await Function.FromName(deployedName, nameof(ReliabilityFunctions.Square)).RemoteAsync<long>(7)));
 
         Assert.True(problems.Count == 0, string.Join("\n", problems) + $"\nServer output:\n{server.Output}");
