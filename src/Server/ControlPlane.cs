@@ -93,6 +93,13 @@ public sealed class ControlPlane : IAsyncDisposable
             app.MapGrpcService<ModalClientService>();
             app.MapGrpcService<ModalWorkerService>();
             var containers = app.Services.GetRequiredService<ContainerControl>();
+            var metrics = app.Services.GetRequiredService<ServerMetrics>();
+            var sessions = app.Services.GetRequiredService<WorkerSessions>();
+            var apps = app.Services.GetRequiredService<AppOperations>();
+            metrics.ObserveHeld("worker_sessions", () => sessions.Count);
+            metrics.ObserveHeld("local_containers", () => containers.LocalCount);
+            metrics.ObserveHeld("cached_specs", () => apps.CachedSpecs);
+            metrics.ObserveHeld("watched_calls", () => store.Signals.WatchedCalls);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             // Workers on this machine reach a wildcard listener through loopback.

@@ -14,6 +14,9 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (FunctionSpec Spec, long LoadedTick)> _specs =
         new(StringComparer.Ordinal);
 
+    /// <summary>Specs held in the cache.</summary>
+    public int CachedSpecs => _specs.Count;
+
     /// <summary>The function's spec for validating a call's arguments; read from the store at most once a second.</summary>
     public async Task<FunctionSpec> GetSpecAsync(string functionId)
     {
@@ -23,12 +26,21 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
             return cached.Spec;
         }
         var spec = FunctionSpec.Parser.ParseFrom((await GetFunctionAsync(functionId).ConfigureAwait(false)).Spec);
-        if (_specs.Count > 10_000)
-        {
-            _specs.Clear(); // Bounded: a cache, not a registry.
-        }
         _specs[functionId] = (spec, now);
         return spec;
+    }
+
+    /// <summary>Drops specs past their second (called by the duty loop), so that the cache holds only functions in use.</summary>
+    public void EvictExpiredSpecs()
+    {
+        long now = Environment.TickCount64;
+        foreach (var (functionId, cached) in _specs)
+        {
+            if (now - cached.LoadedTick >= SpecCacheMs)
+            {
+                _specs.TryRemove(new KeyValuePair<string, (FunctionSpec, long)>(functionId, cached));
+            }
+        }
     }
 
     public async Task<AppCreateResponse> CreateAppAsync(AppCreateRequest request)

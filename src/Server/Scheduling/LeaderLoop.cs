@@ -13,7 +13,7 @@ namespace Modal.Server.Scheduling;
 /// retention. Every replica also applies stop requests to the containers it launched itself.
 /// </summary>
 internal sealed class LeaderLoop(
-    IControlStore store, ContainerControl containers, WorkerSessions sessions, BlobStore blobs, ControlPlaneOptions options,
+    IControlStore store, ContainerControl containers, WorkerSessions sessions, AppOperations apps, BlobStore blobs, ControlPlaneOptions options,
     ILogger<LeaderLoop> logger) : BackgroundService
 {
     private const int FailuresBeforeInitFailure = 3;
@@ -79,6 +79,7 @@ internal sealed class LeaderLoop(
             _leading = leading;
             _leaseRenewedTick = now;
         }
+        apps.EvictExpiredSpecs();
         var rows = await store.ListContainersAsync().ConfigureAwait(false);
         containers.ApplyStopRequests(rows);
         if (!_leading)

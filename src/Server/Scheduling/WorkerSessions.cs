@@ -34,6 +34,9 @@ internal sealed class WorkerSessions(IControlStore store, ControlPlaneOptions op
     private readonly ConcurrentDictionary<string, WorkerSession> _sessions = new(StringComparer.Ordinal);
     private TaskCompletionSource _creditsAdded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Sessions held (workers seen on this replica that have not ended).</summary>
+    public int Count => _sessions.Count;
+
     public static byte[] HashToken(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 
     /// <summary>The session presenting these credentials; UNAUTHENTICATED otherwise.</summary>

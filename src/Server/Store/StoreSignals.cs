@@ -20,6 +20,9 @@ internal sealed class StoreSignals
 
     private static TaskCompletionSource NewSource() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Calls with someone waiting on them now.</summary>
+    public int WatchedCalls => _calls.Count;
+
     public void CallChanged(string callId)
     {
         if (_calls.TryGetValue(callId, out var waiters))
