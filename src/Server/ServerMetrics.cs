@@ -29,7 +29,7 @@ internal sealed class ServerMetrics : IDisposable
     /// Publishes how much of something the control plane holds in memory (<c>modal.held.NAME</c>), so that tests and
     /// operators can see that it lets go of what it no longer needs.
     /// </summary>
-    public void ObserveHeld(string name, Func<long> value) =>
+    public void ObserveHeld(string name, Func<int> value) =>
         _meter.CreateObservableGauge("modal.held." + name, value, description: $"{name} held in memory.");
 
     public void Dispose() => _meter.Dispose();
