@@ -144,7 +144,7 @@ internal sealed class ContainerControl(
                 FunctionName = functionName, ContainerId = container.Id, Stderr = true,
                 Text = $"Could not launch a worker for {functionName}: {exception.Message}",
             }]);
-            await EndedAsync(container, $"the worker could not be started: {exception.Message}", startedOnItsOwn: false, startFailure: true)
+            await EndedAsync(container, $"the worker could not be started: {exception.Message}", startFailure: true)
                 .ConfigureAwait(false);
             return;
         }
@@ -167,14 +167,13 @@ internal sealed class ContainerControl(
         // 128 + 9 (SIGKILL) and 128 + 15 (SIGTERM), or a negative code: a signal, not the worker's own failure.
         bool bySignal = exitCode is 137 or 143 or < 0;
         string reason = $"the worker exited with code {exitCode}" + (container.LastStderrLine is { } line ? $"; its last error line: {line}" : "");
-        await EndedAsync(container, reason, startedOnItsOwn: false, startFailure: !killed && !bySignal).ConfigureAwait(false);
+        await EndedAsync(container, reason, startFailure: !killed && !bySignal).ConfigureAwait(false);
         await handle.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>A container this replica launched is gone: the store re-queues what it held; failed starts back off.</summary>
-    private async Task EndedAsync(LocalContainer container, string reason, bool startedOnItsOwn, bool startFailure)
+    private async Task EndedAsync(LocalContainer container, string reason, bool startFailure)
     {
-        _ = startedOnItsOwn;
         _local.TryRemove(container.Id, out _);
         sessions.Forget(container.Id);
         ContainerEnded ended;

@@ -83,7 +83,7 @@ internal sealed partial class SqliteControlStore
         byte[] result = Outcomes.AppStopped();
         foreach (string inputId in inputs)
         {
-            FinishInput(tx, inputId, (int)InputStatus.Terminated, result, now, signals);
+            FinishInput(tx, inputId, (int)InputStatus.Terminated, result);
         }
     }
 

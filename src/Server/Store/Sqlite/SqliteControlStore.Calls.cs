@@ -139,7 +139,7 @@ internal sealed partial class SqliteControlStore
             byte[] result = Outcomes.Terminated();
             foreach (var input in inputs)
             {
-                FinishInput(tx, input.Id, (int)InputStatus.Terminated, result, now, signals);
+                FinishInput(tx, input.Id, (int)InputStatus.Terminated, result);
             }
             if (terminateContainers)
             {
@@ -198,10 +198,8 @@ internal sealed partial class SqliteControlStore
     /// released: the next sequence numbers of its call, counters adjusted, the call's watchers signalled after commit).
     /// False when it had already finished.
     /// </summary>
-    private static bool FinishInput(SqliteTx tx, string inputId, int status, byte[] result, long now, List<Action<StoreSignals>> signals)
+    private static bool FinishInput(SqliteTx tx, string inputId, int status, byte[] result)
     {
-        _ = now;
-        _ = signals;
         return tx.Finisher.Finish(tx, inputId, status, result);
     }
 

@@ -51,7 +51,7 @@ internal sealed partial class SqliteControlStore
             r => (Id: r.GetString(0), CallId: r.GetString(1)), functionId);
         foreach (var input in inputs)
         {
-            FinishInput(tx, input.Id, (int)AttemptPolicy.StatusOf(result), result, now, signals);
+            FinishInput(tx, input.Id, (int)AttemptPolicy.StatusOf(result), result);
         }
         return new Completed(inputs.Select(i => i.CallId).Distinct(StringComparer.Ordinal).ToList(), inputs.Count, 0, 0);
     });
@@ -229,7 +229,7 @@ internal sealed partial class SqliteControlStore
             }
             else
             {
-                FinishInput(tx, result.InputId, (int)status, result.Result, now, signals);
+                FinishInput(tx, result.InputId, (int)status, result.Result);
                 calls.Add(input.CallId);
                 finished++;
             }
@@ -263,7 +263,7 @@ internal sealed partial class SqliteControlStore
         }
         if (input.Cancelled)
         {
-            FinishInput(tx, inputId, (int)InputStatus.Terminated, Outcomes.Terminated(), now, signals);
+            FinishInput(tx, inputId, (int)InputStatus.Terminated, Outcomes.Terminated());
             finishedCalls.Add(input.CallId);
         }
         else if (input.Failures < limit)
@@ -273,7 +273,7 @@ internal sealed partial class SqliteControlStore
         }
         else
         {
-            FinishInput(tx, inputId, (int)InputStatus.Failure, Outcomes.ContainerFailure(inputId, input.Failures + 1, limit, reason), now, signals);
+            FinishInput(tx, inputId, (int)InputStatus.Failure, Outcomes.ContainerFailure(inputId, input.Failures + 1, limit, reason));
             finishedCalls.Add(input.CallId);
         }
     }
