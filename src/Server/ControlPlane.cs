@@ -53,6 +53,11 @@ public sealed class ControlPlane : IAsyncDisposable
     public static async Task<ControlPlane> StartAsync(ControlPlaneOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.MaxStartingContainers < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxStartingContainers,
+                $"{nameof(ControlPlaneOptions.MaxStartingContainers)} is {options.MaxStartingContainers}: no worker could ever start. Give it 1 or more.");
+        }
         var store = await StoreFactory.OpenAsync(options, cancellationToken).ConfigureAwait(false);
         var blobs = new BlobStore(store, options.BlobDirectory);
         try

@@ -48,6 +48,14 @@ public sealed record ControlPlaneOptions
     /// <summary>The most containers alive at once across all functions (protects small machines).</summary>
     public int MaxTotalContainers { get; init; } = 32;
 
+    /// <summary>
+    /// The most containers starting (launched, not yet connected) at once; the rest launch as these connect. Starts are
+    /// CPU-bound for local processes, so the default is four per processor (at least 4): enough that kills of starting
+    /// workers are spread over many, few enough that the first ones connect quickly. Raise it for launchers whose
+    /// containers start elsewhere.
+    /// </summary>
+    public int MaxStartingContainers { get; init; } = Math.Max(4, 4 * Environment.ProcessorCount);
+
     /// <summary>The most inputs one function may have waiting; beyond it calls fail with RESOURCE_EXHAUSTED (retry later).</summary>
     public int MaxBacklogPerFunction { get; init; } = 1_000_000;
 

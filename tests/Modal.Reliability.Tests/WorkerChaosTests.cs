@@ -12,14 +12,16 @@ public sealed class WorkerChaosTests
     private static readonly TimeSpan s_limit = TimeSpan.FromMinutes(3);
     private static readonly TimeSpan s_interval = TimeSpan.FromMilliseconds(200);
 
-    [Fact(Skip = "Flaky on the store-first core (issue 6, open): passed alone, but in a full .ci/run at load average ~100 it got 0 of " +
-        "2,000 outputs in 180 s. Suspected: kills before hello put the whole function in launch backoff (up to 5 s), so workers are " +
-        "killed faster than they start. Not yet fixed.")]
+    private const string SkipReason = "Not yet shown to pass (issue 6, open). Fixed so far: kills before hello no longer put the function in " +
+        "launch backoff, and at most MaxStartingContainers start at once. Still failing on 2026-12-04 at load averages of 10 to 180 " +
+        "(other builds running): a worker needs ~0.35 CPU-s to connect, and when the load stretches that past the ~N/5 s a worker " +
+        "survives a kill every 200 ms, no worker ever connects. To be run on a quiet machine before un-skipping.";
+
+    [Fact(Skip = SkipReason)]
     public Task A_map_delivers_every_output_once_in_order_while_a_random_worker_is_SIGKILLed_every_200_ms()
         => MapUnderChaosAsync(ChaosAction.Kill);
 
-    [Fact(Skip = "Fails on the store-first core (issue 6, open): 0 of 2,000 outputs in 180 s while workers are frozen and resumed " +
-        "every 200 ms (92 workers seen, 342 frozen, 249 resumed, 88 killed). Not yet diagnosed; the SIGKILL variant passes.")]
+    [Fact(Skip = SkipReason)]
     public Task A_map_delivers_every_output_once_in_order_while_a_random_worker_is_frozen_with_SIGSTOP_every_200_ms()
         => MapUnderChaosAsync(ChaosAction.Freeze);
 
@@ -39,7 +41,7 @@ public sealed class WorkerChaosTests
             Assert.True(chaos.Killed + chaos.Frozen > 0, $"The chaos never found a worker to break ({chaosSummary}).");
         }
 
-        Assert.True(run.Failure is null, $"The map {run.Describe(inputs)} ({chaosSummary}).");
+        Assert.True(run.Failure is null, $"The map {run.Describe(inputs)} ({chaosSummary}). The server's last lines:\n{server.OutputTail(40)}");
         Assert.Equal(inputs, run.Outputs.Count);
         for (var i = 0; i < inputs; i++)
         {

@@ -10,18 +10,21 @@ internal sealed record ScalePlan(IReadOnlyList<(FunctionLoad Function, int Count
 /// desired = ceil(work / inputs per container) + buffer while busy, at least min containers and the warm pool, at most
 /// max containers; idle containers past the scaledown window stop. At the total cap, a function short of containers
 /// takes the place of idle containers of other functions (beyond their minimum and warm pool). A pure function of
-/// the store's load and containers, so that it is tested without processes.
+/// the store's load and containers, so that it is tested without processes. At most <c>maxStarting</c> containers are
+/// starting (launched, no hello yet) at once: starts compete for the same cores, and a storm of them makes every one
+/// slow (32 at once on a loaded 2-core machine took seconds each before the first worker connected).
 /// </summary>
 internal static class Autoscaler
 {
     public static ScalePlan Plan(IReadOnlyList<FunctionLoad> functions, IReadOnlyList<ContainerRow> containers, long nowMs, int maxTotalContainers,
-        Func<string, bool> mayLaunch)
+        int maxStarting, Func<string, bool> mayLaunch)
     {
         var launches = new List<(FunctionLoad, int)>();
         var stops = new List<(string, string)>();
         var stopping = new HashSet<string>(StringComparer.Ordinal);
         var live = containers.Where(c => !c.StopRequested).ToList();
         int total = live.Count;
+        int startRoom = maxStarting - live.Count(c => !c.SaidHello);
         var byFunction = live.GroupBy(c => c.FunctionId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
         var keepOf = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var function in functions)
@@ -48,11 +51,11 @@ internal static class Autoscaler
             }
             if (mine.Count < desired)
             {
-                if (!mayLaunch(function.FunctionId))
+                if (startRoom <= 0 || !mayLaunch(function.FunctionId))
                 {
                     continue;
                 }
-                int wanted = (int)Math.Min(desired - mine.Count, maxTotalContainers);
+                int wanted = (int)Math.Min(Math.Min(desired - mine.Count, maxTotalContainers), startRoom);
                 int room = maxTotalContainers - total;
                 if (room < wanted)
                 {
@@ -80,6 +83,7 @@ internal static class Autoscaler
                 {
                     launches.Add((function, count));
                     total += count;
+                    startRoom -= count;
                 }
             }
             else if (mine.Count > desired)

@@ -11,8 +11,8 @@ namespace Modal.Server.Scheduling;
 /// <summary>
 /// The containers this replica launched: launches run asynchronously, outside any lock, each with a startup deadline
 /// of its own (the lease starts at the worker's hello); exits are reported to the store, which re-queues what the
-/// container held. A worker killed before its hello is an infrastructure failure, relaunched with backoff; one that
-/// exits on its own before its hello, or reports a startup error, counts toward InitFailure.
+/// container held. A worker killed before its hello is an infrastructure failure, relaunched at once; one that exits on
+/// its own before its hello, or reports a startup error, counts toward InitFailure and makes the function's launches back off.
 /// </summary>
 internal sealed class ContainerControl(
     IControlStore store, IContainerLauncher launcher, WorkerSessions sessions, ControlPlaneOptions options, LogHub logs, ServerMetrics metrics,
@@ -29,6 +29,7 @@ internal sealed class ContainerControl(
     {
         public string Id { get; } = id;
         public string FunctionId { get; } = functionId;
+        public long LaunchedTick { get; } = Environment.TickCount64;
         public IContainerHandle? Handle { get; set; }
         public bool StopRequested { get; set; }
         public bool KillRequested { get; set; }
@@ -193,24 +194,29 @@ internal sealed class ContainerControl(
         }
         if (ended.Known && !ended.SaidHello)
         {
-            var backoff = _backoff.GetOrAdd(container.FunctionId, _ => new LaunchBackoff());
-            int failures = Interlocked.Increment(ref backoff.Failures);
-            long delay = Math.Min((long)options.MaxLaunchBackoff.TotalMilliseconds, 250L << Math.Min(failures, 10));
-            Volatile.Write(ref backoff.NextLaunchTick, Environment.TickCount64 + delay);
             if (startFailure)
             {
+                // The worker's own failure (a crash loop, a missing entrypoint): later launches of the function back off.
+                var backoff = _backoff.GetOrAdd(container.FunctionId, _ => new LaunchBackoff());
+                int failures = Interlocked.Increment(ref backoff.Failures);
+                long delay = Math.Min((long)options.MaxLaunchBackoff.TotalMilliseconds, 250L << Math.Min(failures, 10));
+                Volatile.Write(ref backoff.NextLaunchTick, Environment.TickCount64 + delay);
                 int inARow = await store.RecordStartupFailureAsync(container.FunctionId, reason).ConfigureAwait(false);
                 logger.LogWarning("A worker for function {Function} failed to start ({Failures} in a row): {Reason}", container.FunctionId, inARow, reason);
             }
             else
             {
-                logger.LogInformation("A worker for function {Function} was stopped before it connected ({Reason}); relaunching with backoff",
-                    container.FunctionId, reason);
+                // Killed from outside (a signal, the OOM killer, a stop): not the function's fault, so its other launches
+                // must not wait; the autoscaler relaunches at once, and each launch is paced by the worker's own startup.
+                logger.LogInformation("A worker for function {Function} was stopped {Seconds:F1} s after its launch, before it connected ({Reason}); relaunching",
+                    container.FunctionId, (Environment.TickCount64 - container.LaunchedTick) / 1000.0, reason);
             }
         }
         else if (ended.SaidHello)
         {
             _backoff.TryRemove(container.FunctionId, out _);
+            logger.LogInformation("Container {Container} of function {Function} ended {Seconds:F1} s after its launch ({Reason}); {Requeued} inputs re-queued",
+                container.Id, container.FunctionId, (Environment.TickCount64 - container.LaunchedTick) / 1000.0, reason, ended.Requeued);
         }
         Nudge();
     }

@@ -91,7 +91,7 @@ internal sealed class LeaderLoop(
         var load = await store.ReadLoadAsync().ConfigureAwait(false);
         await FailInitFailuresAsync(load).ConfigureAwait(false);
         var plan = Autoscaler.Plan(load, await store.ListContainersAsync().ConfigureAwait(false), store.NowMs, options.MaxTotalContainers,
-            containers.MayLaunch);
+            options.MaxStartingContainers, containers.MayLaunch);
         foreach (var (containerId, reason) in plan.Stops)
         {
             logger.LogDebug("Stopping container {Container}: {Reason}", containerId, reason);

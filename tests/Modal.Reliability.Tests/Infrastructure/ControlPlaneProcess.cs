@@ -51,6 +51,19 @@ public sealed class ControlPlaneProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The last <paramref name="lines"/> lines the server printed, for failure messages; everything it printed is saved to a
+    /// file kept after the test (its path is the first line).
+    /// </summary>
+    public string OutputTail(int lines)
+    {
+        var output = Output;
+        var saved = Path.Combine(Path.GetTempPath(), "modal-reliability-logs", $"server-{Port}-{DateTime.UtcNow:HHmmss}.log");
+        Directory.CreateDirectory(Path.GetDirectoryName(saved)!);
+        File.WriteAllText(saved, output);
+        return $"(all of it in {saved})\n" + string.Join('\n', output.Split('\n').TakeLast(lines));
+    }
+
     /// <summary>Starts a control plane on a free port; with <paramref name="useDatabaseFile"/> its store is a SQLite file.</summary>
     public static async Task<ControlPlaneProcess> StartAsync(bool useDatabaseFile = true)
     {
