@@ -309,4 +309,54 @@ public sealed class WorkerTests
 
         Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
     }
+
+    [Fact]
+    public async Task A_sync_call_that_asks_to_wait_gets_its_output_in_the_FunctionMap_response()
+    {
+        await using var server = await TestServer.StartAsync();
+        var (_, functionId) = await server.CreateAppAsync(Payloads.Spec(), launch: true);
+        var mapping = server.Client.FunctionMapAsync(new FunctionMapRequest
+        {
+            FunctionId = functionId, Invocation = FunctionCallInvocation.Sync, PipelinedInputs = { Payloads.Input(0, 7) },
+            IdempotencyKey = "inline-1", WaitForOutputSeconds = 30,
+        }).ResponseAsync;
+        await using var worker = await ConnectAsync(server); // launched for the queued input
+        var input = (await worker.NextAsync()).Inputs.Single();
+        Assert.False(mapping.IsCompleted, "FunctionMap answered before the output existed");
+        await worker.PutAsync(input, Payloads.Success(49));
+
+        var response = await mapping.WaitAsync(TimeSpan.FromSeconds(30));
+        var output = Assert.Single(response.Outputs);
+        Assert.Equal(input.InputId, output.InputId);
+        Assert.Equal(49, Payloads.Value(output.Result));
+
+        // The same request again (a retry after a lost response) is the same call, and waits for nothing new.
+        var replay = await server.Client.FunctionMapAsync(new FunctionMapRequest
+        {
+            FunctionId = functionId, Invocation = FunctionCallInvocation.Sync, PipelinedInputs = { Payloads.Input(0, 7) },
+            IdempotencyKey = "inline-1", WaitForOutputSeconds = 30,
+        });
+        Assert.Equal(response.FunctionCallId, replay.FunctionCallId);
+        Assert.Equal(49, Payloads.Value(Assert.Single(replay.Outputs).Result));
+    }
+
+    [Fact]
+    public async Task Only_a_sync_call_of_one_input_waits_for_its_output_in_FunctionMap()
+    {
+        await using var server = await TestServer.StartAsync();
+        var (_, functionId) = await server.CreateAppAsync(Payloads.Spec());
+        var limit = TimeSpan.FromSeconds(20); // nothing runs these inputs: a request that waited 60 s would miss this
+        var spawned = await server.Client.FunctionMapAsync(new FunctionMapRequest
+        {
+            FunctionId = functionId, Invocation = FunctionCallInvocation.Async, PipelinedInputs = { Payloads.Input(0, 1) }, WaitForOutputSeconds = 60,
+        }).ResponseAsync.WaitAsync(limit);
+        var mapped = await server.Client.FunctionMapAsync(new FunctionMapRequest
+        {
+            FunctionId = functionId, Invocation = FunctionCallInvocation.Sync,
+            PipelinedInputs = { Payloads.Input(0, 1), Payloads.Input(1, 2) }, WaitForOutputSeconds = 60,
+        }).ResponseAsync.WaitAsync(limit);
+        Assert.Empty(spawned.Outputs);
+        Assert.Empty(mapped.Outputs);
+        Assert.Equal(2, mapped.InputIds.Count);
+    }
 }

@@ -64,15 +64,55 @@ internal sealed class GrpcBackend : IModalBackend
         var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
         var payload = await _codec.EncodeAsync(arguments, $"the arguments of '{function.Name}'", cancellationToken).ConfigureAwait(false);
         var request = NewMapRequest(functionId, FunctionCallInvocation.Sync, payload);
-        var response = await _connection.CallAsync((e, o) => e.Client.FunctionMapAsync(request, o), cancellationToken).ConfigureAwait(false);
+        // The control plane waits for the output and returns it with the call: one round trip instead of two.
+        request.WaitForOutputSeconds = s_pollTimeout.TotalSeconds;
+        FunctionMapResponse response;
         try
         {
+            response = await _connection.CallAsync((e, o) => e.Client.FunctionMapAsync(request, o), cancellationToken,
+                deadline: s_pollTimeout + PollGrace).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await CancelCreatedCallQuietlyAsync(request).ConfigureAwait(false);
+            throw;
+        }
+        try
+        {
+            if (response.Outputs.Count > 0)
+            {
+                var result = response.Outputs[0].Result;
+                OutputMapper.ThrowIfFailed(result, function.Name);
+                return await _codec.DecodeAsync(result.Data, cancellationToken).ConfigureAwait(false);
+            }
             return await WaitForOutputAsync(response.FunctionCallId, function.Name, timeout: null, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             await CancelQuietlyAsync(_connection, response.FunctionCallId).ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The caller cancelled while its FunctionMap waited for the output, so it never learned the call's id: the same
+    /// request again (same idempotency key, no wait, no input) returns the call the first one created if it committed,
+    /// or else an empty call that runs nothing; either is then cancelled. Best effort, like <see cref="CancelQuietlyAsync"/>.
+    /// </summary>
+    private async Task CancelCreatedCallQuietlyAsync(FunctionMapRequest request)
+    {
+        var replay = request.Clone();
+        replay.WaitForOutputSeconds = 0;
+        replay.PipelinedInputs.Clear();
+        try
+        {
+            var created = await _connection.CallAsync((e, o) => e.Client.FunctionMapAsync(replay, o), CancellationToken.None,
+                deadline: TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            await CancelQuietlyAsync(_connection, created.FunctionCallId).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is RpcException or ModalException)
+        {
+            // Unreachable: the call runs to its end unobserved, as a cancel that cannot be delivered would leave it.
         }
     }
 

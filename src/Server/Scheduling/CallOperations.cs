@@ -19,7 +19,10 @@ internal sealed class CallOperations(
 
     private BacklogLimits Limits => new(options.MaxBacklogPerFunction, options.MaxBacklogBytesPerFunction);
 
-    public async Task<FunctionMapResponse> MapAsync(FunctionMapRequest request)
+    /// <summary>The longest a FunctionMap may wait for its output (wait_for_output_seconds).</summary>
+    private const double MaxInlineWaitSeconds = 60;
+
+    public async Task<FunctionMapResponse> MapAsync(FunctionMapRequest request, CancellationToken cancellationToken)
     {
         var call = new NewCall(Ids.NewCall(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), request.FunctionId, (int)request.Invocation,
             string.IsNullOrEmpty(request.ParentInputId) ? null : request.ParentInputId, request.IsGeneratorCall);
@@ -55,8 +58,24 @@ internal sealed class CallOperations(
         }
         var response = new FunctionMapResponse { FunctionCallId = enqueued.CallId };
         response.InputIds.Add(enqueued.InputIds);
+        if (WaitsInline(request) is { } wait)
+        {
+            // RemoteAsync: the output in this response saves the caller a long-poll round trip. A retried request (same
+            // idempotency key) finds the same call and waits again.
+            var outputs = await GetOutputsAsync(
+                new FunctionGetOutputsRequest { FunctionCallId = enqueued.CallId, TimeoutSeconds = wait, MaxOutputs = 1 }, cancellationToken)
+                .ConfigureAwait(false);
+            response.Outputs.Add(outputs.Outputs);
+        }
         return response;
     }
+
+    /// <summary>How long a FunctionMap waits for its output: only a SYNC call of one input asks, for at most a minute.</summary>
+    private static double? WaitsInline(FunctionMapRequest request) =>
+        request.WaitForOutputSeconds > 0 && double.IsFinite(request.WaitForOutputSeconds) && request.Invocation == FunctionCallInvocation.Sync
+            && request.PipelinedInputs.Count == 1 && !request.IsGeneratorCall
+            ? Math.Min(request.WaitForOutputSeconds, MaxInlineWaitSeconds)
+            : null;
 
     public async Task<FunctionPutInputsResponse> PutInputsAsync(FunctionPutInputsRequest request)
     {

@@ -58,7 +58,7 @@ internal sealed class ModalClientService(AppOperations apps, CallOperations call
         using var activity = ServerMetrics.ActivitySource.StartActivity("FunctionMap");
         validator.ValidateInputs(await apps.GetSpecAsync(Require(request.FunctionId, "function_id", "FunctionMap")).ConfigureAwait(false),
             request.PipelinedInputs);
-        return await calls.MapAsync(request).ConfigureAwait(false);
+        return await calls.MapAsync(request, context.CancellationToken).ConfigureAwait(false);
     }
 
     public override async Task<FunctionPutInputsResponse> FunctionPutInputs(FunctionPutInputsRequest request, ServerCallContext context)
