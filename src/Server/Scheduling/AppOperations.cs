@@ -123,15 +123,16 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
     }
 
     public async Task<FunctionRow> GetFunctionAsync(string functionId) =>
-        await store.GetFunctionAsync(functionId).ConfigureAwait(false)
-        ?? throw Errors.NotFound($"Function '{functionId}' was not found. Look functions up with FunctionGet or create them with AppCreate.");
+        await store.GetFunctionAsync(functionId).ConfigureAwait(false) ?? throw FunctionNotFound(functionId);
+
+    private static Grpc.Core.RpcException FunctionNotFound(string functionId) =>
+        Errors.NotFound($"Function '{functionId}' was not found. Look functions up with FunctionGet or create them with AppCreate.");
 
     public async Task<FunctionStatsResponse> GetStatsAsync(string functionId)
     {
-        _ = await GetFunctionAsync(functionId).ConfigureAwait(false);
-        var load = (await store.ReadLoadAsync().ConfigureAwait(false)).FirstOrDefault(l => l.FunctionId == functionId);
-        int runners = (await store.ListContainersAsync().ConfigureAwait(false)).Count(c => c.FunctionId == functionId && !c.StopRequested);
-        return new FunctionStatsResponse { Backlog = (int)Math.Min(int.MaxValue, load?.Ready ?? 0), NumTotalRunners = runners };
+        var stats = await store.ReadFunctionStatsAsync(functionId).ConfigureAwait(false)
+            ?? throw FunctionNotFound(functionId);
+        return new FunctionStatsResponse { Backlog = (int)Math.Min(int.MaxValue, stats.Ready), NumTotalRunners = stats.LiveContainers };
     }
 
     public async Task UpdateKeepWarmAsync(string functionId, int warmPoolSize)

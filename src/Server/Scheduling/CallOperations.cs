@@ -24,7 +24,7 @@ internal sealed class CallOperations(
 
     public async Task<FunctionMapResponse> MapAsync(FunctionMapRequest request, CancellationToken cancellationToken)
     {
-        var call = new NewCall(Ids.NewCall(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), request.FunctionId, (int)request.Invocation,
+        var call = new NewCall(Ids.NewCall(store.NowMs), request.FunctionId, (int)request.Invocation,
             string.IsNullOrEmpty(request.ParentInputId) ? null : request.ParentInputId, request.IsGeneratorCall);
         // A warm worker of this replica with a free slot gets the input in the enqueue's own transaction.
         string? worker = request.PipelinedInputs.Count > 0 ? sessions.ReserveCredit(request.FunctionId) : null;
@@ -108,7 +108,7 @@ internal sealed class CallOperations(
     /// <summary>NOT_FOUND, or, for a call old enough that retention may have deleted it, the expired error.</summary>
     private RpcException CallNotFound(string callId) =>
         Ids.CallCreatedUnixMs(callId) is { } created
-            && DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - created > Math.Min(options.OutputRetention.TotalMilliseconds, options.SyncOutputRetention.TotalMilliseconds)
+            && store.NowMs - created > Math.Min(options.OutputRetention.TotalMilliseconds, options.SyncOutputRetention.TotalMilliseconds)
             ? Errors.Expired(callId, options.OutputRetention)
             : Errors.NotFound($"Function call '{callId}' was not found.");
 

@@ -101,6 +101,9 @@ internal sealed record ContainerEnded(bool Known, string FunctionId, bool SaidHe
 internal sealed record OverrunInput(string InputId, int Attempt, string ContainerId, string FunctionName, int TimeoutSeconds);
 
 /// <summary>The autoscaler's view of one function of a live app.</summary>
+/// <summary>One function's inputs waiting to be claimed and its live containers (those not asked to stop).</summary>
+internal sealed record FunctionStatsRow(long Ready, int LiveContainers);
+
 internal sealed record FunctionLoad(
     string FunctionId, string AppId, string AppName, int AppKind, byte[] Spec, byte[] Launch, int WarmPool, long Ready, long Running,
     long DelayedDueInMs, int StartupFailures, string? LastStartupError, long OldestReadyAgeMs);

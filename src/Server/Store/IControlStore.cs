@@ -155,6 +155,9 @@ internal interface IControlStore : IAsyncDisposable
     /// <summary>Everything the autoscaler looks at, one row per live function.</summary>
     Task<IReadOnlyList<FunctionLoad>> ReadLoadAsync();
 
+    /// <summary>One function's backlog and live containers (stats for callers); null when the function is unknown.</summary>
+    Task<FunctionStatsRow?> ReadFunctionStatsAsync(string functionId);
+
     /// <summary>Live containers (launching, running or stopping), for the autoscaler and listings.</summary>
     Task<IReadOnlyList<ContainerRow>> ListContainersAsync();
 

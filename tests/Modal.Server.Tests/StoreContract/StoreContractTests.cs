@@ -139,6 +139,7 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Empty(await store.ClaimAsync(functionId, [new ContainerCredit("ct-a", 5)]));
         Assert.Equal((0L, 1L), (await store.ReadLoadAsync()).Select(l => (l.Ready, l.Running)).Single());
         Assert.Equal(1, (await store.GetContainerAsync("ct-a"))!.Running);
+        Assert.Equal(new FunctionStatsRow(0, 1), await store.ReadFunctionStatsAsync(functionId));
 
         var completed = await store.CompleteAsync("ct-a", [new AttemptResult("fc-1-in-0", 1, Success(49))]);
 

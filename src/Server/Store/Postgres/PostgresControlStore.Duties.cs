@@ -19,6 +19,10 @@ internal sealed partial class PostgresControlStore
                     PostgresTx.NullableString(r, 10), oldestReadyAt is { } at && at <= now ? now - at : 0);
             }).ConfigureAwait(false));
 
+    public Task<FunctionStatsRow?> ReadFunctionStatsAsync(string functionId) => ReadAsync(async tx =>
+        await tx.SingleAsync("SELECT f.ready, (SELECT COUNT(*) FROM containers c WHERE c.function_id = f.id AND NOT c.stop_requested)::integer " +
+            "FROM functions f WHERE f.id = $1", r => new FunctionStatsRow(r.GetInt64(0), r.GetInt32(1)), functionId).ConfigureAwait(false));
+
     public Task<bool> TryLeadAsync(string replicaId, long ttlMs) => WriteAsync(async tx =>
         await tx.ScalarAsync<string>(
             "INSERT INTO leader(name, holder, expires_ms) VALUES('leader', $1, modal_now_ms() + $2) ON CONFLICT (name) DO UPDATE " +

@@ -21,6 +21,10 @@ internal sealed partial class SqliteControlStore
             });
     });
 
+    public Task<FunctionStatsRow?> ReadFunctionStatsAsync(string functionId) => ReadAsync(tx =>
+        tx.Single("SELECT f.ready, (SELECT COUNT(*) FROM containers c WHERE c.function_id = f.id AND c.stop_requested = 0) " +
+            "FROM functions f WHERE f.id = $1", r => new FunctionStatsRow(r.GetInt64(0), r.GetInt32(1)), functionId));
+
     public Task<bool> TryLeadAsync(string replicaId, long ttlMs) => WriteAsync((tx, now, _) =>
     {
         tx.Execute("INSERT OR IGNORE INTO leader(name, holder, expires_ms) VALUES('leader', $1, $2)", replicaId, now + ttlMs);
