@@ -157,6 +157,33 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_enqueue_for_a_waiting_worker_claims_the_input_in_its_own_transaction()
+    {
+        var store = await OpenAsync();
+        string functionId = await FunctionAsync(store);
+        await ContainerAsync(store, functionId, "ct-a");
+
+        var enqueued = await store.CreateCallAsync(new NewCall("fc-1", functionId, 0, null, false), [new NewInput("fc-1-in-0", 0, [3])], null,
+            NoLimits, claimFor: new ContainerCredit("ct-a", 1));
+
+        var assignment = Assert.Single(enqueued.Claimed ?? []);
+        Assert.Equal("ct-a", assignment.ContainerId);
+        var input = Assert.Single(assignment.Inputs);
+        Assert.Equal(("fc-1-in-0", "fc-1", 1), (input.InputId, input.CallId, input.Attempt));
+        Assert.Equal(new byte[] { 3 }, input.Arguments);
+        Assert.Equal((0L, 1L), (await store.ReadLoadAsync()).Select(l => (l.Ready, l.Running)).Single());
+        Assert.Empty(await store.ClaimAsync(functionId, [new ContainerCredit("ct-a", 5)]));
+        var completed = await store.CompleteAsync("ct-a", [new AttemptResult("fc-1-in-0", 1, Success(9))]);
+        Assert.Equal(1, completed.Finished);
+
+        // A container that is not live (unknown here) claims nothing, and the input waits for the dispatcher.
+        var unclaimed = await store.CreateCallAsync(new NewCall("fc-2", functionId, 0, null, false), [new NewInput("fc-2-in-0", 0, [4])], null,
+            NoLimits, claimFor: new ContainerCredit("ct-gone", 1));
+        Assert.Empty(unclaimed.Claimed ?? []);
+        Assert.Equal("fc-2-in-0", (await ClaimOneAsync(store, functionId, "ct-a")).InputId);
+    }
+
+    [Fact]
     public async Task A_result_from_another_container_or_a_stale_attempt_is_ignored_and_the_holders_is_accepted_once()
     {
         var store = await OpenAsync();

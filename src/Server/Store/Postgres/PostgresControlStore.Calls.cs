@@ -28,7 +28,9 @@ internal sealed partial class PostgresControlStore
                 "VALUES($1, $2, $3, $4::text, $5, modal_now_ms(), $6, $6)",
                 call.Id, call.FunctionId, call.Invocation, call.ParentInputId, call.IsGenerator, inputs.Count).ConfigureAwait(false);
             await AddInputsAsync(tx, call.Id, call.FunctionId, call.ParentInputId, inputs, limits).ConfigureAwait(false);
-            return new Enqueued(call.Id, call.FunctionId, inputs.Select(i => i.Id).ToList(), Replayed: false);
+            // A warm worker of the calling replica takes the input in this same transaction, with no dispatcher round.
+            var claimed = claimFor is null ? null : await ClaimInAsync(tx, call.FunctionId, [claimFor]).ConfigureAwait(false);
+            return new Enqueued(call.Id, call.FunctionId, inputs.Select(i => i.Id).ToList(), Replayed: false, claimed);
         });
 
     public Task<Enqueued> PutInputsAsync(string callId, IReadOnlyList<NewInput> inputs, bool last, string? idempotencyKey, BacklogLimits limits) =>

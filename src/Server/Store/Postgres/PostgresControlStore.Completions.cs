@@ -33,85 +33,88 @@ internal sealed partial class PostgresControlStore
     }
 
     private Task<IReadOnlyList<ClaimedAssignment>> ClaimNowAsync(string functionId, IReadOnlyList<ContainerCredit> credits) =>
-        WriteAsync<IReadOnlyList<ClaimedAssignment>>(async tx =>
+        WriteAsync<IReadOnlyList<ClaimedAssignment>>(tx => ClaimInAsync(tx, functionId, credits));
+
+    /// <summary>Claims ready inputs for containers of one function within a transaction (a claim, or an enqueue's own).</summary>
+    private static async Task<IReadOnlyList<ClaimedAssignment>> ClaimInAsync(PostgresTx tx, string functionId, IReadOnlyList<ContainerCredit> credits)
+    {
+        var assignments = new List<ClaimedAssignment>();
+        // A key-share lock on the containers: EndContainer's delete waits for this claim (and then ends what it
+        // claimed), while completions may still update the rows' counters.
+        var live = await tx.QueryAsync(
+            "SELECT c.id, f.batch_size, f.batch_wait_ms, f.timeout_s FROM containers c JOIN functions f ON f.id = c.function_id " +
+            "JOIN apps a ON a.id = f.app_id WHERE c.id = ANY($1) AND c.function_id = $2 AND NOT c.stop_requested AND NOT a.stopped " +
+            "ORDER BY c.id FOR KEY SHARE OF c",
+            r => (Id: r.GetString(0), BatchSize: r.GetInt32(1), WaitMs: r.GetInt32(2), TimeoutSeconds: r.GetInt32(3)),
+            credits.Select(c => c.ContainerId).Distinct(StringComparer.Ordinal).ToArray(), functionId).ConfigureAwait(false);
+        if (live.Count == 0)
         {
-            var assignments = new List<ClaimedAssignment>();
-            // A key-share lock on the containers: EndContainer's delete waits for this claim (and then ends what it
-            // claimed), while completions may still update the rows' counters.
-            var live = await tx.QueryAsync(
-                "SELECT c.id, f.batch_size, f.batch_wait_ms, f.timeout_s FROM containers c JOIN functions f ON f.id = c.function_id " +
-                "JOIN apps a ON a.id = f.app_id WHERE c.id = ANY($1) AND c.function_id = $2 AND NOT c.stop_requested AND NOT a.stopped " +
-                "ORDER BY c.id FOR KEY SHARE OF c",
-                r => (Id: r.GetString(0), BatchSize: r.GetInt32(1), WaitMs: r.GetInt32(2), TimeoutSeconds: r.GetInt32(3)),
-                credits.Select(c => c.ContainerId).Distinct(StringComparer.Ordinal).ToArray(), functionId).ConfigureAwait(false);
-            if (live.Count == 0)
-            {
-                return assignments;
-            }
-            var (_, batchSize, waitMs, timeoutSeconds) = live[0];
-            var liveIds = live.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
-            var eligible = credits.Where(c => liveIds.Contains(c.ContainerId) && c.Assignments > 0).ToList();
-            long wanted = eligible.Sum(c => (long)c.Assignments) * batchSize;
-            if (wanted == 0)
-            {
-                return assignments;
-            }
-            // Other replicas claiming from this function skip the rows locked here, and this claim skips theirs.
-            var ready = await tx.QueryAsync(
-                "SELECT i.id, i.call_id, i.idx, i.attempt, i.args, c.is_generator, i.ready_at_ms, modal_now_ms() FROM inputs i " +
-                "JOIN calls c ON c.id = i.call_id WHERE i.function_id = $1 AND i.status = 0 AND i.holder IS NULL AND i.ready_at_ms <= modal_now_ms() " +
-                "ORDER BY i.ready_at_ms, i.call_id, i.idx LIMIT $2 FOR UPDATE OF i SKIP LOCKED",
-                r => (Id: r.GetString(0), CallId: r.GetString(1), Index: r.GetInt32(2), Attempt: r.GetInt32(3), Args: PostgresTx.Bytes(r, 4),
-                    IsGenerator: r.GetBoolean(5), ReadyAt: r.GetInt64(6), Now: r.GetInt64(7)),
-                functionId, wanted).ConfigureAwait(false);
-            if (ready.Count == 0)
-            {
-                return assignments;
-            }
-            long now = ready[0].Now;
-            long deadline = now + timeoutSeconds * 1000L;
-            bool batched = batchSize > 1 || waitMs > 0;
-            int next = 0;
-            var claimedIds = new List<string>();
-            var holders = new List<string>();
-            foreach (var credit in eligible)
-            {
-                for (int n = 0; n < credit.Assignments && next < ready.Count; n++)
-                {
-                    int count = Math.Min(batchSize, ready.Count - next);
-                    if (batched && count < batchSize && now - ready[next].ReadyAt < waitMs)
-                    {
-                        break; // A partial batch waits for more inputs until the oldest has waited WaitMs.
-                    }
-                    var claimed = new List<ClaimedInput>(count);
-                    foreach (var input in ready.GetRange(next, count))
-                    {
-                        claimed.Add(new ClaimedInput(input.Id, input.CallId, input.Index, input.Attempt + 1, input.Args, deadline, input.IsGenerator));
-                        claimedIds.Add(input.Id);
-                        holders.Add(credit.ContainerId);
-                    }
-                    next += count;
-                    tx.CountSlots(credit.ContainerId, count);
-                    assignments.Add(new ClaimedAssignment(credit.ContainerId, claimed));
-                }
-            }
-            if (claimedIds.Count == 0)
-            {
-                return assignments;
-            }
-            tx.CountFunction(functionId, -claimedIds.Count, claimedIds.Count, 0);
-            // The rows are locked: the updates go with the commit's round trip.
-            tx.Defer("UPDATE inputs i SET holder = t.holder, attempt = i.attempt + 1, claimed_ms = modal_now_ms(), deadline_ms = $3 " +
-                "FROM unnest($1::text[], $2::text[]) AS t(id, holder) WHERE i.id = t.id", claimedIds.ToArray(), holders.ToArray(), deadline);
-            var generators = assignments.SelectMany(a => a.Inputs).Where(i => i.IsGenerator).ToList();
-            if (generators.Count > 0)
-            {
-                // A re-run generator starts over: only the new attempt's items are visible.
-                tx.Defer("DELETE FROM chunks k USING unnest($1::text[], $2::int[]) AS t(call_id, attempt) WHERE k.call_id = t.call_id AND k.attempt < t.attempt",
-                    generators.Select(g => g.CallId).ToArray(), generators.Select(g => g.Attempt).ToArray());
-            }
             return assignments;
-        });
+        }
+        var (_, batchSize, waitMs, timeoutSeconds) = live[0];
+        var liveIds = live.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
+        var eligible = credits.Where(c => liveIds.Contains(c.ContainerId) && c.Assignments > 0).ToList();
+        long wanted = eligible.Sum(c => (long)c.Assignments) * batchSize;
+        if (wanted == 0)
+        {
+            return assignments;
+        }
+        // Other replicas claiming from this function skip the rows locked here, and this claim skips theirs.
+        var ready = await tx.QueryAsync(
+            "SELECT i.id, i.call_id, i.idx, i.attempt, i.args, c.is_generator, i.ready_at_ms, modal_now_ms() FROM inputs i " +
+            "JOIN calls c ON c.id = i.call_id WHERE i.function_id = $1 AND i.status = 0 AND i.holder IS NULL AND i.ready_at_ms <= modal_now_ms() " +
+            "ORDER BY i.ready_at_ms, i.call_id, i.idx LIMIT $2 FOR UPDATE OF i SKIP LOCKED",
+            r => (Id: r.GetString(0), CallId: r.GetString(1), Index: r.GetInt32(2), Attempt: r.GetInt32(3), Args: PostgresTx.Bytes(r, 4),
+                IsGenerator: r.GetBoolean(5), ReadyAt: r.GetInt64(6), Now: r.GetInt64(7)),
+            functionId, wanted).ConfigureAwait(false);
+        if (ready.Count == 0)
+        {
+            return assignments;
+        }
+        long now = ready[0].Now;
+        long deadline = now + timeoutSeconds * 1000L;
+        bool batched = batchSize > 1 || waitMs > 0;
+        int next = 0;
+        var claimedIds = new List<string>();
+        var holders = new List<string>();
+        foreach (var credit in eligible)
+        {
+            for (int n = 0; n < credit.Assignments && next < ready.Count; n++)
+            {
+                int count = Math.Min(batchSize, ready.Count - next);
+                if (batched && count < batchSize && now - ready[next].ReadyAt < waitMs)
+                {
+                    break; // A partial batch waits for more inputs until the oldest has waited WaitMs.
+                }
+                var claimed = new List<ClaimedInput>(count);
+                foreach (var input in ready.GetRange(next, count))
+                {
+                    claimed.Add(new ClaimedInput(input.Id, input.CallId, input.Index, input.Attempt + 1, input.Args, deadline, input.IsGenerator));
+                    claimedIds.Add(input.Id);
+                    holders.Add(credit.ContainerId);
+                }
+                next += count;
+                tx.CountSlots(credit.ContainerId, count);
+                assignments.Add(new ClaimedAssignment(credit.ContainerId, claimed));
+            }
+        }
+        if (claimedIds.Count == 0)
+        {
+            return assignments;
+        }
+        tx.CountFunction(functionId, -claimedIds.Count, claimedIds.Count, 0);
+        // The rows are locked: the updates go with the commit's round trip.
+        tx.Defer("UPDATE inputs i SET holder = t.holder, attempt = i.attempt + 1, claimed_ms = modal_now_ms(), deadline_ms = $3 " +
+            "FROM unnest($1::text[], $2::text[]) AS t(id, holder) WHERE i.id = t.id", claimedIds.ToArray(), holders.ToArray(), deadline);
+        var generators = assignments.SelectMany(a => a.Inputs).Where(i => i.IsGenerator).ToList();
+        if (generators.Count > 0)
+        {
+            // A re-run generator starts over: only the new attempt's items are visible.
+            tx.Defer("DELETE FROM chunks k USING unnest($1::text[], $2::int[]) AS t(call_id, attempt) WHERE k.call_id = t.call_id AND k.attempt < t.attempt",
+                generators.Select(g => g.CallId).ToArray(), generators.Select(g => g.Attempt).ToArray());
+        }
+        return assignments;
+    }
 
     public Task<Completed> CompleteAsync(string containerId, IReadOnlyList<AttemptResult> results) => WriteAsync(async tx =>
     {
