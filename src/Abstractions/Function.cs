@@ -4,10 +4,11 @@ using System.Runtime.CompilerServices;
 namespace Modal;
 
 /// <summary>
-/// A Modal function: a generated typed handle (<c>MyType.Functions.MyMethod</c>) or an untyped reference from
-/// <see cref="FromName"/>. Calls go to the backend of the running app (<c>ModalApp.RunAsync</c>).
+/// A Modal function: a generated typed handle (<c>MyType.Functions.MyMethod</c>) or an <see cref="UntypedFunction"/>
+/// from <see cref="FromName"/>. Calls go to the backend of the running app (<c>ModalApp.RunAsync</c>). This base has no
+/// call that takes untyped arguments: a typed handle's calls are checked at compile time.
 /// </summary>
-public class Function
+public abstract class Function
 {
     /// <summary>Creates a handle; generated handles pass their own reference.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
@@ -40,32 +41,19 @@ public class Function
         => ObjectId = await Backend.HydrateAsync(Reference, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
-    /// A lazy reference to a deployed function (Modal's <c>from_name</c>). Unknown names throw
-    /// <see cref="NotFoundException"/> at first use.
+    /// A lazy reference to a deployed function (Modal's <c>from_name</c>), called with untyped arguments. Unknown
+    /// names throw <see cref="NotFoundException"/> at first use. A function compiled into this app has a typed handle
+    /// (<c>MyType.Functions.MyMethod</c>, or <c>.WithApp(appName)</c> for another app's deployment) that checks
+    /// arguments and results at compile time; prefer it.
     /// </summary>
     /// <param name="appName">The deployed app's name.</param>
     /// <param name="name">The function's remote name.</param>
     /// <param name="environmentName">Reserved for environments; only the default environment exists.</param>
-    public static Function FromName(string appName, string name, string? environmentName = null)
+    public static UntypedFunction FromName(string appName, string name, string? environmentName = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(appName);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        return new Function(new FunctionReference(appName, name, null));
-    }
-
-    /// <summary>Calls the function with untyped arguments and waits for its result (for <see cref="FromName"/> handles).</summary>
-    /// <typeparam name="R">The result type to decode.</typeparam>
-    public async Task<R> RemoteAsync<R>(params object?[] args)
-    {
-        var output = await Backend.CallAsync(Reference, ModalSerializer.SerializeArguments(args), CancellationToken.None).ConfigureAwait(false);
-        return ModalSerializer.Deserialize<R>(output);
-    }
-
-    /// <summary>Starts the function with untyped arguments without waiting (for <see cref="FromName"/> handles).</summary>
-    public async Task<FunctionCall<R>> SpawnAsync<R>(params object?[] args)
-    {
-        var id = await Backend.SpawnAsync(Reference, ModalSerializer.SerializeArguments(args), CancellationToken.None).ConfigureAwait(false);
-        return new FunctionCall<R>(id);
+        return new UntypedFunction(new FunctionReference(appName, name, null));
     }
 
     /// <summary>The function's backlog and runner count (Modal's <c>get_current_stats</c>).</summary>

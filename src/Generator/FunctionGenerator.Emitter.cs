@@ -343,17 +343,7 @@ public sealed partial class FunctionGenerator
                     _writer.Line("/// <summary>Runs the generator function remotely and streams its items (Modal's <c>remote_gen</c>).</summary>");
                     _writer.Line($"public {AsyncEnumerable}<{_resultType}> RemoteGen({WithToken(ParameterList, TokenParameter)})");
                     _writer.Line($"    => this.RemoteGenCoreAsync<{_resultType}>({_self}.EncodeArguments({ArgumentList}), {Decoder}, {ct});");
-                    foreach (var (member, result) in new[] { ("RemoteAsync", $"{Task}<R>"), ("SpawnAsync", $"{Task}<global::Modal.FunctionCall<R>>") })
-                    {
-                        // The untyped base members would accept a generator function; make their use a compile error here.
-                        _writer.Line();
-                        _writer.Line($"/// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>");
-                        _writer.Line($"/// <typeparam name=\"R\">Unused.</typeparam>");
-                        _writer.Line($"/// <param name=\"args\">Unused.</param>");
-                        _writer.Line(Hidden);
-                        _writer.Line($"[global::System.Obsolete(\"{function.MethodName.TrimStart('@')} is a generator function: call RemoteGen instead.\", error: true)]");
-                        _writer.Line($"public new {result} {member}<R>(params object?[] args) => throw new global::System.NotSupportedException(\"{function.MethodName.TrimStart('@')} is a generator function: call RemoteGen instead.\");");
-                    }
+                    WriteNotForGenerators();
                 }
                 else
                 {
@@ -377,6 +367,42 @@ public sealed partial class FunctionGenerator
                     WriteZip();
                 }
                 _writer.Close();
+            }
+
+            /// <summary>
+            /// Remote, Spawn and the maps do not apply to a generator function. They are declared with the function's own
+            /// parameters and [Obsolete(error: true)], so that a call that would otherwise fit fails the build with a
+            /// message naming RemoteGen (without them, 'Gen.RemoteAsync(3)' would fail only with "member not found").
+            /// </summary>
+            private void WriteNotForGenerators()
+            {
+                string name = _function.MethodName.TrimStart('@');
+                string parameters = WithToken(ParameterList, TokenParameter);
+                string item = _resultType;
+                var members = new List<(string Member, string Signature, string Instead)>
+                {
+                    ("RemoteAsync", $"{Task}<{item}> RemoteAsync({parameters})", "call RemoteGen(...) and iterate its items with 'await foreach'"),
+                    ("Remote", $"{item} Remote({ParameterList})", "call RemoteGen(...) and iterate its items with 'await foreach'"),
+                    ("SpawnAsync", $"{Task}<global::Modal.FunctionCall<{item}>> SpawnAsync({parameters})", "call RemoteGen(...) and iterate its items with 'await foreach'"),
+                    ("Spawn", $"global::Modal.FunctionCall<{item}> Spawn({ParameterList})", "call RemoteGen(...) and iterate its items with 'await foreach'"),
+                };
+                if (Count > 0)
+                {
+                    string sequences = string.Join(", ", Parameters.Select(parameter => $"{Enumerable}<{parameter.Type}> {SequenceName(parameter)}"));
+                    string mapTail = $"bool {Name("orderOutputs")} = true, {TokenParameter}";
+                    members.Add(("Map", $"{AsyncEnumerable}<{item}> Map({sequences}, {mapTail})", "call RemoteGen(...) for each input"));
+                    members.Add(("MapResults", $"{AsyncEnumerable}<global::Modal.FunctionResult<{item}>> MapResults({sequences}, {mapTail})", "call RemoteGen(...) for each input"));
+                    members.Add(("ForEachAsync", $"{Task} ForEachAsync({sequences}, bool {Name("ignoreExceptions")} = false, {TokenParameter})", "call RemoteGen(...) for each input"));
+                }
+                foreach (var (member, signature, instead) in members)
+                {
+                    string message = Literal($"{name} is a generator function, so {member} does not apply: {instead}.");
+                    _writer.Line();
+                    _writer.Line($"/// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>");
+                    _writer.Line(Hidden);
+                    _writer.Line($"[global::System.Obsolete({message}, error: true)]");
+                    _writer.Line($"public {signature} => throw new global::System.NotSupportedException({message});");
+                }
             }
 
             private void WriteRemoteAndSpawn(string ct)

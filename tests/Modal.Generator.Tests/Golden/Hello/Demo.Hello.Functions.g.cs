@@ -474,18 +474,39 @@ namespace Demo
                     => this.RemoteGenCoreAsync<string>(global::Demo.Hello.Functions.TokensFunction.EncodeArguments(text), global::Demo.Hello.Functions.TokensFunction.DecodeResult, cancellationToken);
 
                 /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
-                /// <typeparam name="R">Unused.</typeparam>
-                /// <param name="args">Unused.</param>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                [global::System.Obsolete("Tokens is a generator function: call RemoteGen instead.", error: true)]
-                public new global::System.Threading.Tasks.Task<R> RemoteAsync<R>(params object?[] args) => throw new global::System.NotSupportedException("Tokens is a generator function: call RemoteGen instead.");
+                [global::System.Obsolete("Tokens is a generator function, so RemoteAsync does not apply: call RemoteGen(...) and iterate its items with 'await foreach'.", error: true)]
+                public global::System.Threading.Tasks.Task<string> RemoteAsync(string text, global::System.Threading.CancellationToken cancellationToken = default) => throw new global::System.NotSupportedException("Tokens is a generator function, so RemoteAsync does not apply: call RemoteGen(...) and iterate its items with 'await foreach'.");
 
                 /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
-                /// <typeparam name="R">Unused.</typeparam>
-                /// <param name="args">Unused.</param>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                [global::System.Obsolete("Tokens is a generator function: call RemoteGen instead.", error: true)]
-                public new global::System.Threading.Tasks.Task<global::Modal.FunctionCall<R>> SpawnAsync<R>(params object?[] args) => throw new global::System.NotSupportedException("Tokens is a generator function: call RemoteGen instead.");
+                [global::System.Obsolete("Tokens is a generator function, so Remote does not apply: call RemoteGen(...) and iterate its items with 'await foreach'.", error: true)]
+                public string Remote(string text) => throw new global::System.NotSupportedException("Tokens is a generator function, so Remote does not apply: call RemoteGen(...) and iterate its items with 'await foreach'.");
+
+                /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                [global::System.Obsolete("Tokens is a generator function, so SpawnAsync does not apply: call RemoteGen(...) and iterate its items with 'await foreach'.", error: true)]
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<string>> SpawnAsync(string text, global::System.Threading.CancellationToken cancellationToken = default) => throw new global::System.NotSupportedException("Tokens is a generator function, so SpawnAsync does not apply: call RemoteGen(...) and iterate its items with 'await foreach'.");
+
+                /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                [global::System.Obsolete("Tokens is a generator function, so Spawn does not apply: call RemoteGen(...) and iterate its items with 'await foreach'.", error: true)]
+                public global::Modal.FunctionCall<string> Spawn(string text) => throw new global::System.NotSupportedException("Tokens is a generator function, so Spawn does not apply: call RemoteGen(...) and iterate its items with 'await foreach'.");
+
+                /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                [global::System.Obsolete("Tokens is a generator function, so Map does not apply: call RemoteGen(...) for each input.", error: true)]
+                public global::System.Collections.Generic.IAsyncEnumerable<string> Map(global::System.Collections.Generic.IEnumerable<string> texts, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default) => throw new global::System.NotSupportedException("Tokens is a generator function, so Map does not apply: call RemoteGen(...) for each input.");
+
+                /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                [global::System.Obsolete("Tokens is a generator function, so MapResults does not apply: call RemoteGen(...) for each input.", error: true)]
+                public global::System.Collections.Generic.IAsyncEnumerable<global::Modal.FunctionResult<string>> MapResults(global::System.Collections.Generic.IEnumerable<string> texts, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default) => throw new global::System.NotSupportedException("Tokens is a generator function, so MapResults does not apply: call RemoteGen(...) for each input.");
+
+                /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                [global::System.Obsolete("Tokens is a generator function, so ForEachAsync does not apply: call RemoteGen(...) for each input.", error: true)]
+                public global::System.Threading.Tasks.Task ForEachAsync(global::System.Collections.Generic.IEnumerable<string> texts, bool ignoreExceptions = false, global::System.Threading.CancellationToken cancellationToken = default) => throw new global::System.NotSupportedException("Tokens is a generator function, so ForEachAsync does not apply: call RemoteGen(...) for each input.");
 
                 /// <summary>Runs the method in this process (Modal's <c>local</c>).</summary>
                 public global::System.Collections.Generic.IAsyncEnumerable<string> Local(string text, global::System.Threading.CancellationToken cancellationToken = default) => global::Demo.Hello.Tokens(text, cancellationToken);

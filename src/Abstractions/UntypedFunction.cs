@@ -1,0 +1,48 @@
+namespace Modal;
+
+/// <summary>
+/// A function reached by name (<see cref="Function.FromName"/>), called with untyped arguments: each argument is
+/// encoded by its run-time type and the result decoded as the <c>R</c> the caller names. The only handle with untyped
+/// calls; a function compiled into this app has a typed handle (<c>MyType.Functions.MyMethod</c>) instead.
+/// </summary>
+public sealed class UntypedFunction : Function
+{
+    internal UntypedFunction(FunctionReference reference) : base(reference) { }
+
+    /// <summary>Runs the function remotely with untyped arguments and waits for its result (Modal's <c>remote</c>).</summary>
+    /// <typeparam name="R">The type to decode the result as.</typeparam>
+    /// <param name="args">The arguments, in the function's parameter order.</param>
+    /// <exception cref="InvalidInputException">The arguments do not fit the deployed function.</exception>
+    /// <exception cref="NotFoundException">No such app or function.</exception>
+    public Task<R> RemoteAsync<R>(params object?[] args) => RemoteAsync<R>(args, CancellationToken.None);
+
+    /// <summary>Runs the function remotely with untyped arguments and waits for its result (Modal's <c>remote</c>).</summary>
+    /// <typeparam name="R">The type to decode the result as.</typeparam>
+    /// <param name="args">The arguments, in the function's parameter order.</param>
+    /// <param name="cancellationToken">Stops waiting and cancels the input.</param>
+    public Task<R> RemoteAsync<R>(object?[] args, CancellationToken cancellationToken)
+        => CallCoreAsync(ModalSerializer.SerializeArguments(args), ModalSerializer.Deserialize<R>, cancellationToken);
+
+    /// <summary>Starts the function with untyped arguments without waiting for it (Modal's <c>spawn</c>).</summary>
+    /// <typeparam name="R">The type to decode the result as.</typeparam>
+    /// <param name="args">The arguments, in the function's parameter order.</param>
+    public Task<FunctionCall<R>> SpawnAsync<R>(params object?[] args) => SpawnAsync<R>(args, CancellationToken.None);
+
+    /// <summary>Starts the function with untyped arguments without waiting for it (Modal's <c>spawn</c>).</summary>
+    /// <typeparam name="R">The type to decode the result as.</typeparam>
+    /// <param name="args">The arguments, in the function's parameter order.</param>
+    /// <param name="cancellationToken">Stops waiting for the call to be queued.</param>
+    public async Task<FunctionCall<R>> SpawnAsync<R>(object?[] args, CancellationToken cancellationToken)
+        => new FunctionCall<R>(await SpawnCoreAsync(ModalSerializer.SerializeArguments(args), cancellationToken).ConfigureAwait(false));
+
+    /// <summary>
+    /// Runs the function on every input remotely, each input an untyped argument array, and streams the results; the
+    /// first failure throws (Modal's <c>map</c>).
+    /// </summary>
+    /// <typeparam name="R">The type to decode each result as.</typeparam>
+    /// <param name="inputs">One argument array per input, each in the function's parameter order.</param>
+    /// <param name="orderOutputs">Yield results in input order (the default), else as they complete.</param>
+    /// <param name="cancellationToken">Stops the map and cancels its inputs.</param>
+    public IAsyncEnumerable<R> Map<R>(IEnumerable<object?[]> inputs, bool orderOutputs = true, CancellationToken cancellationToken = default)
+        => MapCoreAsync<object?[], R>(ToAsyncEnumerable(inputs), ModalSerializer.SerializeArguments, ModalSerializer.Deserialize<R>, orderOutputs, cancellationToken);
+}
