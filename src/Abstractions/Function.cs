@@ -87,6 +87,11 @@ public abstract class Function
     protected Task<string> SpawnCoreAsync(ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
         => Backend.SpawnAsync(Reference, arguments, cancellationToken);
 
+    /// <summary>Spawns one encoded input and returns its call, which names this function when its result does not decode.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected async Task<FunctionCall<R>> SpawnCallCoreAsync<R>(ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+        => new FunctionCall<R>(await Backend.SpawnAsync(Reference, arguments, cancellationToken).ConfigureAwait(false), Name);
+
     /// <summary>Maps over inputs, throwing the first failure.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected async IAsyncEnumerable<R> MapCoreAsync<TInput, R>(
@@ -111,9 +116,21 @@ public abstract class Function
     {
         await foreach (var output in Backend.MapAsync(Reference, Encode(inputs, encode, cancellationToken), orderOutputs, cancellationToken).ConfigureAwait(false))
         {
-            yield return output.Failure is { } failure
-                ? FunctionResult<R>.Failure(output.Index, failure)
-                : FunctionResult<R>.Success(output.Index, decode(output.Value));
+            if (output.Failure is { } failure)
+            {
+                yield return FunctionResult<R>.Failure(output.Index, failure);
+                continue;
+            }
+            FunctionResult<R> result;
+            try
+            {
+                result = FunctionResult<R>.Success(output.Index, decode(output.Value));
+            }
+            catch (PayloadException undecodable)
+            {
+                result = FunctionResult<R>.Failure(output.Index, undecodable); // one result that does not decode fails its element, not the map
+            }
+            yield return result;
         }
     }
 

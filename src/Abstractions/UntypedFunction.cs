@@ -14,6 +14,7 @@ public sealed class UntypedFunction : Function
     /// <param name="args">The arguments, in the function's parameter order.</param>
     /// <exception cref="InvalidInputException">The arguments do not fit the deployed function.</exception>
     /// <exception cref="NotFoundException">No such app or function.</exception>
+    /// <exception cref="PayloadException">An argument cannot be encoded, or the result does not decode as <typeparamref name="R"/>.</exception>
     public Task<R> RemoteAsync<R>(params object?[] args) => RemoteAsync<R>(args, CancellationToken.None);
 
     /// <summary>Runs the function remotely with untyped arguments and waits for its result (Modal's <c>remote</c>).</summary>
@@ -21,7 +22,7 @@ public sealed class UntypedFunction : Function
     /// <param name="args">The arguments, in the function's parameter order.</param>
     /// <param name="cancellationToken">Stops waiting and cancels the input.</param>
     public Task<R> RemoteAsync<R>(object?[] args, CancellationToken cancellationToken)
-        => CallCoreAsync(ModalSerializer.SerializeArguments(args), ModalSerializer.Deserialize<R>, cancellationToken);
+        => CallCoreAsync(ModalSerializer.SerializeArguments(args, Name), Decoder<R>(), cancellationToken);
 
     /// <summary>Starts the function with untyped arguments without waiting for it (Modal's <c>spawn</c>).</summary>
     /// <typeparam name="R">The type to decode the result as.</typeparam>
@@ -33,7 +34,7 @@ public sealed class UntypedFunction : Function
     /// <param name="args">The arguments, in the function's parameter order.</param>
     /// <param name="cancellationToken">Stops waiting for the call to be queued.</param>
     public async Task<FunctionCall<R>> SpawnAsync<R>(object?[] args, CancellationToken cancellationToken)
-        => new FunctionCall<R>(await SpawnCoreAsync(ModalSerializer.SerializeArguments(args), cancellationToken).ConfigureAwait(false));
+        => await SpawnCallCoreAsync<R>(ModalSerializer.SerializeArguments(args, Name), cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// Runs the function on every input remotely, each input an untyped argument array, and streams the results; the
@@ -44,5 +45,8 @@ public sealed class UntypedFunction : Function
     /// <param name="orderOutputs">Yield results in input order (the default), else as they complete.</param>
     /// <param name="cancellationToken">Stops the map and cancels its inputs.</param>
     public IAsyncEnumerable<R> Map<R>(IEnumerable<object?[]> inputs, bool orderOutputs = true, CancellationToken cancellationToken = default)
-        => MapCoreAsync<object?[], R>(ToAsyncEnumerable(inputs), ModalSerializer.SerializeArguments, ModalSerializer.Deserialize<R>, orderOutputs, cancellationToken);
+        => MapCoreAsync<object?[], R>(ToAsyncEnumerable(inputs), args => ModalSerializer.SerializeArguments(args, Name), Decoder<R>(), orderOutputs, cancellationToken);
+
+    /// <summary>Decodes a result as <typeparamref name="R"/>, or throws <see cref="PayloadException"/> naming this function.</summary>
+    private Func<ReadOnlyMemory<byte>, R> Decoder<R>() => output => ModalSerializer.DeserializeResult<R>(output, Name);
 }

@@ -358,7 +358,7 @@ public sealed partial class FunctionGenerator
                     _writer.Line();
                     _writer.Line("/// <summary>Decodes one result.</summary>");
                     _writer.Line(Hidden);
-                    _writer.Line($"public static {_resultType} DecodeResult({Memory} output) => {Serializer}.Deserialize<{_resultType}>(output);");
+                    _writer.Line($"public static {_resultType} DecodeResult({Memory} output) => {Serializer}.DeserializeResult<{_resultType}>(output, {Literal(_function.RemoteName)});");
                 }
                 WriteDecode();
                 WriteInvoke();
@@ -420,8 +420,8 @@ public sealed partial class FunctionGenerator
                     _writer.Line($"public {_resultType} Remote({ParameterList}) => this.RemoteAsync({ArgumentList}).GetAwaiter().GetResult();");
                     _writer.Line();
                     _writer.Line("/// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>");
-                    _writer.Line($"public async {Task}<global::Modal.FunctionCall<{_resultType}>> SpawnAsync({parameters})");
-                    _writer.Line($"    => global::Modal.FunctionCall.FromId<{_resultType}>(await this.SpawnCoreAsync({encode}, {ct}).ConfigureAwait(false));");
+                    _writer.Line($"public {Task}<global::Modal.FunctionCall<{_resultType}>> SpawnAsync({parameters})");
+                    _writer.Line($"    => this.SpawnCallCoreAsync<{_resultType}>({encode}, {ct});");
                     _writer.Line();
                     _writer.Line("/// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>");
                     _writer.Line($"public global::Modal.FunctionCall<{_resultType}> Spawn({ParameterList}) => this.SpawnAsync({ArgumentList}).GetAwaiter().GetResult();");
@@ -559,7 +559,7 @@ public sealed partial class FunctionGenerator
                 _writer.Line($"var {writer} = {Serializer}.StartArguments({buffer}, {Count});");
                 foreach (var parameter in Parameters)
                 {
-                    _writer.Line($"global::MessagePack.MessagePackSerializer.Serialize<{parameter.Type}>(ref {writer}, {parameter.Name}, {Serializer}.Options);");
+                    _writer.Line($"{Serializer}.SerializeArgument<{parameter.Type}>(ref {writer}, {parameter.Name}, {Literal(_function.RemoteName)}, {Literal(parameter.Name.TrimStart('@'))});");
                 }
                 _writer.Line($"{writer}.Flush();");
                 _writer.Line($"return {buffer}.WrittenMemory;");
@@ -570,23 +570,14 @@ public sealed partial class FunctionGenerator
             {
                 string arguments = Name("arguments");
                 string reader = Name("reader");
-                string exception = Name("exception");
                 string outs = string.Concat(Parameters.Select(parameter => $", out {parameter.Type} {parameter.Name}"));
                 _writer.Line();
                 _writer.Open($"internal static void DecodeArguments({Memory} {arguments}{outs})");
                 _writer.Line($"var {reader} = new global::MessagePack.MessagePackReader({arguments});");
                 _writer.Line($"{Serializer}.ReadArgumentsHeader(ref {reader}, {_self}.Definition, {Count});");
-                if (Count > 0)
+                foreach (var parameter in Parameters)
                 {
-                    _writer.Open("try");
-                    foreach (var parameter in Parameters)
-                    {
-                        _writer.Line($"{parameter.Name} = global::MessagePack.MessagePackSerializer.Deserialize<{parameter.Type}>(ref {reader}, {Serializer}.Options);");
-                    }
-                    _writer.Close();
-                    _writer.Open($"catch (global::MessagePack.MessagePackSerializationException {exception})");
-                    _writer.Line($"throw {Serializer}.InvalidArguments({_self}.Definition, {exception});");
-                    _writer.Close();
+                    _writer.Line($"{parameter.Name} = {Serializer}.DeserializeArgument<{parameter.Type}>(ref {reader}, {_self}.Definition, {Literal(parameter.Name.TrimStart('@'))});");
                 }
                 _writer.Close();
             }
@@ -625,7 +616,7 @@ public sealed partial class FunctionGenerator
                     _writer.Line();
                     _writer.Open($"private static async {AsyncEnumerable}<{Memory}> EncodeItems({AsyncEnumerable}<{_resultType}> {items}, [global::System.Runtime.CompilerServices.EnumeratorCancellation] {CancellationToken} {ct})");
                     _writer.Open($"await foreach (var {item} in global::System.Threading.Tasks.TaskAsyncEnumerableExtensions.WithCancellation({items}, {ct}).ConfigureAwait(false))");
-                    _writer.Line($"yield return {Serializer}.Serialize<{_resultType}>({item});");
+                    _writer.Line($"yield return {Serializer}.SerializeResult<{_resultType}>({item}, {Literal(_function.RemoteName)});");
                     _writer.Close();
                     _writer.Close();
                     return;
@@ -646,7 +637,7 @@ public sealed partial class FunctionGenerator
                         _writer.Line($"return new {ValueTask}<{Memory}>({Serializer}.Nil);");
                         break;
                     case ReturnShape.Value:
-                        _writer.Line($"return new {ValueTask}<{Memory}>({Serializer}.Serialize<{_resultType}>({Call(ct)}));");
+                        _writer.Line($"return new {ValueTask}<{Memory}>({Serializer}.SerializeResult<{_resultType}>({Call(ct)}, {Literal(_function.RemoteName)}));");
                         break;
                     case ReturnShape.Task:
                     case ReturnShape.ValueTask:
@@ -655,7 +646,7 @@ public sealed partial class FunctionGenerator
                         break;
                     default:
                         _writer.Line($"var {resultName} = await {Call(ct)}{Bang}.ConfigureAwait(false);");
-                        _writer.Line($"return {Serializer}.Serialize<{_resultType}>({resultName});");
+                        _writer.Line($"return {Serializer}.SerializeResult<{_resultType}>({resultName}, {Literal(_function.RemoteName)});");
                         break;
                 }
                 _writer.Close();
@@ -694,7 +685,7 @@ public sealed partial class FunctionGenerator
                 _writer.Close();
                 _writer.Line($"var {outputs} = new {Memory}[{results}.Count];");
                 _writer.Open($"for (int {index} = 0; {index} < {outputs}.Length; {index}++)");
-                _writer.Line($"{outputs}[{index}] = {Serializer}.Serialize<{_resultType}>({results}[{index}]);");
+                _writer.Line($"{outputs}[{index}] = {Serializer}.SerializeResult<{_resultType}>({results}[{index}], {Literal(_function.RemoteName)});");
                 _writer.Close();
                 _writer.Line(isAsync ? $"return {outputs};" : $"return new {ValueTask}<{list}>({outputs});");
                 _writer.Close();

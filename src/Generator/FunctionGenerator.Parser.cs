@@ -29,17 +29,6 @@ public sealed partial class FunctionGenerator
 
         private static readonly Regex s_gpu = new("^[A-Za-z0-9][A-Za-z0-9-]*(:[1-9][0-9]*)?$", RegexOptions.CultureInvariant);
 
-        private static readonly HashSet<string> s_wellKnownCollectionInterfaces = new(StringComparer.Ordinal)
-        {
-            "System.Collections.Generic.IEnumerable<T>",
-            "System.Collections.Generic.IReadOnlyList<T>",
-            "System.Collections.Generic.IList<T>",
-            "System.Collections.Generic.ICollection<T>",
-            "System.Collections.Generic.IReadOnlyCollection<T>",
-            "System.Collections.Generic.IDictionary<TKey, TValue>",
-            "System.Collections.Generic.IReadOnlyDictionary<TKey, TValue>",
-        };
-
         public static FunctionParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
         {
             try
@@ -157,8 +146,7 @@ public sealed partial class FunctionGenerator
         private static string EscapeIdentifier(string name)
             => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 
-        private static bool IsType(ITypeSymbol type, string metadataName)
-            => type.OriginalDefinition.ToDisplayString() == metadataName;
+        private static bool IsType(ITypeSymbol type, string metadataName) => TypeAnalysis.IsType(type, metadataName);
 
         private sealed class MethodParser
         {
@@ -278,7 +266,7 @@ public sealed partial class FunctionGenerator
                     CancellationTokenName: cancellationTokenName,
                     Signature: Signature(parameterSymbols, resultType, returnShape),
                     OptionInitializers: options.ToEquatableArray(),
-                    IsPublic: IsEffectivelyPublic(_method.ReturnType) && _method.Parameters.All(parameter => IsEffectivelyPublic(parameter.Type)),
+                    IsPublic: TypeAnalysis.IsEffectivelyPublic(_method.ReturnType) && _method.Parameters.All(parameter => TypeAnalysis.IsEffectivelyPublic(parameter.Type)),
                     CallResultMayBeNull: callResultMayBeNull,
                     BatchResultsMayBeNull: batchResultsMayBeNull,
                     HidesInheritedFunctions: HidesInheritedFunctions(),
@@ -493,11 +481,11 @@ public sealed partial class FunctionGenerator
                         continue;
                     }
 
-                    if (UnsupportedReason(parameter.Type) is { } reason)
+                    if (TypeAnalysis.NeverSerializes(parameter.Type) is { } reason)
                     {
                         Report(DiagnosticDescriptors.UnsupportedParameterType, typeLocation, parameter.Name, _methodName, parameter.Type.ToDisplayString(s_short), reason);
                     }
-                    else if (SerializationDoubt(parameter.Type, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default)) is { } doubt)
+                    else if (TypeAnalysis.SerializationDoubt(parameter.Type) is { } doubt)
                     {
                         Report(DiagnosticDescriptors.ParameterMayNotSerialize, typeLocation, parameter.Name, _methodName, parameter.Type.ToDisplayString(s_short), doubt);
                     }
@@ -552,19 +540,22 @@ public sealed partial class FunctionGenerator
                     (shape, result) = (ReturnShape.Value, returnType);
                 }
 
-                string? reason = UnsupportedReason(result);
-                if (reason is null && (IsType(result, "System.Threading.Tasks.Task") || IsType(result, "System.Threading.Tasks.Task<TResult>")
-                    || IsType(result, "System.Threading.Tasks.ValueTask") || IsType(result, "System.Threading.Tasks.ValueTask<TResult>")
-                    || IsType(result, "System.Collections.Generic.IAsyncEnumerator<T>") || IsType(result, "System.Collections.Generic.IAsyncEnumerable<T>")))
+                string? reason = null;
+                if (shape != ReturnShape.Value && TypeAnalysis.IsTaskOrAsyncStream(result))
                 {
                     reason = "nests a task or an asynchronous stream inside another";
+                }
+                else if (TypeAnalysis.NeverSerializes(result) is { } never)
+                {
+                    reason = shape == ReturnShape.Value ? never
+                        : $"has the {(shape == ReturnShape.AsyncEnumerable ? "item" : "result")} type '{TypeAnalysis.Display(result)}', which {never}";
                 }
                 if (reason is not null)
                 {
                     Report(DiagnosticDescriptors.UnsupportedReturnType, location, _methodName, display, reason);
                     return (shape, null);
                 }
-                if (SerializationDoubt(result, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default)) is { } doubt)
+                if (TypeAnalysis.SerializationDoubt(result) is { } doubt)
                 {
                     Report(DiagnosticDescriptors.ReturnMayNotSerialize, location, _methodName, display, doubt);
                 }
@@ -822,118 +813,6 @@ public sealed partial class FunctionGenerator
                 }
             }
             return "item";
-        }
-
-        /// <summary>Why a type can never cross the wire, or null.</summary>
-        private static string? UnsupportedReason(ITypeSymbol type)
-        {
-            switch (type)
-            {
-                case IPointerTypeSymbol:
-                case IFunctionPointerTypeSymbol:
-                    return "is a pointer";
-                case ITypeParameterSymbol:
-                    return "is a type parameter";
-            }
-            if (type.IsRefLikeType)
-            {
-                return "is a ref struct and cannot be stored or copied to another process";
-            }
-            if (type.TypeKind == TypeKind.Delegate)
-            {
-                return "is a delegate, and code cannot be sent to another process";
-            }
-            if (!IsAccessibleToAssembly(type))
-            {
-                return "is not accessible outside its containing type, so the generated handle cannot use it";
-            }
-            return null;
-        }
-
-        /// <summary>Why MessagePack may fail on a type, or null when it is known to work.</summary>
-        private static string? SerializationDoubt(ITypeSymbol type, HashSet<ITypeSymbol> seen)
-        {
-            if (!seen.Add(type))
-            {
-                return null;
-            }
-            switch (type)
-            {
-                case IDynamicTypeSymbol:
-                    return "'dynamic' has no declared shape";
-                case IArrayTypeSymbol array:
-                    return SerializationDoubt(array.ElementType, seen);
-                case IErrorTypeSymbol:
-                    return null;
-            }
-            if (type.SpecialType == SpecialType.System_Object)
-            {
-                return "'object' has no declared shape";
-            }
-            if (type is not INamedTypeSymbol named)
-            {
-                return null;
-            }
-            if (named.TypeKind == TypeKind.Interface)
-            {
-                if (!s_wellKnownCollectionInterfaces.Contains(named.OriginalDefinition.ToDisplayString()))
-                {
-                    return $"the interface '{named.ToDisplayString(s_short)}' has no concrete type to create on the other side";
-                }
-            }
-            else if (named.IsAbstract && named.TypeKind == TypeKind.Class
-                && !named.GetAttributes().Any(attribute => attribute.AttributeClass?.ToDisplayString() == "MessagePack.UnionAttribute"))
-            {
-                return $"the abstract class '{named.ToDisplayString(s_short)}' has no [MessagePack.Union] to choose a concrete type";
-            }
-            foreach (var argument in named.TypeArguments)
-            {
-                if (SerializationDoubt(argument, seen) is { } doubt)
-                {
-                    return doubt;
-                }
-            }
-            return null;
-        }
-
-        private static bool IsAccessibleToAssembly(ITypeSymbol type)
-        {
-            switch (type)
-            {
-                case IArrayTypeSymbol array:
-                    return IsAccessibleToAssembly(array.ElementType);
-                case INamedTypeSymbol named:
-                    for (var current = named; current is not null; current = current.ContainingType)
-                    {
-                        if (current.DeclaredAccessibility is Accessibility.Private or Accessibility.Protected or Accessibility.ProtectedAndInternal)
-                        {
-                            return false;
-                        }
-                    }
-                    return named.TypeArguments.All(IsAccessibleToAssembly);
-                default:
-                    return true;
-            }
-        }
-
-        private static bool IsEffectivelyPublic(ITypeSymbol type)
-        {
-            switch (type)
-            {
-                case IArrayTypeSymbol array:
-                    return IsEffectivelyPublic(array.ElementType);
-                case INamedTypeSymbol named:
-                    for (var current = named; current is not null; current = current.ContainingType)
-                    {
-                        if (current.DeclaredAccessibility is not (Accessibility.Public or Accessibility.NotApplicable))
-                        {
-                            return false;
-                        }
-                    }
-                    return named.TypeArguments.All(IsEffectivelyPublic);
-                default:
-                    return true;
-            }
         }
 
         /// <summary>A type in cref syntax (<c>List{int}</c>), or null where crefs cannot name it.</summary>

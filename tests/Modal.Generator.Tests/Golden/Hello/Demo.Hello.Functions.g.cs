@@ -61,8 +61,8 @@ namespace Demo
                 public int Remote(int a, int b) => this.RemoteAsync(a, b).GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<int>> SpawnAsync(int a, int b, global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<int>(await this.SpawnCoreAsync(global::Demo.Hello.Functions.AddFunction.EncodeArguments(a, b), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<int>> SpawnAsync(int a, int b, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<int>(global::Demo.Hello.Functions.AddFunction.EncodeArguments(a, b), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<int> Spawn(int a, int b) => this.SpawnAsync(a, b).GetAwaiter().GetResult();
@@ -95,36 +95,29 @@ namespace Demo
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 2);
-                    global::MessagePack.MessagePackSerializer.Serialize<int>(ref writer, a, global::Modal.ModalSerializer.Options);
-                    global::MessagePack.MessagePackSerializer.Serialize<int>(ref writer, b, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<int>(ref writer, a, "add", "a");
+                    global::Modal.ModalSerializer.SerializeArgument<int>(ref writer, b, "add", "b");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<int>(output);
+                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<int>(output, "add");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out int a, out int b)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Demo.Hello.Functions.AddFunction.Definition, 2);
-                    try
-                    {
-                        a = global::MessagePack.MessagePackSerializer.Deserialize<int>(ref reader, global::Modal.ModalSerializer.Options);
-                        b = global::MessagePack.MessagePackSerializer.Deserialize<int>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Demo.Hello.Functions.AddFunction.Definition, exception);
-                    }
+                    a = global::Modal.ModalSerializer.DeserializeArgument<int>(ref reader, global::Demo.Hello.Functions.AddFunction.Definition, "a");
+                    b = global::Modal.ModalSerializer.DeserializeArgument<int>(ref reader, global::Demo.Hello.Functions.AddFunction.Definition, "b");
                 }
 
                 internal static async global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
                 {
                     global::Demo.Hello.Functions.AddFunction.DecodeArguments(arguments, out var a, out var b);
                     var result = await global::Demo.Hello.Add(a, b, cancellationToken).ConfigureAwait(false);
-                    return global::Modal.ModalSerializer.Serialize<int>(result);
+                    return global::Modal.ModalSerializer.SerializeResult<int>(result, "add");
                 }
 
                 private static global::System.Collections.Generic.IEnumerable<(int, int)> Zip(global::System.Collections.Generic.IEnumerable<int> @as, global::System.Collections.Generic.IEnumerable<int> bs)
@@ -180,8 +173,8 @@ namespace Demo
                 public int Remote(int x) => this.RemoteAsync(x).GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<int>> SpawnAsync(int x, global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<int>(await this.SpawnCoreAsync(global::Demo.Hello.Functions.DoubleFunction.EncodeArguments(x), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<int>> SpawnAsync(int x, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<int>(global::Demo.Hello.Functions.DoubleFunction.EncodeArguments(x), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<int> Spawn(int x) => this.SpawnAsync(x).GetAwaiter().GetResult();
@@ -218,27 +211,20 @@ namespace Demo
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
-                    global::MessagePack.MessagePackSerializer.Serialize<int>(ref writer, x, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<int>(ref writer, x, "Double", "x");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<int>(output);
+                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<int>(output, "Double");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out int x)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Demo.Hello.Functions.DoubleFunction.Definition, 1);
-                    try
-                    {
-                        x = global::MessagePack.MessagePackSerializer.Deserialize<int>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Demo.Hello.Functions.DoubleFunction.Definition, exception);
-                    }
+                    x = global::Modal.ModalSerializer.DeserializeArgument<int>(ref reader, global::Demo.Hello.Functions.DoubleFunction.Definition, "x");
                 }
 
                 internal static global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::System.ReadOnlyMemory<byte>>> InvokeBatchAsync(global::System.Collections.Generic.IReadOnlyList<global::System.ReadOnlyMemory<byte>> arguments, global::System.Threading.CancellationToken cancellationToken)
@@ -258,7 +244,7 @@ namespace Demo
                     var outputs = new global::System.ReadOnlyMemory<byte>[results.Count];
                     for (int index = 0; index < outputs.Length; index++)
                     {
-                        outputs[index] = global::Modal.ModalSerializer.Serialize<int>(results[index]);
+                        outputs[index] = global::Modal.ModalSerializer.SerializeResult<int>(results[index], "Double");
                     }
                     return new global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::System.ReadOnlyMemory<byte>>>(outputs);
                 }
@@ -318,7 +304,7 @@ namespace Demo
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
-                    global::MessagePack.MessagePackSerializer.Serialize<string>(ref writer, message, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<string>(ref writer, message, "Log", "message");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
@@ -327,14 +313,7 @@ namespace Demo
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Demo.Hello.Functions.LogFunction.Definition, 1);
-                    try
-                    {
-                        message = global::MessagePack.MessagePackSerializer.Deserialize<string>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Demo.Hello.Functions.LogFunction.Definition, exception);
-                    }
+                    message = global::Modal.ModalSerializer.DeserializeArgument<string>(ref reader, global::Demo.Hello.Functions.LogFunction.Definition, "message");
                 }
 
                 internal static global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
@@ -377,8 +356,8 @@ namespace Demo
                 public int Remote(int x) => this.RemoteAsync(x).GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<int>> SpawnAsync(int x, global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<int>(await this.SpawnCoreAsync(global::Demo.Hello.Functions.SquareFunction.EncodeArguments(x), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<int>> SpawnAsync(int x, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<int>(global::Demo.Hello.Functions.SquareFunction.EncodeArguments(x), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<int> Spawn(int x) => this.SpawnAsync(x).GetAwaiter().GetResult();
@@ -415,33 +394,26 @@ namespace Demo
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
-                    global::MessagePack.MessagePackSerializer.Serialize<int>(ref writer, x, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<int>(ref writer, x, "Square", "x");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<int>(output);
+                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<int>(output, "Square");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out int x)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Demo.Hello.Functions.SquareFunction.Definition, 1);
-                    try
-                    {
-                        x = global::MessagePack.MessagePackSerializer.Deserialize<int>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Demo.Hello.Functions.SquareFunction.Definition, exception);
-                    }
+                    x = global::Modal.ModalSerializer.DeserializeArgument<int>(ref reader, global::Demo.Hello.Functions.SquareFunction.Definition, "x");
                 }
 
                 internal static global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
                 {
                     global::Demo.Hello.Functions.SquareFunction.DecodeArguments(arguments, out var x);
-                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.Serialize<int>(global::Demo.Hello.Square(x)));
+                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.SerializeResult<int>(global::Demo.Hello.Square(x), "Square"));
                 }
             }
 
@@ -520,27 +492,20 @@ namespace Demo
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
-                    global::MessagePack.MessagePackSerializer.Serialize<string>(ref writer, text, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<string>(ref writer, text, "Tokens", "text");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static string DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<string>(output);
+                public static string DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<string>(output, "Tokens");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out string text)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Demo.Hello.Functions.TokensFunction.Definition, 1);
-                    try
-                    {
-                        text = global::MessagePack.MessagePackSerializer.Deserialize<string>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Demo.Hello.Functions.TokensFunction.Definition, exception);
-                    }
+                    text = global::Modal.ModalSerializer.DeserializeArgument<string>(ref reader, global::Demo.Hello.Functions.TokensFunction.Definition, "text");
                 }
 
                 internal static global::System.Collections.Generic.IAsyncEnumerable<global::System.ReadOnlyMemory<byte>> InvokeGeneratorAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
@@ -553,7 +518,7 @@ namespace Demo
                 {
                     await foreach (var item in global::System.Threading.Tasks.TaskAsyncEnumerableExtensions.WithCancellation(items, cancellationToken).ConfigureAwait(false))
                     {
-                        yield return global::Modal.ModalSerializer.Serialize<string>(item);
+                        yield return global::Modal.ModalSerializer.SerializeResult<string>(item, "Tokens");
                     }
                 }
             }

@@ -54,8 +54,8 @@ partial class Outer
                 public double Remote(global::Point from, global::Point to, (int Scale, string Unit) options) => this.RemoteAsync(from, to, options).GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<double>> SpawnAsync(global::Point from, global::Point to, (int Scale, string Unit) options, global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<double>(await this.SpawnCoreAsync(global::Outer.Inner.Functions.DistanceFunction.EncodeArguments(from, to, options), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<double>> SpawnAsync(global::Point from, global::Point to, (int Scale, string Unit) options, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<double>(global::Outer.Inner.Functions.DistanceFunction.EncodeArguments(from, to, options), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<double> Spawn(global::Point from, global::Point to, (int Scale, string Unit) options) => this.SpawnAsync(from, to, options).GetAwaiter().GetResult();
@@ -88,38 +88,31 @@ partial class Outer
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 3);
-                    global::MessagePack.MessagePackSerializer.Serialize<global::Point>(ref writer, from, global::Modal.ModalSerializer.Options);
-                    global::MessagePack.MessagePackSerializer.Serialize<global::Point>(ref writer, to, global::Modal.ModalSerializer.Options);
-                    global::MessagePack.MessagePackSerializer.Serialize<(int Scale, string Unit)>(ref writer, options, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<global::Point>(ref writer, from, "distance", "from");
+                    global::Modal.ModalSerializer.SerializeArgument<global::Point>(ref writer, to, "distance", "to");
+                    global::Modal.ModalSerializer.SerializeArgument<(int Scale, string Unit)>(ref writer, options, "distance", "options");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static double DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<double>(output);
+                public static double DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<double>(output, "distance");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out global::Point from, out global::Point to, out (int Scale, string Unit) options)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Outer.Inner.Functions.DistanceFunction.Definition, 3);
-                    try
-                    {
-                        from = global::MessagePack.MessagePackSerializer.Deserialize<global::Point>(ref reader, global::Modal.ModalSerializer.Options);
-                        to = global::MessagePack.MessagePackSerializer.Deserialize<global::Point>(ref reader, global::Modal.ModalSerializer.Options);
-                        options = global::MessagePack.MessagePackSerializer.Deserialize<(int Scale, string Unit)>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Outer.Inner.Functions.DistanceFunction.Definition, exception);
-                    }
+                    from = global::Modal.ModalSerializer.DeserializeArgument<global::Point>(ref reader, global::Outer.Inner.Functions.DistanceFunction.Definition, "from");
+                    to = global::Modal.ModalSerializer.DeserializeArgument<global::Point>(ref reader, global::Outer.Inner.Functions.DistanceFunction.Definition, "to");
+                    options = global::Modal.ModalSerializer.DeserializeArgument<(int Scale, string Unit)>(ref reader, global::Outer.Inner.Functions.DistanceFunction.Definition, "options");
                 }
 
                 internal static async global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
                 {
                     global::Outer.Inner.Functions.DistanceFunction.DecodeArguments(arguments, out var from, out var to, out var options);
                     var result = await global::Outer.Inner.Distance(from, to, options, cancellationToken).ConfigureAwait(false);
-                    return global::Modal.ModalSerializer.Serialize<double>(result);
+                    return global::Modal.ModalSerializer.SerializeResult<double>(result, "distance");
                 }
 
                 private static global::System.Collections.Generic.IEnumerable<(global::Point, global::Point, (int Scale, string Unit))> Zip(global::System.Collections.Generic.IEnumerable<global::Point> froms, global::System.Collections.Generic.IEnumerable<global::Point> tos, global::System.Collections.Generic.IEnumerable<(int Scale, string Unit)> optionss)
@@ -185,8 +178,8 @@ partial class Outer
                 public string? Remote(string? text) => this.RemoteAsync(text).GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<string?>> SpawnAsync(string? text, global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<string?>(await this.SpawnCoreAsync(global::Outer.Inner.Functions.EchoFunction.EncodeArguments(text), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<string?>> SpawnAsync(string? text, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<string?>(global::Outer.Inner.Functions.EchoFunction.EncodeArguments(text), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<string?> Spawn(string? text) => this.SpawnAsync(text).GetAwaiter().GetResult();
@@ -223,33 +216,26 @@ partial class Outer
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
-                    global::MessagePack.MessagePackSerializer.Serialize<string?>(ref writer, text, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<string?>(ref writer, text, "Echo", "text");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static string? DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<string?>(output);
+                public static string? DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<string?>(output, "Echo");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out string? text)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Outer.Inner.Functions.EchoFunction.Definition, 1);
-                    try
-                    {
-                        text = global::MessagePack.MessagePackSerializer.Deserialize<string?>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Outer.Inner.Functions.EchoFunction.Definition, exception);
-                    }
+                    text = global::Modal.ModalSerializer.DeserializeArgument<string?>(ref reader, global::Outer.Inner.Functions.EchoFunction.Definition, "text");
                 }
 
                 internal static global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
                 {
                     global::Outer.Inner.Functions.EchoFunction.DecodeArguments(arguments, out var text);
-                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.Serialize<string?>(global::Outer.Inner.Echo(text)));
+                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.SerializeResult<string?>(global::Outer.Inner.Echo(text), "Echo"));
                 }
             }
 
@@ -285,8 +271,8 @@ partial class Outer
                 public int Remote() => this.RemoteAsync().GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<int>> SpawnAsync(global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<int>(await this.SpawnCoreAsync(global::Outer.Inner.Functions.NowFunction.EncodeArguments(), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<int>> SpawnAsync(global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<int>(global::Outer.Inner.Functions.NowFunction.EncodeArguments(), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<int> Spawn() => this.SpawnAsync().GetAwaiter().GetResult();
@@ -309,7 +295,7 @@ partial class Outer
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<int>(output);
+                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<int>(output, "Now");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments)
                 {
@@ -320,7 +306,7 @@ partial class Outer
                 internal static global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
                 {
                     global::Outer.Inner.Functions.NowFunction.DecodeArguments(arguments);
-                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.Serialize<int>(global::Outer.Inner.Now()));
+                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.SerializeResult<int>(global::Outer.Inner.Now(), "Now"));
                 }
             }
 

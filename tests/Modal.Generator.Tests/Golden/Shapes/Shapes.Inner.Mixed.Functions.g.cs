@@ -57,8 +57,8 @@ namespace Shapes.Inner
                 public global::System.Collections.Generic.Dictionary<string, int> Remote(global::System.Collections.Generic.IReadOnlyDictionary<string, int> counts, global::System.Collections.Generic.IEnumerable<string> keys) => this.RemoteAsync(counts, keys).GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<global::System.Collections.Generic.Dictionary<string, int>>> SpawnAsync(global::System.Collections.Generic.IReadOnlyDictionary<string, int> counts, global::System.Collections.Generic.IEnumerable<string> keys, global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<global::System.Collections.Generic.Dictionary<string, int>>(await this.SpawnCoreAsync(global::Shapes.Inner.Mixed.Functions.CountFunction.EncodeArguments(counts, keys), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<global::System.Collections.Generic.Dictionary<string, int>>> SpawnAsync(global::System.Collections.Generic.IReadOnlyDictionary<string, int> counts, global::System.Collections.Generic.IEnumerable<string> keys, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<global::System.Collections.Generic.Dictionary<string, int>>(global::Shapes.Inner.Mixed.Functions.CountFunction.EncodeArguments(counts, keys), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<global::System.Collections.Generic.Dictionary<string, int>> Spawn(global::System.Collections.Generic.IReadOnlyDictionary<string, int> counts, global::System.Collections.Generic.IEnumerable<string> keys) => this.SpawnAsync(counts, keys).GetAwaiter().GetResult();
@@ -91,35 +91,28 @@ namespace Shapes.Inner
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 2);
-                    global::MessagePack.MessagePackSerializer.Serialize<global::System.Collections.Generic.IReadOnlyDictionary<string, int>>(ref writer, counts, global::Modal.ModalSerializer.Options);
-                    global::MessagePack.MessagePackSerializer.Serialize<global::System.Collections.Generic.IEnumerable<string>>(ref writer, keys, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<global::System.Collections.Generic.IReadOnlyDictionary<string, int>>(ref writer, counts, "Count", "counts");
+                    global::Modal.ModalSerializer.SerializeArgument<global::System.Collections.Generic.IEnumerable<string>>(ref writer, keys, "Count", "keys");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static global::System.Collections.Generic.Dictionary<string, int> DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<global::System.Collections.Generic.Dictionary<string, int>>(output);
+                public static global::System.Collections.Generic.Dictionary<string, int> DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<global::System.Collections.Generic.Dictionary<string, int>>(output, "Count");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out global::System.Collections.Generic.IReadOnlyDictionary<string, int> counts, out global::System.Collections.Generic.IEnumerable<string> keys)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Shapes.Inner.Mixed.Functions.CountFunction.Definition, 2);
-                    try
-                    {
-                        counts = global::MessagePack.MessagePackSerializer.Deserialize<global::System.Collections.Generic.IReadOnlyDictionary<string, int>>(ref reader, global::Modal.ModalSerializer.Options);
-                        keys = global::MessagePack.MessagePackSerializer.Deserialize<global::System.Collections.Generic.IEnumerable<string>>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Shapes.Inner.Mixed.Functions.CountFunction.Definition, exception);
-                    }
+                    counts = global::Modal.ModalSerializer.DeserializeArgument<global::System.Collections.Generic.IReadOnlyDictionary<string, int>>(ref reader, global::Shapes.Inner.Mixed.Functions.CountFunction.Definition, "counts");
+                    keys = global::Modal.ModalSerializer.DeserializeArgument<global::System.Collections.Generic.IEnumerable<string>>(ref reader, global::Shapes.Inner.Mixed.Functions.CountFunction.Definition, "keys");
                 }
 
                 internal static global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
                 {
                     global::Shapes.Inner.Mixed.Functions.CountFunction.DecodeArguments(arguments, out var counts, out var keys);
-                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.Serialize<global::System.Collections.Generic.Dictionary<string, int>>(global::Shapes.Inner.Mixed.Count(counts, keys)));
+                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.SerializeResult<global::System.Collections.Generic.Dictionary<string, int>>(global::Shapes.Inner.Mixed.Count(counts, keys), "Count"));
                 }
 
                 private static global::System.Collections.Generic.IEnumerable<(global::System.Collections.Generic.IReadOnlyDictionary<string, int>, global::System.Collections.Generic.IEnumerable<string>)> Zip(global::System.Collections.Generic.IEnumerable<global::System.Collections.Generic.IReadOnlyDictionary<string, int>> countss, global::System.Collections.Generic.IEnumerable<global::System.Collections.Generic.IEnumerable<string>> keyss)
@@ -172,8 +165,8 @@ namespace Shapes.Inner
                 public global::Shapes.Inner.Secret Remote(global::Shapes.Inner.Secret secret) => this.RemoteAsync(secret).GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<global::Shapes.Inner.Secret>> SpawnAsync(global::Shapes.Inner.Secret secret, global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<global::Shapes.Inner.Secret>(await this.SpawnCoreAsync(global::Shapes.Inner.Mixed.Functions.RevealFunction.EncodeArguments(secret), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<global::Shapes.Inner.Secret>> SpawnAsync(global::Shapes.Inner.Secret secret, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<global::Shapes.Inner.Secret>(global::Shapes.Inner.Mixed.Functions.RevealFunction.EncodeArguments(secret), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<global::Shapes.Inner.Secret> Spawn(global::Shapes.Inner.Secret secret) => this.SpawnAsync(secret).GetAwaiter().GetResult();
@@ -210,33 +203,26 @@ namespace Shapes.Inner
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
-                    global::MessagePack.MessagePackSerializer.Serialize<global::Shapes.Inner.Secret>(ref writer, secret, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<global::Shapes.Inner.Secret>(ref writer, secret, "reveal.v2", "secret");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static global::Shapes.Inner.Secret DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<global::Shapes.Inner.Secret>(output);
+                public static global::Shapes.Inner.Secret DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<global::Shapes.Inner.Secret>(output, "reveal.v2");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out global::Shapes.Inner.Secret secret)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Shapes.Inner.Mixed.Functions.RevealFunction.Definition, 1);
-                    try
-                    {
-                        secret = global::MessagePack.MessagePackSerializer.Deserialize<global::Shapes.Inner.Secret>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Shapes.Inner.Mixed.Functions.RevealFunction.Definition, exception);
-                    }
+                    secret = global::Modal.ModalSerializer.DeserializeArgument<global::Shapes.Inner.Secret>(ref reader, global::Shapes.Inner.Mixed.Functions.RevealFunction.Definition, "secret");
                 }
 
                 internal static global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
                 {
                     global::Shapes.Inner.Mixed.Functions.RevealFunction.DecodeArguments(arguments, out var secret);
-                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.Serialize<global::Shapes.Inner.Secret>(global::Shapes.Inner.Mixed.Reveal(secret)));
+                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.SerializeResult<global::Shapes.Inner.Secret>(global::Shapes.Inner.Mixed.Reveal(secret), "reveal.v2"));
                 }
             }
 
@@ -294,9 +280,9 @@ namespace Shapes.Inner
                 {
                     var buffer_ = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer_, 3);
-                    global::MessagePack.MessagePackSerializer.Serialize<string>(ref writer, @class, global::Modal.ModalSerializer.Options);
-                    global::MessagePack.MessagePackSerializer.Serialize<int>(ref writer, buffer, global::Modal.ModalSerializer.Options);
-                    global::MessagePack.MessagePackSerializer.Serialize<global::System.Collections.Generic.List<int?>>(ref writer, cancellationToken, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<string>(ref writer, @class, "Store", "class");
+                    global::Modal.ModalSerializer.SerializeArgument<int>(ref writer, buffer, "Store", "buffer");
+                    global::Modal.ModalSerializer.SerializeArgument<global::System.Collections.Generic.List<int?>>(ref writer, cancellationToken, "Store", "cancellationToken");
                     writer.Flush();
                     return buffer_.WrittenMemory;
                 }
@@ -305,16 +291,9 @@ namespace Shapes.Inner
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Shapes.Inner.Mixed.Functions.StoreFunction.Definition, 3);
-                    try
-                    {
-                        @class = global::MessagePack.MessagePackSerializer.Deserialize<string>(ref reader, global::Modal.ModalSerializer.Options);
-                        buffer = global::MessagePack.MessagePackSerializer.Deserialize<int>(ref reader, global::Modal.ModalSerializer.Options);
-                        cancellationToken = global::MessagePack.MessagePackSerializer.Deserialize<global::System.Collections.Generic.List<int?>>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Shapes.Inner.Mixed.Functions.StoreFunction.Definition, exception);
-                    }
+                    @class = global::Modal.ModalSerializer.DeserializeArgument<string>(ref reader, global::Shapes.Inner.Mixed.Functions.StoreFunction.Definition, "class");
+                    buffer = global::Modal.ModalSerializer.DeserializeArgument<int>(ref reader, global::Shapes.Inner.Mixed.Functions.StoreFunction.Definition, "buffer");
+                    cancellationToken = global::Modal.ModalSerializer.DeserializeArgument<global::System.Collections.Generic.List<int?>>(ref reader, global::Shapes.Inner.Mixed.Functions.StoreFunction.Definition, "cancellationToken");
                 }
 
                 internal static global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken_)
@@ -398,7 +377,7 @@ namespace Shapes.Inner
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
-                    global::MessagePack.MessagePackSerializer.Serialize<int[]>(ref writer, values, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<int[]>(ref writer, values, "Touch", "values");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
@@ -407,14 +386,7 @@ namespace Shapes.Inner
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Shapes.Inner.Mixed.Functions.TouchFunction.Definition, 1);
-                    try
-                    {
-                        values = global::MessagePack.MessagePackSerializer.Deserialize<int[]>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Shapes.Inner.Mixed.Functions.TouchFunction.Definition, exception);
-                    }
+                    values = global::Modal.ModalSerializer.DeserializeArgument<int[]>(ref reader, global::Shapes.Inner.Mixed.Functions.TouchFunction.Definition, "values");
                 }
 
                 internal static async global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
@@ -460,8 +432,8 @@ namespace Shapes.Inner
                 public string Remote(string text) => this.RemoteAsync(text).GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<string>> SpawnAsync(string text, global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<string>(await this.SpawnCoreAsync(global::Shapes.Inner.Mixed.Functions.UpperFunction.EncodeArguments(text), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<string>> SpawnAsync(string text, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<string>(global::Shapes.Inner.Mixed.Functions.UpperFunction.EncodeArguments(text), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<string> Spawn(string text) => this.SpawnAsync(text).GetAwaiter().GetResult();
@@ -498,27 +470,20 @@ namespace Shapes.Inner
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
-                    global::MessagePack.MessagePackSerializer.Serialize<string>(ref writer, text, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<string>(ref writer, text, "Upper", "text");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static string DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<string>(output);
+                public static string DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<string>(output, "Upper");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out string text)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Shapes.Inner.Mixed.Functions.UpperFunction.Definition, 1);
-                    try
-                    {
-                        text = global::MessagePack.MessagePackSerializer.Deserialize<string>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Shapes.Inner.Mixed.Functions.UpperFunction.Definition, exception);
-                    }
+                    text = global::Modal.ModalSerializer.DeserializeArgument<string>(ref reader, global::Shapes.Inner.Mixed.Functions.UpperFunction.Definition, "text");
                 }
 
                 internal static async global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::System.ReadOnlyMemory<byte>>> InvokeBatchAsync(global::System.Collections.Generic.IReadOnlyList<global::System.ReadOnlyMemory<byte>> arguments, global::System.Threading.CancellationToken cancellationToken)
@@ -538,7 +503,7 @@ namespace Shapes.Inner
                     var outputs = new global::System.ReadOnlyMemory<byte>[results.Count];
                     for (int index = 0; index < outputs.Length; index++)
                     {
-                        outputs[index] = global::Modal.ModalSerializer.Serialize<string>(results[index]);
+                        outputs[index] = global::Modal.ModalSerializer.SerializeResult<string>(results[index], "Upper");
                     }
                     return outputs;
                 }
