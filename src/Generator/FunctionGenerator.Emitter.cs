@@ -67,7 +67,7 @@ public sealed partial class FunctionGenerator
         public static List<(string HintName, string Source)> EmitAll(GenerationModel model)
         {
             var files = new List<(string, string)>();
-            var functions = Parser.WithoutDuplicates(model.Functions).ToList();
+            var functions = Clashes.WithoutDuplicates(model.Functions).ToList();
             if (functions.Count == 0)
             {
                 return files;
