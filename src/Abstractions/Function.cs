@@ -134,6 +134,12 @@ public abstract class Function
         }
     }
 
+    /// <summary>Sends every input as a spawned map, which runs on without the caller, and returns its handle.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected async Task<MapCall<R>> SpawnMapCoreAsync<TInput, R>(
+        IAsyncEnumerable<TInput> inputs, Func<TInput, ReadOnlyMemory<byte>> encode, CancellationToken cancellationToken)
+        => new MapCall<R>(await Backend.SpawnMapAsync(Reference, Encode(inputs, encode, cancellationToken), cancellationToken).ConfigureAwait(false), Name);
+
     /// <summary>Runs every input and discards the outputs; the first failure throws unless ignored.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected async Task ForEachCoreAsync<TInput>(

@@ -47,6 +47,16 @@ public sealed class UntypedFunction : Function
     public IAsyncEnumerable<R> Map<R>(IEnumerable<object?[]> inputs, bool orderOutputs = true, CancellationToken cancellationToken = default)
         => MapCoreAsync<object?[], R>(ToAsyncEnumerable(inputs), args => ModalSerializer.SerializeArguments(args, Name), Decoder<R>(), orderOutputs, cancellationToken);
 
+    /// <summary>
+    /// Sends every input, each an untyped argument array, as one call that runs on without the caller (Modal's
+    /// <c>spawn_map</c>); any process connected to the same control plane reaches it with <see cref="MapCall.FromId{R}"/>.
+    /// </summary>
+    /// <typeparam name="R">The type to decode each result as.</typeparam>
+    /// <param name="inputs">One argument array per input, each in the function's parameter order.</param>
+    /// <param name="cancellationToken">Stops sending; inputs already committed run on.</param>
+    public Task<MapCall<R>> SpawnMapAsync<R>(IEnumerable<object?[]> inputs, CancellationToken cancellationToken = default)
+        => SpawnMapCoreAsync<object?[], R>(ToAsyncEnumerable(inputs), args => ModalSerializer.SerializeArguments(args, Name), cancellationToken);
+
     /// <summary>Decodes a result as <typeparamref name="R"/>, or throws <see cref="PayloadException"/> naming this function.</summary>
     private Func<ReadOnlyMemory<byte>, R> Decoder<R>() => output => ModalSerializer.DeserializeResult<R>(output, Name);
 }

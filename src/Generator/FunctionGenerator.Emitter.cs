@@ -392,6 +392,7 @@ public sealed partial class FunctionGenerator
                     string mapTail = $"bool {Name("orderOutputs")} = true, {TokenParameter}";
                     members.Add(("Map", $"{AsyncEnumerable}<{item}> Map({sequences}, {mapTail})", "call RemoteGen(...) for each input"));
                     members.Add(("MapResults", $"{AsyncEnumerable}<global::Modal.FunctionResult<{item}>> MapResults({sequences}, {mapTail})", "call RemoteGen(...) for each input"));
+                    members.Add(("SpawnMapAsync", $"{Task}<global::Modal.MapCall<{item}>> SpawnMapAsync({sequences}, {TokenParameter})", "call RemoteGen(...) for each input"));
                     members.Add(("ForEachAsync", $"{Task} ForEachAsync({sequences}, bool {Name("ignoreExceptions")} = false, {TokenParameter})", "call RemoteGen(...) for each input"));
                 }
                 foreach (var (member, signature, instead) in members)
@@ -478,6 +479,10 @@ public sealed partial class FunctionGenerator
                             _writer.Line($"    => {core}<{InputType}, {_resultType}>({SequenceName(parameter)}, {Encoder}, {Decoder}, {orderOutputs}, {ct});");
                         }
                     }
+                    _writer.Line();
+                    _writer.Line("/// <summary>Sends every input as one call that runs on without the caller; any process reaches it with <c>MapCall.FromId</c> (Modal's <c>spawn_map</c>).</summary>");
+                    _writer.Line($"public {Task}<global::Modal.MapCall<{_resultType}>> SpawnMapAsync({sequences}, {TokenParameter})");
+                    _writer.Line($"    => this.SpawnMapCoreAsync<{InputType}, {_resultType}>({inputs}, {Encoder}, {ct});");
                     if (Count >= 2)
                     {
                         string tuples = Name("inputs");

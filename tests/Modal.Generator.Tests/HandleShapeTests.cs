@@ -19,6 +19,10 @@ public sealed class HandleShapeTests
     [InlineData("await foreach (int r in Hello.Functions.Square.Map(Numbers())) { }")]
     [InlineData("await foreach (FunctionResult<int> r in Hello.Functions.Square.MapResults(new[] { 1, 2 })) { }")]
     [InlineData("await Hello.Functions.Square.ForEachAsync(new[] { 1, 2 }, ignoreExceptions: true);")]
+    [InlineData("MapCall<int> call = await Hello.Functions.Square.SpawnMapAsync(new[] { 1, 2 }); await foreach (FunctionResult<int> r in call.IterateAsync(0, 2)) { }")]
+    [InlineData("MapCall<int> call = await Hello.Functions.Add.SpawnMapAsync(new[] { 1 }, new[] { 2 }, CancellationToken.None); int r = await call.GetAsync(0);")]
+    [InlineData("MapCall<int> call = await Function.FromName(\"a\", \"b\").SpawnMapAsync<int>(new[] { new object?[] { 1 } }); int n = await call.NumInputsAsync();")]
+    [InlineData("MapCall<int> call = MapCall.FromId<int>(\"fc-1\"); await call.CancelAsync(terminateContainers: true);")]
     [InlineData("int r = Hello.Functions.Square.Local(3);")]
     [InlineData("Func<int, int> f = Hello.Functions.Square.GetRawF();")]
     [InlineData("Hello.Functions.SquareFunction other = Hello.Functions.Square.WithApp(\"other\");")]
@@ -58,6 +62,7 @@ public sealed class HandleShapeTests
     [InlineData("Hello.Functions.Square.RemoteGen(1);", "CS1061")]
     [InlineData("Hello.Functions.Log.Map(new[] { \"x\" });", "CS1061")]
     [InlineData("Hello.Functions.Log.MapResults(new[] { \"x\" });", "CS1061")]
+    [InlineData("Hello.Functions.Log.SpawnMapAsync(new[] { \"x\" });", "CS1061")]
     [InlineData("int r = await Hello.Functions.Log.RemoteAsync(\"x\");", "CS0029")]
     [InlineData("Hello.Functions.Square.RemoteAsync(\"seven\");", "CS1503")]
     [InlineData("Hello.Functions.Double.RemoteAsync(new[] { 1 });", "CS1503")]
@@ -94,6 +99,7 @@ public sealed class HandleShapeTests
     [InlineData("await foreach (string s in Hello.Functions.Tokens.Map(new[] { \"x\" })) { }", "Map", "call RemoteGen(...) for each input")]
     [InlineData("await foreach (var r in Hello.Functions.Tokens.MapResults(new[] { \"x\" }, orderOutputs: false)) { }", "MapResults", "call RemoteGen(...) for each input")]
     [InlineData("await Hello.Functions.Tokens.ForEachAsync(new[] { \"x\" });", "ForEachAsync", "call RemoteGen(...) for each input")]
+    [InlineData("MapCall<string> call = await Hello.Functions.Tokens.SpawnMapAsync(new[] { \"x\" });", "SpawnMapAsync", "call RemoteGen(...) for each input")]
     public void Remote_Spawn_and_Map_on_a_generator_function_fail_with_a_message_naming_RemoteGen(string statement, string member, string instead)
     {
         var error = Assert.Single(Compile(statement));

@@ -100,6 +100,63 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    public async Task<string> SpawnMapAsync(FunctionReference function, IAsyncEnumerable<ReadOnlyMemory<byte>> inputs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var resolved = ResolveCallable(function, "spawned as a map");
+        // Every input is read before any runs, as the remote modes commit them all before SpawnMapAsync returns.
+        var arguments = new List<ReadOnlyMemory<byte>>();
+        await foreach (var input in inputs.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            arguments.Add(input);
+        }
+        var call = NewCall(resolved, spawned: true);
+        var results = new Task<ReadOnlyMemory<byte>>[arguments.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            var argument = arguments[i];
+            // The caller's token only covers sending; the map goes on until it ends, is cancelled or the app stops.
+            results[i] = Task.Run(() => RunInputAsync(resolved, call, argument, CancellationToken.None), CancellationToken.None);
+            _ = results[i].ContinueWith(static task => _ = task.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        call.MapResults = results;
+        var ended = Task.WhenAll(results).ContinueWith(static _ => ModalSerializer.Nil, CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        call.Result = ended;
+        _spawnedCalls.Add(call, ended);
+        return call.Id;
+    }
+
+    /// <inheritdoc />
+    public Task<int> GetCallInputCountAsync(string functionCallId, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(FindCall(functionCallId).MapResults?.Length ?? 1);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<MapOutput> GetCallOutputsAsync(string functionCallId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var call = FindCall(functionCallId);
+        var results = call.MapResults
+            ?? (call.Result is { } single ? [single] : throw new NotFoundException($"Function call '{functionCallId}' has no output to wait for."));
+        var indexes = new Dictionary<Task, int>(results.Length, ReferenceEqualityComparer.Instance);
+        for (var i = 0; i < results.Length; i++)
+        {
+            indexes[results[i]] = i;
+        }
+        await foreach (var done in Task.WhenEach(results).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            var index = indexes[done];
+            yield return done.IsCompletedSuccessfully
+                ? new MapOutput(index, done.Result, null)
+                : new MapOutput(index, default, done.Exception?.InnerException as ModalException
+                    ?? new ModalException($"Input {index} of call {functionCallId} ended without an output.", done.Exception));
+        }
+    }
+
+    /// <inheritdoc />
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> CallGeneratorAsync(
         FunctionReference function, ReadOnlyMemory<byte> arguments, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -75,6 +75,10 @@ namespace Demo
                 public global::System.Collections.Generic.IAsyncEnumerable<global::Modal.FunctionResult<int>> MapResults(global::System.Collections.Generic.IEnumerable<int> @as, global::System.Collections.Generic.IEnumerable<int> bs, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.MapResultsCoreAsync<(int, int), int>(global::Modal.Function.ToAsyncEnumerable<(int, int)>(global::Demo.Hello.Functions.AddFunction.Zip(@as, bs)), static input => global::Demo.Hello.Functions.AddFunction.EncodeArguments(input.Item1, input.Item2), global::Demo.Hello.Functions.AddFunction.DecodeResult, orderOutputs, cancellationToken);
 
+                /// <summary>Sends every input as one call that runs on without the caller; any process reaches it with <c>MapCall.FromId</c> (Modal's <c>spawn_map</c>).</summary>
+                public global::System.Threading.Tasks.Task<global::Modal.MapCall<int>> SpawnMapAsync(global::System.Collections.Generic.IEnumerable<int> @as, global::System.Collections.Generic.IEnumerable<int> bs, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnMapCoreAsync<(int, int), int>(global::Modal.Function.ToAsyncEnumerable<(int, int)>(global::Demo.Hello.Functions.AddFunction.Zip(@as, bs)), static input => global::Demo.Hello.Functions.AddFunction.EncodeArguments(input.Item1, input.Item2), cancellationToken);
+
                 /// <summary>Runs the function on every tuple of arguments remotely and streams the results (Modal's <c>starmap</c>).</summary>
                 public global::System.Collections.Generic.IAsyncEnumerable<int> StarMap(global::System.Collections.Generic.IEnumerable<(int, int)> inputs, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.MapCoreAsync<(int, int), int>(global::Modal.Function.ToAsyncEnumerable<(int, int)>(inputs), static input => global::Demo.Hello.Functions.AddFunction.EncodeArguments(input.Item1, input.Item2), global::Demo.Hello.Functions.AddFunction.DecodeResult, orderOutputs, cancellationToken);
@@ -194,6 +198,10 @@ namespace Demo
                 /// <summary>Runs the function on every input remotely and streams each result or failure (Modal's <c>map(return_exceptions=True)</c>).</summary>
                 public global::System.Collections.Generic.IAsyncEnumerable<global::Modal.FunctionResult<int>> MapResults(global::System.Collections.Generic.IAsyncEnumerable<int> xs, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.MapResultsCoreAsync<int, int>(xs, global::Demo.Hello.Functions.DoubleFunction.EncodeArguments, global::Demo.Hello.Functions.DoubleFunction.DecodeResult, orderOutputs, cancellationToken);
+
+                /// <summary>Sends every input as one call that runs on without the caller; any process reaches it with <c>MapCall.FromId</c> (Modal's <c>spawn_map</c>).</summary>
+                public global::System.Threading.Tasks.Task<global::Modal.MapCall<int>> SpawnMapAsync(global::System.Collections.Generic.IEnumerable<int> xs, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnMapCoreAsync<int, int>(global::Modal.Function.ToAsyncEnumerable<int>(xs), global::Demo.Hello.Functions.DoubleFunction.EncodeArguments, cancellationToken);
 
                 /// <summary>Runs the function on every input remotely and discards the outputs (Modal's <c>for_each</c>).</summary>
                 public global::System.Threading.Tasks.Task ForEachAsync(global::System.Collections.Generic.IEnumerable<int> xs, bool ignoreExceptions = false, global::System.Threading.CancellationToken cancellationToken = default)
@@ -378,6 +386,10 @@ namespace Demo
                 public global::System.Collections.Generic.IAsyncEnumerable<global::Modal.FunctionResult<int>> MapResults(global::System.Collections.Generic.IAsyncEnumerable<int> xs, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.MapResultsCoreAsync<int, int>(xs, global::Demo.Hello.Functions.SquareFunction.EncodeArguments, global::Demo.Hello.Functions.SquareFunction.DecodeResult, orderOutputs, cancellationToken);
 
+                /// <summary>Sends every input as one call that runs on without the caller; any process reaches it with <c>MapCall.FromId</c> (Modal's <c>spawn_map</c>).</summary>
+                public global::System.Threading.Tasks.Task<global::Modal.MapCall<int>> SpawnMapAsync(global::System.Collections.Generic.IEnumerable<int> xs, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnMapCoreAsync<int, int>(global::Modal.Function.ToAsyncEnumerable<int>(xs), global::Demo.Hello.Functions.SquareFunction.EncodeArguments, cancellationToken);
+
                 /// <summary>Runs the function on every input remotely and discards the outputs (Modal's <c>for_each</c>).</summary>
                 public global::System.Threading.Tasks.Task ForEachAsync(global::System.Collections.Generic.IEnumerable<int> xs, bool ignoreExceptions = false, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.ForEachCoreAsync<int>(global::Modal.Function.ToAsyncEnumerable<int>(xs), global::Demo.Hello.Functions.SquareFunction.EncodeArguments, ignoreExceptions, cancellationToken);
@@ -474,6 +486,11 @@ namespace Demo
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
                 [global::System.Obsolete("Tokens is a generator function, so MapResults does not apply: call RemoteGen(...) for each input.", error: true)]
                 public global::System.Collections.Generic.IAsyncEnumerable<global::Modal.FunctionResult<string>> MapResults(global::System.Collections.Generic.IEnumerable<string> texts, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default) => throw new global::System.NotSupportedException("Tokens is a generator function, so MapResults does not apply: call RemoteGen(...) for each input.");
+
+                /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                [global::System.Obsolete("Tokens is a generator function, so SpawnMapAsync does not apply: call RemoteGen(...) for each input.", error: true)]
+                public global::System.Threading.Tasks.Task<global::Modal.MapCall<string>> SpawnMapAsync(global::System.Collections.Generic.IEnumerable<string> texts, global::System.Threading.CancellationToken cancellationToken = default) => throw new global::System.NotSupportedException("Tokens is a generator function, so SpawnMapAsync does not apply: call RemoteGen(...) for each input.");
 
                 /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
