@@ -134,6 +134,23 @@ public abstract class Function
         }
     }
 
+    /// <summary>The reference of a <c>WithOptions</c> variant of this handle; each argument checked, null keeping the value.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected FunctionReference OptionsVariant(int? timeoutSeconds, RetryPolicy? retries, int? minContainers, int? maxContainers, int? bufferContainers,
+        int? scaledownWindowSeconds, double? cpu, int? memoryMb, string? gpu, IReadOnlyDictionary<string, string>? environment)
+        => Reference.WithVariant((Reference.Variant ?? FunctionVariant.None).WithOptions(Reference.DeclaredOptions, timeoutSeconds, retries,
+            minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+    /// <summary>The reference of a <c>WithConcurrency</c> variant of this handle.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected FunctionReference ConcurrencyVariant(int maxInputs, int? targetInputs)
+        => Reference.WithVariant((Reference.Variant ?? FunctionVariant.None).WithConcurrency(maxInputs, targetInputs));
+
+    /// <summary>The reference of a <c>WithBatching</c> variant of this handle.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected FunctionReference BatchingVariant(int maxBatchSize, int waitMs)
+        => Reference.WithVariant((Reference.Variant ?? FunctionVariant.None).WithBatching(maxBatchSize, waitMs));
+
     /// <summary>Sends every input as a spawned map, which runs on without the caller, and returns its handle.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected async Task<MapCall<R>> SpawnMapCoreAsync<TInput, R>(

@@ -128,7 +128,7 @@ public sealed partial class FunctionGenerator
                 string access = function.IsPublic ? "public" : "internal";
                 writer.Line($"/// <summary>Calls {MethodReference(function)} remotely.</summary>");
                 string hides = s_objectMembers.Contains(function.PropertyName) ? "new " : "";
-                writer.Line($"{access} {hides}static {function.HandleClassName} {function.PropertyName} {{ get; }} = new {function.HandleClassName}(null);");
+                writer.Line($"{access} {hides}static {function.HandleClassName} {function.PropertyName} {{ get; }} = new {function.HandleClassName}(appName: null);");
                 writer.Line();
             }
             for (int i = 0; i < functions.Count; i++)
@@ -329,13 +329,16 @@ public sealed partial class FunctionGenerator
                 _writer.Line($"internal {function.HandleClassName}(string? appName)");
                 _writer.Line($"    : base(new global::Modal.FunctionReference(appName, {Literal(function.RemoteName)}, Definition)) {{ }}");
                 _writer.Line();
-                _writer.Line("/// <summary>The same function in another deployed app.</summary>");
+                _writer.Line($"private {function.HandleClassName}(global::Modal.FunctionReference reference) : base(reference) {{ }}");
+                _writer.Line();
+                _writer.Line("/// <summary>The same function (and variant) in another deployed app.</summary>");
                 _writer.Line("/// <param name=\"appName\">The deployed app's name.</param>");
                 _writer.Line($"public {function.HandleClassName} WithApp(string appName)");
                 _writer.Open();
                 _writer.Line("global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);");
-                _writer.Line($"return new {function.HandleClassName}(appName);");
+                _writer.Line($"return new {function.HandleClassName}(this.Reference.WithApp(appName));");
                 _writer.Close();
+                WriteVariants();
 
                 if (function.Kind == FunctionShape.Generator)
                 {
@@ -367,6 +370,34 @@ public sealed partial class FunctionGenerator
                     WriteZip();
                 }
                 _writer.Close();
+            }
+
+            /// <summary>
+            /// WithOptions, WithConcurrency and (for a batched function) WithBatching: the same handle type bound to a
+            /// variant, whose overrides the base class checks and the backend runs in a pool of its own.
+            /// </summary>
+            private void WriteVariants()
+            {
+                string handle = _function.HandleClassName;
+                _writer.Line();
+                _writer.Line("/// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>");
+                _writer.Line($"public {handle} WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, " +
+                    "int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, " +
+                    "global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)");
+                _writer.Line($"    => new {handle}(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));");
+                _writer.Line();
+                _writer.Line("/// <summary>This function running up to <paramref name=\"maxInputs\"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>");
+                _writer.Line("/// <param name=\"maxInputs\">Inputs one container runs at once.</param>");
+                _writer.Line("/// <param name=\"targetInputs\">Inputs per container the autoscaler aims for; at most <paramref name=\"maxInputs\"/>.</param>");
+                _writer.Line($"public {handle} WithConcurrency(int maxInputs, int? targetInputs = null) => new {handle}(this.ConcurrencyVariant(maxInputs, targetInputs));");
+                if (_function.Kind == FunctionShape.Batched)
+                {
+                    _writer.Line();
+                    _writer.Line("/// <summary>This batched function with other batch limits, in a container pool of its own (Modal's <c>with_batching</c>).</summary>");
+                    _writer.Line("/// <param name=\"maxBatchSize\">Inputs in one batch at most (1 to 1000).</param>");
+                    _writer.Line("/// <param name=\"waitMs\">How long a batch waits to fill, in milliseconds (0 to 600000).</param>");
+                    _writer.Line($"public {handle} WithBatching(int maxBatchSize, int waitMs) => new {handle}(this.BatchingVariant(maxBatchSize, waitMs));");
+                }
             }
 
             /// <summary>

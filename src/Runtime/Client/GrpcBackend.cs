@@ -299,6 +299,13 @@ internal sealed class GrpcBackend : IModalBackend
 
     private async Task<string> ResolveAsync(FunctionReference function, CancellationToken cancellationToken)
     {
+        if (function.Variant is { } variant)
+        {
+            throw new NotSupportedException(
+                $"'{function.Name}' with {variant} runs in InProcess mode only so far: a variant (WithOptions, WithConcurrency, WithBatching) " +
+                "needs a container pool of its own on the control plane, which it does not have yet. Call the function without the variant, " +
+                "or declare the options on its [Function] attribute.");
+        }
         var appName = function.ResolveAppName(this);
         if (appName == RunningAppName && _runningFunctionIds.TryGetValue(function.Name, out var runningId))
         {

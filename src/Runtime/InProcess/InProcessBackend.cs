@@ -17,6 +17,7 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
 
     private readonly ConcurrentDictionary<string, InProcessFunction> _functions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<FunctionDefinition, InProcessFunction> _byDefinition = new(ReferenceEqualityComparer.Instance);
+    private readonly ConcurrentDictionary<(string Function, string Variant), InProcessFunction> _variants = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly InProcessOptions _options;
     private readonly SpawnedCalls _spawnedCalls;
@@ -397,6 +398,25 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
     /// app's function of that name; a reference to any other app is not found, since only this app runs here.
     /// </summary>
     private InProcessFunction Resolve(FunctionReference function)
+    {
+        var declared = ResolveDeclared(function);
+        if (function.Variant is not { } variant)
+        {
+            return declared;
+        }
+        // A variant runs apart from the function and from other variants: its own concurrency, timeout, retries and batches.
+        return _variants.GetOrAdd((declared.Name, variant.Key), _ =>
+        {
+            var definition = declared.Definition;
+            var options = variant.ApplyTo(definition.Options);
+            return new InProcessFunction(declared.Entrypoint,
+                new FunctionDefinition(definition.DefaultAppName, definition.Name, definition.Kind, options, definition.Signature, definition.HasResult, definition.ParameterCount),
+                _stopping.Token);
+        });
+    }
+
+    /// <summary>The function as declared, without a variant's overrides.</summary>
+    private InProcessFunction ResolveDeclared(FunctionReference function)
     {
         ArgumentNullException.ThrowIfNull(function);
         if (function.AppName is null && function.Definition is { } compiled && _byDefinition.TryGetValue(compiled, out var cached))

@@ -11,19 +11,19 @@ namespace Demo
         public static class Functions
         {
             /// <summary>Calls <see cref="global::Demo.Hello.Add(int, int, global::System.Threading.CancellationToken)"/> remotely.</summary>
-            public static AddFunction Add { get; } = new AddFunction(null);
+            public static AddFunction Add { get; } = new AddFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Demo.Hello.Double(global::System.Collections.Generic.IReadOnlyList{int})"/> remotely.</summary>
-            public static DoubleFunction Double { get; } = new DoubleFunction(null);
+            public static DoubleFunction Double { get; } = new DoubleFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Demo.Hello.Log(string)"/> remotely.</summary>
-            public static LogFunction Log { get; } = new LogFunction(null);
+            public static LogFunction Log { get; } = new LogFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Demo.Hello.Square(int)"/> remotely.</summary>
-            public static SquareFunction Square { get; } = new SquareFunction(null);
+            public static SquareFunction Square { get; } = new SquareFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Demo.Hello.Tokens(string, global::System.Threading.CancellationToken)"/> remotely.</summary>
-            public static TokensFunction Tokens { get; } = new TokensFunction(null);
+            public static TokensFunction Tokens { get; } = new TokensFunction(appName: null);
 
             /// <summary>Typed handle of <see cref="global::Demo.Hello.Add(int, int, global::System.Threading.CancellationToken)"/>.</summary>
             public sealed class AddFunction : global::Modal.Function
@@ -45,13 +45,24 @@ namespace Demo
                 internal AddFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "add", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private AddFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public AddFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new AddFunction(appName);
+                    return new AddFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public AddFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new AddFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public AddFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new AddFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<int> RemoteAsync(int a, int b, global::System.Threading.CancellationToken cancellationToken = default)
@@ -161,13 +172,29 @@ namespace Demo
                 internal DoubleFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Double", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private DoubleFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public DoubleFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new DoubleFunction(appName);
+                    return new DoubleFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public DoubleFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new DoubleFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public DoubleFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new DoubleFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
+
+                /// <summary>This batched function with other batch limits, in a container pool of its own (Modal's <c>with_batching</c>).</summary>
+                /// <param name="maxBatchSize">Inputs in one batch at most (1 to 1000).</param>
+                /// <param name="waitMs">How long a batch waits to fill, in milliseconds (0 to 600000).</param>
+                public DoubleFunction WithBatching(int maxBatchSize, int waitMs) => new DoubleFunction(this.BatchingVariant(maxBatchSize, waitMs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<int> RemoteAsync(int x, global::System.Threading.CancellationToken cancellationToken = default)
@@ -274,13 +301,24 @@ namespace Demo
                 internal LogFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Log", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private LogFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public LogFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new LogFunction(appName);
+                    return new LogFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public LogFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new LogFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public LogFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new LogFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task RemoteAsync(string message, global::System.Threading.CancellationToken cancellationToken = default)
@@ -348,13 +386,24 @@ namespace Demo
                 internal SquareFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Square", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private SquareFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public SquareFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new SquareFunction(appName);
+                    return new SquareFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public SquareFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new SquareFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public SquareFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new SquareFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<int> RemoteAsync(int x, global::System.Threading.CancellationToken cancellationToken = default)
@@ -445,13 +494,24 @@ namespace Demo
                 internal TokensFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Tokens", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private TokensFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public TokensFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new TokensFunction(appName);
+                    return new TokensFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public TokensFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new TokensFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public TokensFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new TokensFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the generator function remotely and streams its items (Modal's <c>remote_gen</c>).</summary>
                 public global::System.Collections.Generic.IAsyncEnumerable<string> RemoteGen(string text, global::System.Threading.CancellationToken cancellationToken = default)

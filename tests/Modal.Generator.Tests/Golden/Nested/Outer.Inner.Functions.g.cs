@@ -11,16 +11,16 @@ partial class Outer
         public static class Functions
         {
             /// <summary>Calls <c>Outer.Inner.Distance</c> remotely.</summary>
-            public static DistanceFunction Distance { get; } = new DistanceFunction(null);
+            public static DistanceFunction Distance { get; } = new DistanceFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Outer.Inner.Echo(string)"/> remotely.</summary>
-            public static EchoFunction Echo { get; } = new EchoFunction(null);
+            public static EchoFunction Echo { get; } = new EchoFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Outer.Inner.Now()"/> remotely.</summary>
-            public static NowFunction Now { get; } = new NowFunction(null);
+            public static NowFunction Now { get; } = new NowFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Outer.Inner.Ping()"/> remotely.</summary>
-            public static PingFunction Ping { get; } = new PingFunction(null);
+            public static PingFunction Ping { get; } = new PingFunction(appName: null);
 
             /// <summary>Typed handle of <c>Outer.Inner.Distance</c>.</summary>
             public sealed class DistanceFunction : global::Modal.Function
@@ -38,13 +38,24 @@ partial class Outer
                 internal DistanceFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "distance", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private DistanceFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public DistanceFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new DistanceFunction(appName);
+                    return new DistanceFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public DistanceFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new DistanceFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public DistanceFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new DistanceFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<double> RemoteAsync(global::Point from, global::Point to, (int Scale, string Unit) options, global::System.Threading.CancellationToken cancellationToken = default)
@@ -166,13 +177,24 @@ partial class Outer
                 internal EchoFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Echo", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private EchoFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public EchoFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new EchoFunction(appName);
+                    return new EchoFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public EchoFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new EchoFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public EchoFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new EchoFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<string?> RemoteAsync(string? text, global::System.Threading.CancellationToken cancellationToken = default)
@@ -263,13 +285,24 @@ partial class Outer
                 internal NowFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Now", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private NowFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public NowFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new NowFunction(appName);
+                    return new NowFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public NowFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new NowFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public NowFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new NowFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<int> RemoteAsync(global::System.Threading.CancellationToken cancellationToken = default)
@@ -334,13 +367,24 @@ partial class Outer
                 internal PingFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Ping", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private PingFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public PingFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new PingFunction(appName);
+                    return new PingFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public PingFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new PingFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public PingFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new PingFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task RemoteAsync(global::System.Threading.CancellationToken cancellationToken = default)

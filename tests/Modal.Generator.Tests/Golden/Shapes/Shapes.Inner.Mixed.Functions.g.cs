@@ -11,19 +11,19 @@ namespace Shapes.Inner
         public static class Functions
         {
             /// <summary>Calls <see cref="global::Shapes.Inner.Mixed.Count(global::System.Collections.Generic.IReadOnlyDictionary{string, int}, global::System.Collections.Generic.IEnumerable{string})"/> remotely.</summary>
-            public static CountFunction Count { get; } = new CountFunction(null);
+            public static CountFunction Count { get; } = new CountFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Shapes.Inner.Mixed.Reveal(global::Shapes.Inner.Secret)"/> remotely.</summary>
-            internal static RevealFunction Reveal { get; } = new RevealFunction(null);
+            internal static RevealFunction Reveal { get; } = new RevealFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Shapes.Inner.Mixed.Store(string, int, global::System.Collections.Generic.List{global::System.Nullable{int}})"/> remotely.</summary>
-            public static StoreFunction Store { get; } = new StoreFunction(null);
+            public static StoreFunction Store { get; } = new StoreFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Shapes.Inner.Mixed.Touch(int[], global::System.Threading.CancellationToken)"/> remotely.</summary>
-            public static TouchFunction Touch { get; } = new TouchFunction(null);
+            public static TouchFunction Touch { get; } = new TouchFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Shapes.Inner.Mixed.Upper(global::System.Collections.Generic.IReadOnlyList{string}, global::System.Threading.CancellationToken)"/> remotely.</summary>
-            public static UpperFunction Upper { get; } = new UpperFunction(null);
+            public static UpperFunction Upper { get; } = new UpperFunction(appName: null);
 
             /// <summary>Typed handle of <see cref="global::Shapes.Inner.Mixed.Count(global::System.Collections.Generic.IReadOnlyDictionary{string, int}, global::System.Collections.Generic.IEnumerable{string})"/>.</summary>
             public sealed class CountFunction : global::Modal.Function
@@ -41,13 +41,24 @@ namespace Shapes.Inner
                 internal CountFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Count", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private CountFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public CountFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new CountFunction(appName);
+                    return new CountFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public CountFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new CountFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public CountFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new CountFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<global::System.Collections.Generic.Dictionary<string, int>> RemoteAsync(global::System.Collections.Generic.IReadOnlyDictionary<string, int> counts, global::System.Collections.Generic.IEnumerable<string> keys, global::System.Threading.CancellationToken cancellationToken = default)
@@ -153,13 +164,24 @@ namespace Shapes.Inner
                 internal RevealFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "reveal.v2", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private RevealFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public RevealFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new RevealFunction(appName);
+                    return new RevealFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public RevealFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new RevealFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public RevealFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new RevealFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<global::Shapes.Inner.Secret> RemoteAsync(global::Shapes.Inner.Secret secret, global::System.Threading.CancellationToken cancellationToken = default)
@@ -250,13 +272,24 @@ namespace Shapes.Inner
                 internal StoreFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Store", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private StoreFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public StoreFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new StoreFunction(appName);
+                    return new StoreFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public StoreFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new StoreFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public StoreFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new StoreFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task RemoteAsync(string @class, int buffer, global::System.Collections.Generic.List<int?> cancellationToken, global::System.Threading.CancellationToken cancellationToken_ = default)
@@ -347,13 +380,24 @@ namespace Shapes.Inner
                 internal TouchFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Touch", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private TouchFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public TouchFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new TouchFunction(appName);
+                    return new TouchFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public TouchFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new TouchFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public TouchFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new TouchFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task RemoteAsync(int[] values, global::System.Threading.CancellationToken cancellationToken = default)
@@ -424,13 +468,29 @@ namespace Shapes.Inner
                 internal UpperFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Upper", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private UpperFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public UpperFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new UpperFunction(appName);
+                    return new UpperFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public UpperFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new UpperFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public UpperFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new UpperFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
+
+                /// <summary>This batched function with other batch limits, in a container pool of its own (Modal's <c>with_batching</c>).</summary>
+                /// <param name="maxBatchSize">Inputs in one batch at most (1 to 1000).</param>
+                /// <param name="waitMs">How long a batch waits to fill, in milliseconds (0 to 600000).</param>
+                public UpperFunction WithBatching(int maxBatchSize, int waitMs) => new UpperFunction(this.BatchingVariant(maxBatchSize, waitMs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<string> RemoteAsync(string text, global::System.Threading.CancellationToken cancellationToken = default)
