@@ -6,7 +6,7 @@ namespace Modal.Benchmarks;
 
 /// <summary>
 /// Argument encoding and decoding: the generated codec (what typed handles and the container entrypoint use) against
-/// the untyped path. Encoding's baseline is <see cref="ModalSerializer.SerializeArguments"/>, which
+/// the untyped path. Encoding's baseline is <see cref="ModalSerializer.SerializeArguments(object?[])"/>, which
 /// <c>Function.FromName(...).RemoteAsync&lt;R&gt;(params object?[])</c> uses; it includes the boxed
 /// <c>params</c> array a caller builds. Decoding's baseline is what a reflection dispatcher would do: read each
 /// argument by its parameter's <see cref="Type"/>.

@@ -15,7 +15,7 @@ public class InProcessBenchmarks
     public const int MapInputs = 10_000;
 
     private ModalApp? _app;
-    private Function _squareByName = null!;
+    private UntypedFunction _squareByName = null!;
 
     [GlobalSetup]
     public void Setup()

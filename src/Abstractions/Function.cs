@@ -4,10 +4,11 @@ using System.Runtime.CompilerServices;
 namespace Modal;
 
 /// <summary>
-/// A Modal function: a generated typed handle (<c>MyType.Functions.MyMethod</c>) or an untyped reference from
-/// <see cref="FromName"/>. Calls go to the backend of the running app (<c>ModalApp.RunAsync</c>).
+/// A Modal function: a generated typed handle (<c>MyType.Functions.MyMethod</c>) or an <see cref="UntypedFunction"/>
+/// from <see cref="FromName"/>. Calls go to the backend of the running app (<c>ModalApp.RunAsync</c>). This base has no
+/// call that takes untyped arguments: a typed handle's calls are checked at compile time.
 /// </summary>
-public class Function
+public abstract class Function
 {
     /// <summary>Creates a handle; generated handles pass their own reference.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
@@ -40,32 +41,19 @@ public class Function
         => ObjectId = await Backend.HydrateAsync(Reference, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
-    /// A lazy reference to a deployed function (Modal's <c>from_name</c>). Unknown names throw
-    /// <see cref="NotFoundException"/> at first use.
+    /// A lazy reference to a deployed function (Modal's <c>from_name</c>), called with untyped arguments. Unknown
+    /// names throw <see cref="NotFoundException"/> at first use. A function compiled into this app has a typed handle
+    /// (<c>MyType.Functions.MyMethod</c>, or <c>.WithApp(appName)</c> for another app's deployment) that checks
+    /// arguments and results at compile time; prefer it.
     /// </summary>
     /// <param name="appName">The deployed app's name.</param>
     /// <param name="name">The function's remote name.</param>
     /// <param name="environmentName">Reserved for environments; only the default environment exists.</param>
-    public static Function FromName(string appName, string name, string? environmentName = null)
+    public static UntypedFunction FromName(string appName, string name, string? environmentName = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(appName);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        return new Function(new FunctionReference(appName, name, null));
-    }
-
-    /// <summary>Calls the function with untyped arguments and waits for its result (for <see cref="FromName"/> handles).</summary>
-    /// <typeparam name="R">The result type to decode.</typeparam>
-    public async Task<R> RemoteAsync<R>(params object?[] args)
-    {
-        var output = await Backend.CallAsync(Reference, ModalSerializer.SerializeArguments(args), CancellationToken.None).ConfigureAwait(false);
-        return ModalSerializer.Deserialize<R>(output);
-    }
-
-    /// <summary>Starts the function with untyped arguments without waiting (for <see cref="FromName"/> handles).</summary>
-    public async Task<FunctionCall<R>> SpawnAsync<R>(params object?[] args)
-    {
-        var id = await Backend.SpawnAsync(Reference, ModalSerializer.SerializeArguments(args), CancellationToken.None).ConfigureAwait(false);
-        return new FunctionCall<R>(id);
+        return new UntypedFunction(new FunctionReference(appName, name, null));
     }
 
     /// <summary>The function's backlog and runner count (Modal's <c>get_current_stats</c>).</summary>
@@ -99,6 +87,11 @@ public class Function
     protected Task<string> SpawnCoreAsync(ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
         => Backend.SpawnAsync(Reference, arguments, cancellationToken);
 
+    /// <summary>Spawns one encoded input and returns its call, which names this function when its result does not decode.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected async Task<FunctionCall<R>> SpawnCallCoreAsync<R>(ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+        => new FunctionCall<R>(await Backend.SpawnAsync(Reference, arguments, cancellationToken).ConfigureAwait(false), Name);
+
     /// <summary>Maps over inputs, throwing the first failure.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected async IAsyncEnumerable<R> MapCoreAsync<TInput, R>(
@@ -123,11 +116,46 @@ public class Function
     {
         await foreach (var output in Backend.MapAsync(Reference, Encode(inputs, encode, cancellationToken), orderOutputs, cancellationToken).ConfigureAwait(false))
         {
-            yield return output.Failure is { } failure
-                ? FunctionResult<R>.Failure(output.Index, failure)
-                : FunctionResult<R>.Success(output.Index, decode(output.Value));
+            if (output.Failure is { } failure)
+            {
+                yield return FunctionResult<R>.Failure(output.Index, failure);
+                continue;
+            }
+            FunctionResult<R> result;
+            try
+            {
+                result = FunctionResult<R>.Success(output.Index, decode(output.Value));
+            }
+            catch (PayloadException undecodable)
+            {
+                result = FunctionResult<R>.Failure(output.Index, undecodable); // one result that does not decode fails its element, not the map
+            }
+            yield return result;
         }
     }
+
+    /// <summary>The reference of a <c>WithOptions</c> variant of this handle; each argument checked, null keeping the value.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected FunctionReference OptionsVariant(int? timeoutSeconds, RetryPolicy? retries, int? minContainers, int? maxContainers, int? bufferContainers,
+        int? scaledownWindowSeconds, double? cpu, int? memoryMb, string? gpu, IReadOnlyDictionary<string, string>? environment)
+        => Reference.WithVariant((Reference.Variant ?? FunctionVariant.None).WithOptions(Reference.DeclaredOptions, timeoutSeconds, retries,
+            minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+    /// <summary>The reference of a <c>WithConcurrency</c> variant of this handle.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected FunctionReference ConcurrencyVariant(int maxInputs, int? targetInputs)
+        => Reference.WithVariant((Reference.Variant ?? FunctionVariant.None).WithConcurrency(maxInputs, targetInputs));
+
+    /// <summary>The reference of a <c>WithBatching</c> variant of this handle.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected FunctionReference BatchingVariant(int maxBatchSize, int waitMs)
+        => Reference.WithVariant((Reference.Variant ?? FunctionVariant.None).WithBatching(maxBatchSize, waitMs));
+
+    /// <summary>Sends every input as a spawned map, which runs on without the caller, and returns its handle.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected async Task<MapCall<R>> SpawnMapCoreAsync<TInput, R>(
+        IAsyncEnumerable<TInput> inputs, Func<TInput, ReadOnlyMemory<byte>> encode, CancellationToken cancellationToken)
+        => new MapCall<R>(await Backend.SpawnMapAsync(Reference, Encode(inputs, encode, cancellationToken), cancellationToken).ConfigureAwait(false), Name);
 
     /// <summary>Runs every input and discards the outputs; the first failure throws unless ignored.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]

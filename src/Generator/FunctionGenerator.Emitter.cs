@@ -67,7 +67,7 @@ public sealed partial class FunctionGenerator
         public static List<(string HintName, string Source)> EmitAll(GenerationModel model)
         {
             var files = new List<(string, string)>();
-            var functions = Parser.WithoutDuplicates(model.Functions).ToList();
+            var functions = Clashes.WithoutDuplicates(model.Functions).ToList();
             if (functions.Count == 0)
             {
                 return files;
@@ -128,7 +128,7 @@ public sealed partial class FunctionGenerator
                 string access = function.IsPublic ? "public" : "internal";
                 writer.Line($"/// <summary>Calls {MethodReference(function)} remotely.</summary>");
                 string hides = s_objectMembers.Contains(function.PropertyName) ? "new " : "";
-                writer.Line($"{access} {hides}static {function.HandleClassName} {function.PropertyName} {{ get; }} = new {function.HandleClassName}(null);");
+                writer.Line($"{access} {hides}static {function.HandleClassName} {function.PropertyName} {{ get; }} = new {function.HandleClassName}(appName: null);");
                 writer.Line();
             }
             for (int i = 0; i < functions.Count; i++)
@@ -329,13 +329,16 @@ public sealed partial class FunctionGenerator
                 _writer.Line($"internal {function.HandleClassName}(string? appName)");
                 _writer.Line($"    : base(new global::Modal.FunctionReference(appName, {Literal(function.RemoteName)}, Definition)) {{ }}");
                 _writer.Line();
-                _writer.Line("/// <summary>The same function in another deployed app.</summary>");
+                _writer.Line($"private {function.HandleClassName}(global::Modal.FunctionReference reference) : base(reference) {{ }}");
+                _writer.Line();
+                _writer.Line("/// <summary>The same function (and variant) in another deployed app.</summary>");
                 _writer.Line("/// <param name=\"appName\">The deployed app's name.</param>");
                 _writer.Line($"public {function.HandleClassName} WithApp(string appName)");
                 _writer.Open();
                 _writer.Line("global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);");
-                _writer.Line($"return new {function.HandleClassName}(appName);");
+                _writer.Line($"return new {function.HandleClassName}(this.Reference.WithApp(appName));");
                 _writer.Close();
+                WriteVariants();
 
                 if (function.Kind == FunctionShape.Generator)
                 {
@@ -343,17 +346,7 @@ public sealed partial class FunctionGenerator
                     _writer.Line("/// <summary>Runs the generator function remotely and streams its items (Modal's <c>remote_gen</c>).</summary>");
                     _writer.Line($"public {AsyncEnumerable}<{_resultType}> RemoteGen({WithToken(ParameterList, TokenParameter)})");
                     _writer.Line($"    => this.RemoteGenCoreAsync<{_resultType}>({_self}.EncodeArguments({ArgumentList}), {Decoder}, {ct});");
-                    foreach (var (member, result) in new[] { ("RemoteAsync", $"{Task}<R>"), ("SpawnAsync", $"{Task}<global::Modal.FunctionCall<R>>") })
-                    {
-                        // The untyped base members would accept a generator function; make their use a compile error here.
-                        _writer.Line();
-                        _writer.Line($"/// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>");
-                        _writer.Line($"/// <typeparam name=\"R\">Unused.</typeparam>");
-                        _writer.Line($"/// <param name=\"args\">Unused.</param>");
-                        _writer.Line(Hidden);
-                        _writer.Line($"[global::System.Obsolete(\"{function.MethodName.TrimStart('@')} is a generator function: call RemoteGen instead.\", error: true)]");
-                        _writer.Line($"public new {result} {member}<R>(params object?[] args) => throw new global::System.NotSupportedException(\"{function.MethodName.TrimStart('@')} is a generator function: call RemoteGen instead.\");");
-                    }
+                    WriteNotForGenerators();
                 }
                 else
                 {
@@ -368,7 +361,7 @@ public sealed partial class FunctionGenerator
                     _writer.Line();
                     _writer.Line("/// <summary>Decodes one result.</summary>");
                     _writer.Line(Hidden);
-                    _writer.Line($"public static {_resultType} DecodeResult({Memory} output) => {Serializer}.Deserialize<{_resultType}>(output);");
+                    _writer.Line($"public static {_resultType} DecodeResult({Memory} output) => {Serializer}.DeserializeResult<{_resultType}>(output, {Literal(_function.RemoteName)});");
                 }
                 WriteDecode();
                 WriteInvoke();
@@ -377,6 +370,71 @@ public sealed partial class FunctionGenerator
                     WriteZip();
                 }
                 _writer.Close();
+            }
+
+            /// <summary>
+            /// WithOptions, WithConcurrency and (for a batched function) WithBatching: the same handle type bound to a
+            /// variant, whose overrides the base class checks and the backend runs in a pool of its own.
+            /// </summary>
+            private void WriteVariants()
+            {
+                string handle = _function.HandleClassName;
+                _writer.Line();
+                _writer.Line("/// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>");
+                _writer.Line($"public {handle} WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, " +
+                    "int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, " +
+                    "global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)");
+                _writer.Line($"    => new {handle}(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));");
+                _writer.Line();
+                _writer.Line("/// <summary>This function running up to <paramref name=\"maxInputs\"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>");
+                _writer.Line("/// <param name=\"maxInputs\">Inputs one container runs at once.</param>");
+                _writer.Line("/// <param name=\"targetInputs\">Inputs per container the autoscaler aims for; at most <paramref name=\"maxInputs\"/>.</param>");
+                _writer.Line($"public {handle} WithConcurrency(int maxInputs, int? targetInputs = null) => new {handle}(this.ConcurrencyVariant(maxInputs, targetInputs));");
+                if (_function.Kind == FunctionShape.Batched)
+                {
+                    _writer.Line();
+                    _writer.Line("/// <summary>This batched function with other batch limits, in a container pool of its own (Modal's <c>with_batching</c>).</summary>");
+                    _writer.Line("/// <param name=\"maxBatchSize\">Inputs in one batch at most (1 to 1000).</param>");
+                    _writer.Line("/// <param name=\"waitMs\">How long a batch waits to fill, in milliseconds (0 to 600000).</param>");
+                    _writer.Line($"public {handle} WithBatching(int maxBatchSize, int waitMs) => new {handle}(this.BatchingVariant(maxBatchSize, waitMs));");
+                }
+            }
+
+            /// <summary>
+            /// Remote, Spawn and the maps do not apply to a generator function. They are declared with the function's own
+            /// parameters and [Obsolete(error: true)], so that a call that would otherwise fit fails the build with a
+            /// message naming RemoteGen (without them, 'Gen.RemoteAsync(3)' would fail only with "member not found").
+            /// </summary>
+            private void WriteNotForGenerators()
+            {
+                string name = _function.MethodName.TrimStart('@');
+                string parameters = WithToken(ParameterList, TokenParameter);
+                string item = _resultType;
+                var members = new List<(string Member, string Signature, string Instead)>
+                {
+                    ("RemoteAsync", $"{Task}<{item}> RemoteAsync({parameters})", "call RemoteGen(...) and iterate its items with 'await foreach'"),
+                    ("Remote", $"{item} Remote({ParameterList})", "call RemoteGen(...) and iterate its items with 'await foreach'"),
+                    ("SpawnAsync", $"{Task}<global::Modal.FunctionCall<{item}>> SpawnAsync({parameters})", "call RemoteGen(...) and iterate its items with 'await foreach'"),
+                    ("Spawn", $"global::Modal.FunctionCall<{item}> Spawn({ParameterList})", "call RemoteGen(...) and iterate its items with 'await foreach'"),
+                };
+                if (Count > 0)
+                {
+                    string sequences = string.Join(", ", Parameters.Select(parameter => $"{Enumerable}<{parameter.Type}> {SequenceName(parameter)}"));
+                    string mapTail = $"bool {Name("orderOutputs")} = true, {TokenParameter}";
+                    members.Add(("Map", $"{AsyncEnumerable}<{item}> Map({sequences}, {mapTail})", "call RemoteGen(...) for each input"));
+                    members.Add(("MapResults", $"{AsyncEnumerable}<global::Modal.FunctionResult<{item}>> MapResults({sequences}, {mapTail})", "call RemoteGen(...) for each input"));
+                    members.Add(("SpawnMapAsync", $"{Task}<global::Modal.MapCall<{item}>> SpawnMapAsync({sequences}, {TokenParameter})", "call RemoteGen(...) for each input"));
+                    members.Add(("ForEachAsync", $"{Task} ForEachAsync({sequences}, bool {Name("ignoreExceptions")} = false, {TokenParameter})", "call RemoteGen(...) for each input"));
+                }
+                foreach (var (member, signature, instead) in members)
+                {
+                    string message = Literal($"{name} is a generator function, so {member} does not apply: {instead}.");
+                    _writer.Line();
+                    _writer.Line($"/// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>");
+                    _writer.Line(Hidden);
+                    _writer.Line($"[global::System.Obsolete({message}, error: true)]");
+                    _writer.Line($"public {signature} => throw new global::System.NotSupportedException({message});");
+                }
             }
 
             private void WriteRemoteAndSpawn(string ct)
@@ -394,8 +452,8 @@ public sealed partial class FunctionGenerator
                     _writer.Line($"public {_resultType} Remote({ParameterList}) => this.RemoteAsync({ArgumentList}).GetAwaiter().GetResult();");
                     _writer.Line();
                     _writer.Line("/// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>");
-                    _writer.Line($"public async {Task}<global::Modal.FunctionCall<{_resultType}>> SpawnAsync({parameters})");
-                    _writer.Line($"    => global::Modal.FunctionCall.FromId<{_resultType}>(await this.SpawnCoreAsync({encode}, {ct}).ConfigureAwait(false));");
+                    _writer.Line($"public {Task}<global::Modal.FunctionCall<{_resultType}>> SpawnAsync({parameters})");
+                    _writer.Line($"    => this.SpawnCallCoreAsync<{_resultType}>({encode}, {ct});");
                     _writer.Line();
                     _writer.Line("/// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>");
                     _writer.Line($"public global::Modal.FunctionCall<{_resultType}> Spawn({ParameterList}) => this.SpawnAsync({ArgumentList}).GetAwaiter().GetResult();");
@@ -452,6 +510,10 @@ public sealed partial class FunctionGenerator
                             _writer.Line($"    => {core}<{InputType}, {_resultType}>({SequenceName(parameter)}, {Encoder}, {Decoder}, {orderOutputs}, {ct});");
                         }
                     }
+                    _writer.Line();
+                    _writer.Line("/// <summary>Sends every input as one call that runs on without the caller; any process reaches it with <c>MapCall.FromId</c> (Modal's <c>spawn_map</c>).</summary>");
+                    _writer.Line($"public {Task}<global::Modal.MapCall<{_resultType}>> SpawnMapAsync({sequences}, {TokenParameter})");
+                    _writer.Line($"    => this.SpawnMapCoreAsync<{InputType}, {_resultType}>({inputs}, {Encoder}, {ct});");
                     if (Count >= 2)
                     {
                         string tuples = Name("inputs");
@@ -533,7 +595,7 @@ public sealed partial class FunctionGenerator
                 _writer.Line($"var {writer} = {Serializer}.StartArguments({buffer}, {Count});");
                 foreach (var parameter in Parameters)
                 {
-                    _writer.Line($"global::MessagePack.MessagePackSerializer.Serialize<{parameter.Type}>(ref {writer}, {parameter.Name}, {Serializer}.Options);");
+                    _writer.Line($"{Serializer}.SerializeArgument<{parameter.Type}>(ref {writer}, {parameter.Name}, {Literal(_function.RemoteName)}, {Literal(parameter.Name.TrimStart('@'))});");
                 }
                 _writer.Line($"{writer}.Flush();");
                 _writer.Line($"return {buffer}.WrittenMemory;");
@@ -544,23 +606,14 @@ public sealed partial class FunctionGenerator
             {
                 string arguments = Name("arguments");
                 string reader = Name("reader");
-                string exception = Name("exception");
                 string outs = string.Concat(Parameters.Select(parameter => $", out {parameter.Type} {parameter.Name}"));
                 _writer.Line();
                 _writer.Open($"internal static void DecodeArguments({Memory} {arguments}{outs})");
                 _writer.Line($"var {reader} = new global::MessagePack.MessagePackReader({arguments});");
                 _writer.Line($"{Serializer}.ReadArgumentsHeader(ref {reader}, {_self}.Definition, {Count});");
-                if (Count > 0)
+                foreach (var parameter in Parameters)
                 {
-                    _writer.Open("try");
-                    foreach (var parameter in Parameters)
-                    {
-                        _writer.Line($"{parameter.Name} = global::MessagePack.MessagePackSerializer.Deserialize<{parameter.Type}>(ref {reader}, {Serializer}.Options);");
-                    }
-                    _writer.Close();
-                    _writer.Open($"catch (global::MessagePack.MessagePackSerializationException {exception})");
-                    _writer.Line($"throw {Serializer}.InvalidArguments({_self}.Definition, {exception});");
-                    _writer.Close();
+                    _writer.Line($"{parameter.Name} = {Serializer}.DeserializeArgument<{parameter.Type}>(ref {reader}, {_self}.Definition, {Literal(parameter.Name.TrimStart('@'))});");
                 }
                 _writer.Close();
             }
@@ -599,7 +652,7 @@ public sealed partial class FunctionGenerator
                     _writer.Line();
                     _writer.Open($"private static async {AsyncEnumerable}<{Memory}> EncodeItems({AsyncEnumerable}<{_resultType}> {items}, [global::System.Runtime.CompilerServices.EnumeratorCancellation] {CancellationToken} {ct})");
                     _writer.Open($"await foreach (var {item} in global::System.Threading.Tasks.TaskAsyncEnumerableExtensions.WithCancellation({items}, {ct}).ConfigureAwait(false))");
-                    _writer.Line($"yield return {Serializer}.Serialize<{_resultType}>({item});");
+                    _writer.Line($"yield return {Serializer}.SerializeResult<{_resultType}>({item}, {Literal(_function.RemoteName)});");
                     _writer.Close();
                     _writer.Close();
                     return;
@@ -620,7 +673,7 @@ public sealed partial class FunctionGenerator
                         _writer.Line($"return new {ValueTask}<{Memory}>({Serializer}.Nil);");
                         break;
                     case ReturnShape.Value:
-                        _writer.Line($"return new {ValueTask}<{Memory}>({Serializer}.Serialize<{_resultType}>({Call(ct)}));");
+                        _writer.Line($"return new {ValueTask}<{Memory}>({Serializer}.SerializeResult<{_resultType}>({Call(ct)}, {Literal(_function.RemoteName)}));");
                         break;
                     case ReturnShape.Task:
                     case ReturnShape.ValueTask:
@@ -629,7 +682,7 @@ public sealed partial class FunctionGenerator
                         break;
                     default:
                         _writer.Line($"var {resultName} = await {Call(ct)}{Bang}.ConfigureAwait(false);");
-                        _writer.Line($"return {Serializer}.Serialize<{_resultType}>({resultName});");
+                        _writer.Line($"return {Serializer}.SerializeResult<{_resultType}>({resultName}, {Literal(_function.RemoteName)});");
                         break;
                 }
                 _writer.Close();
@@ -668,7 +721,7 @@ public sealed partial class FunctionGenerator
                 _writer.Close();
                 _writer.Line($"var {outputs} = new {Memory}[{results}.Count];");
                 _writer.Open($"for (int {index} = 0; {index} < {outputs}.Length; {index}++)");
-                _writer.Line($"{outputs}[{index}] = {Serializer}.Serialize<{_resultType}>({results}[{index}]);");
+                _writer.Line($"{outputs}[{index}] = {Serializer}.SerializeResult<{_resultType}>({results}[{index}], {Literal(_function.RemoteName)});");
                 _writer.Close();
                 _writer.Line(isAsync ? $"return {outputs};" : $"return new {ValueTask}<{list}>({outputs});");
                 _writer.Close();

@@ -64,7 +64,7 @@ public sealed partial class FunctionGenerator : IIncrementalGenerator
         var crossFunctionDiagnostics = parseResults
             .Where(static result => result.Function is not null)
             .Collect()
-            .Select(static (items, _) => Parser.FindCrossFunctionProblems(items))
+            .Select(static (items, _) => Clashes.FindCrossFunctionProblems(items))
             .WithTrackingName(TrackingNames.CrossFunctionDiagnostics);
 
         context.RegisterSourceOutput(diagnostics, static (productionContext, items) => Report(productionContext, items));

@@ -13,6 +13,26 @@ public abstract partial class ConformanceTests<TFixture>
     }
 
     [Fact]
+    public async Task FromName_maps_and_spawns_with_untyped_arguments_and_honours_the_token()
+    {
+        UntypedFunction add = Function.FromName("conformance", "add");
+        var sums = new List<int>();
+        await foreach (var sum in add.Map<int>(Enumerable.Range(0, 50).Select(i => new object?[] { i, 1000 })))
+        {
+            sums.Add(sum);
+        }
+        Assert.Equal(Enumerable.Range(1000, 50), sums);
+
+        var call = await add.SpawnAsync<int>(new object?[] { 20, 22 }, CancellationToken.None);
+        Assert.Equal(42, await call.GetAsync());
+        Assert.Equal(7, await add.RemoteAsync<int>(new object?[] { 3, 4 }, CancellationToken.None));
+
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => add.RemoteAsync<int>(new object?[] { 1, 2 }, cancelled.Token));
+    }
+
+    [Fact]
     public async Task HydrateAsync_sets_the_object_id()
     {
         var square = Function.FromName("conformance", "Square");

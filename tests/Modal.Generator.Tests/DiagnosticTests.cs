@@ -68,6 +68,98 @@ public sealed class DiagnosticTests
             $"public static unsafe partial class C {{ private sealed class Hidden {{ }} [Function] public static void F([|{type}|] x) {{ }} }}",
             $"Parameter 'x' of function 'F' has type '{display}', which {reason}; use a serializable type such as a record, an array or a primitive");
 
+    private const string Stream = "is a stream, which is read from a source of this process rather than held as a value (send its bytes as a byte[] instead)";
+    private const string TaskReason = "is a task, a computation running in this process (await it and send its result instead)";
+    private const string Delegate = "is a delegate, and code cannot be sent to another process";
+    private const string Handle = "is a native-sized handle or address, which means nothing in another process (send a number of a fixed size, such as long, instead)";
+
+    /// <summary>Types that can never cross the wire; with the declarations of <see cref="SerializabilityTypes"/>.</summary>
+    [Theory]
+    [InlineData("System.IO.Stream", "Stream", Stream)]
+    [InlineData("System.IO.MemoryStream", "MemoryStream", Stream)]
+    [InlineData("Task", "Task", TaskReason)]
+    [InlineData("ValueTask<int>", "ValueTask<int>", TaskReason)]
+    [InlineData("IntPtr", "nint", Handle)]
+    [InlineData("nuint", "nuint", Handle)]
+    [InlineData("Type", "Type", "is reflection metadata, which MessagePack does not encode (send the type's or member's name as a string instead)")]
+    [InlineData("Thread", "Thread", "is a thread, handle or synchronization object of this process, which cannot be copied to another process")]
+    [InlineData("IAsyncEnumerable<int>", "IAsyncEnumerable<int>", "is an asynchronous stream, produced in this process (send its items as an array instead, or stream them from a generator function)")]
+    [InlineData("Action[]", "Action[]", "has elements of type 'Action', which " + Delegate)]
+    [InlineData("List<System.IO.Stream>", "List<Stream>", "has the type argument 'Stream', which " + Stream)]
+    [InlineData("Upload", "Upload", "has the property 'Upload.Body' of type 'Stream', which " + Stream)]
+    [InlineData("Job", "Job", "has the field 'Job.Callback' of type 'Func<int>', which " + Delegate)]
+    [InlineData("Batch", "Batch", "has the property 'Batch.Jobs' of type 'Job[]', which has elements of type 'Job', which has the field 'Job.Callback' of type 'Func<int>', which " + Delegate)]
+    [InlineData("Derived", "Derived", "has the property 'Base.Handle' of type 'nint', which " + Handle)]
+    [InlineData("Keyed", "Keyed", "has the property 'Keyed.Sent' of type 'Task<int>', which " + TaskReason)]
+    public void MODAL006_type_that_can_never_serialize(string type, string display, string reason)
+        => AssertSingle("MODAL006",
+            SerializabilityTypes + $"public static partial class C {{ [Function] public static void F([|{type}|] x) {{ }} }}",
+            $"Parameter 'x' of function 'F' has type '{display}', which {reason}; use a serializable type such as a record, an array or a primitive");
+
+    /// <summary>Members MessagePack does not write are not judged; types from other assemblies are judged by their own type only.</summary>
+    [Theory]
+    [InlineData("Quiet")]
+    [InlineData("KeyedOnly[]")]
+    [InlineData("Contract")]
+    [InlineData("Formatted")]
+    [InlineData("Node")]
+    [InlineData("Exception")]
+    [InlineData("Uri")]
+    public void A_type_whose_written_members_all_serialize_has_no_diagnostic(string type)
+    {
+        var diagnostics = Run(SerializabilityTypes + $"public static partial class C {{ [Function] public static {type} F({type} x) => x; }}", out _);
+        Assert.Empty(diagnostics);
+    }
+
+    /// <summary>Declarations for the serializability tests: each names the member a diagnostic points into.</summary>
+    private const string SerializabilityTypes = """
+        using System.Runtime.Serialization;
+        using MessagePack;
+        public sealed class Upload { public string Name { get; set; } = ""; public System.IO.Stream Body { get; set; } = null!; }
+        public sealed class Job { public int Id; public Func<int> Callback = null!; private Action _hidden = null!; }
+        public sealed record Batch(string Name, Job[] Jobs);
+        public class Base { public IntPtr Handle { get; set; } }
+        public sealed class Derived : Base { public int Size { get; set; } }
+        [MessagePackObject] public sealed class Keyed { [Key(0)] public int Id { get; set; } [Key(1)] public Task<int> Sent { get; set; } = null!; public System.IO.Stream NotWritten { get; set; } = null!; }
+        [MessagePackObject] public sealed class KeyedOnly { [Key(0)] public int Id { get; set; } public System.IO.Stream NotWritten { get; set; } = null!; }
+        public sealed class Quiet { public int Id { get; set; } [IgnoreMember] public System.IO.Stream Ignored { get; set; } = null!; [IgnoreDataMember] public Action Also { get; set; } = null!; internal Thread Internal { get; set; } = null!; public static Task Shared { get; set; } = null!; }
+        [DataContract] public sealed class Contract { [DataMember] public int Id { get; set; } public System.IO.Stream NotAMember { get; set; } = null!; }
+        [MessagePackFormatter(typeof(int))] public sealed class Formatted { public System.IO.Stream Written { get; set; } = null!; }
+        public sealed class Node { public int Value { get; set; } public Node? Next { get; set; } public List<Node> Children { get; set; } = new(); }
+
+        """;
+
+    [Theory]
+    [InlineData("System.IO.Stream", "System.IO.Stream", "Stream", Stream)]
+    [InlineData("Task<System.IO.Stream>", "Task.FromResult<System.IO.Stream>(null!)", "Task<Stream>", "has the result type 'Stream', which " + Stream)]
+    [InlineData("Task<Upload>", "Task.FromResult<Upload>(null!)", "Task<Upload>", "has the result type 'Upload', which has the property 'Upload.Body' of type 'Stream', which " + Stream)]
+    [InlineData("Dictionary<string, Action>", "Dictionary<string, Action>", "Dictionary<string, Action>", "has the type argument 'Action', which " + Delegate)]
+    public void MODAL009_result_that_can_never_serialize(string type, string _, string display, string reason)
+        => AssertSingle("MODAL009",
+            SerializabilityTypes + $"public static partial class C {{ [Function] public static [|{type}|] F(int x) => throw null!; }}",
+            $"Function 'F' returns '{display}', which {reason}; return void, T, Task, Task<T>, ValueTask, ValueTask<T> or IAsyncEnumerable<T> with a serializable T");
+
+    [Fact]
+    public void MODAL009_generator_item_that_can_never_serialize()
+        => AssertSingle("MODAL009",
+            SerializabilityTypes + "public static partial class C { [Function] public static async [|IAsyncEnumerable<Job>|] F(int x) { await Task.Yield(); yield break; } }",
+            "Function 'F' returns 'IAsyncEnumerable<Job>', which has the item type 'Job', which has the field 'Job.Callback' of type 'Func<int>', which " + Delegate +
+            "; return void, T, Task, Task<T>, ValueTask, ValueTask<T> or IAsyncEnumerable<T> with a serializable T");
+
+    [Fact]
+    public void MODAL007_member_whose_type_is_undecidable_is_a_warning_naming_the_member()
+        => AssertSingle("MODAL007",
+            "public sealed record Envelope(string Kind, object Payload); public static partial class C { [Function] public static void F([|Envelope|] x) { } }",
+            "Parameter 'x' of function 'F' has type 'Envelope', which MessagePack may not serialize: 'object' has no declared shape (the type of the property 'Envelope.Payload'); use a concrete type (a record, a class with public properties, an array or a primitive)",
+            DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void MODAL010_member_whose_type_is_undecidable_is_a_warning_naming_the_member()
+        => AssertSingle("MODAL010",
+            "public interface IShape { } public sealed class Drawing { public List<IShape> Shapes { get; set; } = new(); } public static partial class C { [Function] public static [|Task<Drawing>|] F(int x) => null!; }",
+            "Function 'F' returns 'Task<Drawing>', which MessagePack may not serialize: the interface 'IShape' has no concrete type to create on the other side (the type of the property 'Drawing.Shapes'); return a concrete type (a record, a class with public properties, an array or a primitive)",
+            DiagnosticSeverity.Warning);
+
     [Theory]
     [InlineData("object", "object", "'object' has no declared shape")]
     [InlineData("dynamic", "dynamic", "'dynamic' has no declared shape")]

@@ -19,6 +19,14 @@ public sealed class HandleShapeTests
     [InlineData("await foreach (int r in Hello.Functions.Square.Map(Numbers())) { }")]
     [InlineData("await foreach (FunctionResult<int> r in Hello.Functions.Square.MapResults(new[] { 1, 2 })) { }")]
     [InlineData("await Hello.Functions.Square.ForEachAsync(new[] { 1, 2 }, ignoreExceptions: true);")]
+    [InlineData("MapCall<int> call = await Hello.Functions.Square.SpawnMapAsync(new[] { 1, 2 }); await foreach (FunctionResult<int> r in call.IterateAsync(0, 2)) { }")]
+    [InlineData("MapCall<int> call = await Hello.Functions.Add.SpawnMapAsync(new[] { 1 }, new[] { 2 }, CancellationToken.None); int r = await call.GetAsync(0);")]
+    [InlineData("MapCall<int> call = await Function.FromName(\"a\", \"b\").SpawnMapAsync<int>(new[] { new object?[] { 1 } }); int n = await call.NumInputsAsync();")]
+    [InlineData("MapCall<int> call = MapCall.FromId<int>(\"fc-1\"); await call.CancelAsync(terminateContainers: true);")]
+    [InlineData("Hello.Functions.SquareFunction v = Hello.Functions.Square.WithOptions(timeoutSeconds: 10, retries: RetryPolicy.None, maxContainers: 2, gpu: \"T4\", environment: new Dictionary<string, string> { [\"A\"] = \"b\" }); int r = await v.RemoteAsync(3);")]
+    [InlineData("Hello.Functions.SquareFunction v = Hello.Functions.Square.WithConcurrency(4, targetInputs: 2).WithApp(\"other\");")]
+    [InlineData("int r = await Hello.Functions.Double.WithBatching(maxBatchSize: 8, waitMs: 5).RemoteAsync(21);")]
+    [InlineData("await foreach (string s in Hello.Functions.Tokens.WithOptions(cpu: 2.0).RemoteGen(\"a b\")) { }")]
     [InlineData("int r = Hello.Functions.Square.Local(3);")]
     [InlineData("Func<int, int> f = Hello.Functions.Square.GetRawF();")]
     [InlineData("Hello.Functions.SquareFunction other = Hello.Functions.Square.WithApp(\"other\");")]
@@ -48,19 +56,23 @@ public sealed class HandleShapeTests
     }
 
     [Theory]
-    [InlineData("await Hello.Functions.Tokens.RemoteAsync(\"x\");", "CS0411")]
-    [InlineData("await Hello.Functions.Tokens.RemoteAsync<string>(\"x\");", "CS0619")]
-    [InlineData("await Hello.Functions.Tokens.SpawnAsync<string>(\"x\");", "CS0619")]
-    [InlineData("Hello.Functions.Tokens.Spawn(\"x\");", "CS1061")]
-    [InlineData("Hello.Functions.Tokens.Map(new[] { \"x\" });", "CS1061")]
+    [InlineData("await Hello.Functions.Tokens.RemoteAsync<string>(\"x\");", "CS0308")]
+    [InlineData("await Hello.Functions.Tokens.SpawnAsync<string>(\"x\");", "CS0308")]
+    [InlineData("await Hello.Functions.Square.SpawnAsync<string>(\"x\");", "CS0308")]
+    [InlineData("Hello.Functions.Square.Map<string>(new object?[][] { new object?[] { \"x\" } });", "CS0308")]
+    [InlineData("Function untyped = Hello.Functions.Square; await untyped.RemoteAsync<int>(1);", "CS1061")]
+    [InlineData("Hello.Functions.Tokens.RemoteAsync(1);", "CS1503")]
     [InlineData("Hello.Functions.Square.StarMap(new[] { (1, 2) });", "CS1061")]
     [InlineData("Hello.Functions.Square.RemoteGen(1);", "CS1061")]
     [InlineData("Hello.Functions.Log.Map(new[] { \"x\" });", "CS1061")]
     [InlineData("Hello.Functions.Log.MapResults(new[] { \"x\" });", "CS1061")]
+    [InlineData("Hello.Functions.Log.SpawnMapAsync(new[] { \"x\" });", "CS1061")]
+    [InlineData("Hello.Functions.Square.WithBatching(8, 5);", "CS1061")]
+    [InlineData("Hello.Functions.Square.WithOptions(timeout: 5);", "CS1739")]
     [InlineData("int r = await Hello.Functions.Log.RemoteAsync(\"x\");", "CS0029")]
     [InlineData("Hello.Functions.Square.RemoteAsync(\"seven\");", "CS1503")]
     [InlineData("Hello.Functions.Double.RemoteAsync(new[] { 1 });", "CS1503")]
-    [InlineData("Hello.Functions.Add.RemoteAsync(1);", "CS0411")]
+    [InlineData("Hello.Functions.Add.RemoteAsync(1);", "CS7036")]
     [InlineData("Hello.Functions.Add.Map(new[] { 1 });", "CS7036")]
     public void A_member_that_does_not_fit_the_function_is_a_compile_error(string statement, string errorCode)
     {
@@ -69,6 +81,40 @@ public sealed class HandleShapeTests
     }
 
     /// <summary>Declarations that once made the generated code fail to compile or warn, each with a use of its handles.</summary>
+    /// <summary>
+    /// A typed handle has no member that takes untyped arguments: naming a result type is an error of the compiler's own,
+    /// at the call. (Function.FromName gives an UntypedFunction, the only type with untyped calls.)
+    /// </summary>
+    [Fact]
+    public void Square_RemoteAsync_with_a_result_type_argument_does_not_compile()
+    {
+        var error = Assert.Single(Compile("await Hello.Functions.Square.RemoteAsync<string>(\"x\");"));
+        Assert.Equal("CS0308", error.Id);
+        Assert.Equal(
+            "The non-generic method 'Hello.Functions.SquareFunction.RemoteAsync(int, CancellationToken)' cannot be used with type arguments",
+            error.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Remote, Spawn and the maps on a generator function fail the build with a message that names RemoteGen.</summary>
+    [Theory]
+    [InlineData("await Hello.Functions.Tokens.RemoteAsync(\"x\");", "RemoteAsync", "call RemoteGen(...) and iterate its items with 'await foreach'")]
+    [InlineData("string s = await Hello.Functions.Tokens.RemoteAsync(\"x\", CancellationToken.None);", "RemoteAsync", "call RemoteGen(...) and iterate its items with 'await foreach'")]
+    [InlineData("string s = Hello.Functions.Tokens.Remote(\"x\");", "Remote", "call RemoteGen(...) and iterate its items with 'await foreach'")]
+    [InlineData("FunctionCall<string> call = await Hello.Functions.Tokens.SpawnAsync(\"x\");", "SpawnAsync", "call RemoteGen(...) and iterate its items with 'await foreach'")]
+    [InlineData("Hello.Functions.Tokens.Spawn(\"x\");", "Spawn", "call RemoteGen(...) and iterate its items with 'await foreach'")]
+    [InlineData("await foreach (string s in Hello.Functions.Tokens.Map(new[] { \"x\" })) { }", "Map", "call RemoteGen(...) for each input")]
+    [InlineData("await foreach (var r in Hello.Functions.Tokens.MapResults(new[] { \"x\" }, orderOutputs: false)) { }", "MapResults", "call RemoteGen(...) for each input")]
+    [InlineData("await Hello.Functions.Tokens.ForEachAsync(new[] { \"x\" });", "ForEachAsync", "call RemoteGen(...) for each input")]
+    [InlineData("MapCall<string> call = await Hello.Functions.Tokens.SpawnMapAsync(new[] { \"x\" });", "SpawnMapAsync", "call RemoteGen(...) for each input")]
+    public void Remote_Spawn_and_Map_on_a_generator_function_fail_with_a_message_naming_RemoteGen(string statement, string member, string instead)
+    {
+        var error = Assert.Single(Compile(statement));
+        Assert.Equal("CS0619", error.Id);
+        Assert.EndsWith($"is obsolete: 'Tokens is a generator function, so {member} does not apply: {instead}.'",
+            error.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Contains("Hello.Functions.TokensFunction." + member + "(", error.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     public static TheoryData<string, string, string> Inputs_that_once_broke_the_generated_code => new()
     {
         {

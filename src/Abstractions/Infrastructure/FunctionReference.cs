@@ -9,8 +9,17 @@ namespace Modal;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed record FunctionReference(string? AppName, string Name, FunctionDefinition? Definition)
 {
-    /// <summary>The reference with an explicit app name.</summary>
+    /// <summary>The option overrides of a variant (<c>WithOptions</c>, <c>WithConcurrency</c>, <c>WithBatching</c>); null for none.</summary>
+    public FunctionVariant? Variant { get; init; }
+
+    /// <summary>The reference with an explicit app name (and the same variant).</summary>
     public FunctionReference WithApp(string appName) => this with { AppName = appName };
+
+    /// <summary>The reference to a variant; an empty one is the function itself.</summary>
+    public FunctionReference WithVariant(FunctionVariant variant) => this with { Variant = variant.IsEmpty ? null : variant };
+
+    /// <summary>The declared options of a compiled function, or the defaults when the function is known by name only.</summary>
+    public FunctionOptions DeclaredOptions => Definition?.Options ?? FunctionOptions.Default;
 
     /// <summary>
     /// The app the reference goes to: the explicit app name; else, for a compiled function, the running app's name

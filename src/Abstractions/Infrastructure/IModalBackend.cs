@@ -37,6 +37,21 @@ public interface IModalBackend
     /// </summary>
     IAsyncEnumerable<MapOutput> MapAsync(FunctionReference function, IAsyncEnumerable<ReadOnlyMemory<byte>> inputs, bool orderOutputs, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Sends every input (each an encoded argument array) as one call that runs on without the caller (Modal's
+    /// <c>spawn_map</c>), and returns the call's id once every input is committed.
+    /// </summary>
+    Task<string> SpawnMapAsync(FunctionReference function, IAsyncEnumerable<ReadOnlyMemory<byte>> inputs, CancellationToken cancellationToken);
+
+    /// <summary>How many inputs a call has.</summary>
+    Task<int> GetCallInputCountAsync(string functionCallId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Every output of a call, each once, as they complete (waiting for those not yet there), until every input has one.
+    /// Outputs are kept, so a second reader sees them all again.
+    /// </summary>
+    IAsyncEnumerable<MapOutput> GetCallOutputsAsync(string functionCallId, CancellationToken cancellationToken);
+
     /// <summary>Runs a generator function and yields its encoded items as they are produced.</summary>
     IAsyncEnumerable<ReadOnlyMemory<byte>> CallGeneratorAsync(FunctionReference function, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken);
 

@@ -78,6 +78,18 @@ internal sealed class ControlPlaneBackend : IModalBackend, IAsyncDisposable
         => _session.Backend.MapAsync(function, inputs, orderOutputs, cancellationToken);
 
     /// <inheritdoc />
+    public Task<string> SpawnMapAsync(FunctionReference function, IAsyncEnumerable<ReadOnlyMemory<byte>> inputs, CancellationToken cancellationToken)
+        => _session.Backend.SpawnMapAsync(function, inputs, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<int> GetCallInputCountAsync(string functionCallId, CancellationToken cancellationToken)
+        => _session.Backend.GetCallInputCountAsync(functionCallId, cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<MapOutput> GetCallOutputsAsync(string functionCallId, CancellationToken cancellationToken)
+        => _session.Backend.GetCallOutputsAsync(functionCallId, cancellationToken);
+
+    /// <inheritdoc />
     public IAsyncEnumerable<ReadOnlyMemory<byte>> CallGeneratorAsync(FunctionReference function, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
         => _session.Backend.CallGeneratorAsync(function, arguments, cancellationToken);
 

@@ -140,6 +140,64 @@ internal sealed class GrpcBackend : IModalBackend
     }
 
     /// <inheritdoc />
+    public async Task<string> SpawnMapAsync(FunctionReference function, IAsyncEnumerable<ReadOnlyMemory<byte>> inputs, CancellationToken cancellationToken)
+    {
+        var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
+        // Async invocation: the outputs are kept for the retention period, for any reader, however long the caller stays.
+        var batches = new InputBatches(_connection, functionId, FunctionCallInvocation.Async, WorkerContext.CurrentInputId);
+        var index = 0;
+        await foreach (var input in inputs.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            var payload = await _codec.EncodeAsync(input, $"the arguments of input {index} of '{function.Name}'", cancellationToken).ConfigureAwait(false);
+            if (batches.Add(new FunctionInputItem { Index = index++, Arguments = payload }))
+            {
+                await batches.FlushAsync(last: false, createEmpty: false, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        await batches.FlushAsync(last: true, createEmpty: true, cancellationToken).ConfigureAwait(false);
+        return batches.CallId!;
+    }
+
+    /// <inheritdoc />
+    public async Task<int> GetCallInputCountAsync(string functionCallId, CancellationToken cancellationToken)
+    {
+        var info = await _connection.CallAsync(
+            (e, o) => e.Client.FunctionCallFromIdAsync(new FunctionCallFromIdRequest { FunctionCallId = functionCallId }, o),
+            cancellationToken).ConfigureAwait(false);
+        return info.InputCount;
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<MapOutput> GetCallOutputsAsync(string functionCallId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var info = await _connection.CallAsync(
+            (e, o) => e.Client.FunctionCallFromIdAsync(new FunctionCallFromIdRequest { FunctionCallId = functionCallId }, o),
+            cancellationToken).ConfigureAwait(false);
+        var seen = new bool[info.InputCount];
+        var received = 0;
+        long cursor = 0;
+        while (received < seen.Length)
+        {
+            var request = new FunctionGetOutputsRequest { FunctionCallId = functionCallId, AfterCursor = cursor, TimeoutSeconds = s_pollTimeout.TotalSeconds };
+            var response = await _connection.CallAsync(
+                (e, o) => e.Client.FunctionGetOutputsAsync(request, o), cancellationToken, deadline: s_pollTimeout + PollGrace).ConfigureAwait(false);
+            cursor = response.Cursor;
+            foreach (var output in response.Outputs)
+            {
+                if (output.Index < 0 || output.Index >= seen.Length || seen[output.Index])
+                {
+                    continue; // a duplicate after a retried poll
+                }
+                seen[output.Index] = true;
+                received++;
+                yield return OutputMapper.ToException(output.Result, info.FunctionName) is { } failure
+                    ? new MapOutput(output.Index, default, failure)
+                    : new MapOutput(output.Index, await _codec.DecodeAsync(output.Result.Data, cancellationToken).ConfigureAwait(false), null);
+            }
+        }
+    }
+
+    /// <inheritdoc />
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> CallGeneratorAsync(
         FunctionReference function, ReadOnlyMemory<byte> arguments, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -281,6 +339,13 @@ internal sealed class GrpcBackend : IModalBackend
 
     private async Task<string> ResolveAsync(FunctionReference function, CancellationToken cancellationToken)
     {
+        if (function.Variant is { } variant)
+        {
+            throw new NotSupportedException(
+                $"'{function.Name}' with {variant} runs in InProcess mode only so far: a variant (WithOptions, WithConcurrency, WithBatching) " +
+                "needs a container pool of its own on the control plane, which it does not have yet. Call the function without the variant, " +
+                "or declare the options on its [Function] attribute.");
+        }
         var appName = function.ResolveAppName(this);
         if (appName == RunningAppName && _runningFunctionIds.TryGetValue(function.Name, out var runningId))
         {

@@ -120,46 +120,16 @@ internal sealed class MapPump
 
     private async Task SendInputsAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> inputs, CancellationToken cancellationToken)
     {
-        var batch = new List<FunctionInputItem>(MaxBatchSize);
-        var batchBytes = 0L;
-        string? callId = null;
+        var batches = new InputBatches(_connection, _functionId, FunctionCallInvocation.Sync, _parentInputId);
         var index = 0;
 
         async Task FlushAsync(bool last)
         {
-            if (callId is null)
+            await batches.FlushAsync(last, createEmpty: false, cancellationToken).ConfigureAwait(false);
+            if (batches.CallId is { } callId)
             {
-                if (batch.Count == 0 && last)
-                {
-                    return;
-                }
-                var request = new FunctionMapRequest
-                {
-                    FunctionId = _functionId,
-                    Invocation = FunctionCallInvocation.Sync,
-                    ParentInputId = _parentInputId ?? string.Empty,
-                    IdempotencyKey = GrpcBackend.NewIdempotencyKey(),
-                };
-                request.PipelinedInputs.AddRange(batch);
-                var response = await _connection.CallAsync((e, o) => e.Client.FunctionMapAsync(request, o), cancellationToken).ConfigureAwait(false);
-                callId = response.FunctionCallId;
                 _callId.TrySetResult(callId);
-                batch.Clear();
-                batchBytes = 0;
-                if (!last)
-                {
-                    return;
-                }
             }
-            if (batch.Count == 0 && !last)
-            {
-                return;
-            }
-            var put = new FunctionPutInputsRequest { FunctionCallId = callId, Last = last, IdempotencyKey = GrpcBackend.NewIdempotencyKey() };
-            put.Inputs.AddRange(batch);
-            await _connection.CallAsync((e, o) => e.Client.FunctionPutInputsAsync(put, o), cancellationToken).ConfigureAwait(false);
-            batch.Clear();
-            batchBytes = 0;
         }
 
         await using (var enumerator = inputs.GetAsyncEnumerator(cancellationToken))
@@ -173,7 +143,7 @@ internal sealed class MapPump
                     await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
                 }
                 var moving = enumerator.MoveNextAsync();
-                if (!moving.IsCompleted && batch.Count > 0)
+                if (!moving.IsCompleted && !batches.IsEmpty)
                 {
                     // The source is slow: do not hold back inputs that are ready.
                     await FlushAsync(last: false).ConfigureAwait(false);
@@ -185,9 +155,7 @@ internal sealed class MapPump
                 }
                 var what = $"the arguments of input {index} of '{_functionName}'";
                 var payload = await _codec.EncodeAsync(enumerator.Current, what, cancellationToken).ConfigureAwait(false);
-                batch.Add(new FunctionInputItem { Index = index++, Arguments = payload });
-                batchBytes += payload.CalculateSize();
-                if (batch.Count >= MaxBatchSize || batchBytes >= MaxBatchBytes)
+                if (batches.Add(new FunctionInputItem { Index = index++, Arguments = payload }))
                 {
                     await FlushAsync(last: false).ConfigureAwait(false);
                 }

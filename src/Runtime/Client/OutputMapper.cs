@@ -9,6 +9,9 @@ internal static class OutputMapper
     /// <summary>The type name a worker reports for arguments that did not fit the function.</summary>
     public const string InvalidInputTypeName = "Modal.InvalidInputException";
 
+    /// <summary>The type name a worker reports for a result it could not encode.</summary>
+    public static readonly string PayloadTypeName = typeof(PayloadException).FullName!;
+
     /// <summary>The trailer in which the control plane says which kind of NOT_FOUND it is.</summary>
     public const string ErrorKindTrailer = "modal-error-kind";
 
@@ -24,6 +27,8 @@ internal static class OutputMapper
             Api.InputStatus.Success => null,
             Api.InputStatus.Failure when result.ExceptionType == InvalidInputTypeName
                 => new InvalidInputException(result.ExceptionMessage),
+            Api.InputStatus.Failure when result.ExceptionType == PayloadTypeName
+                => new PayloadException(result.ExceptionMessage),
             Api.InputStatus.Failure => new RemoteFunctionException(
                 string.IsNullOrEmpty(result.ExceptionType) ? "System.Exception" : result.ExceptionType,
                 result.ExceptionMessage,

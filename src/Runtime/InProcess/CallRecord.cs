@@ -29,8 +29,11 @@ internal sealed class CallRecord
     /// <summary>Cancelled by <see cref="Cancel"/>.</summary>
     public CancellationToken CancellationToken => _cancellation.Token;
 
-    /// <summary>The output of a spawned call's single input.</summary>
+    /// <summary>The output of a spawned call's single input; for a spawned map, nil once every input has ended.</summary>
     public Task<ReadOnlyMemory<byte>>? Result { get; set; }
+
+    /// <summary>The outputs of a spawned map's inputs, by index; null for other calls.</summary>
+    public Task<ReadOnlyMemory<byte>>[]? MapResults { get; set; }
 
     public InputRecord AddInput()
     {

@@ -17,6 +17,7 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
 
     private readonly ConcurrentDictionary<string, InProcessFunction> _functions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<FunctionDefinition, InProcessFunction> _byDefinition = new(ReferenceEqualityComparer.Instance);
+    private readonly ConcurrentDictionary<(string Function, string Variant), InProcessFunction> _variants = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly InProcessOptions _options;
     private readonly SpawnedCalls _spawnedCalls;
@@ -97,6 +98,63 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(inputs);
         var resolved = ResolveCallable(function, "mapped");
         return new MapRunner(this, resolved, NewCall(resolved, spawned: false)).RunAsync(inputs, orderOutputs, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<string> SpawnMapAsync(FunctionReference function, IAsyncEnumerable<ReadOnlyMemory<byte>> inputs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var resolved = ResolveCallable(function, "spawned as a map");
+        // Every input is read before any runs, as the remote modes commit them all before SpawnMapAsync returns.
+        var arguments = new List<ReadOnlyMemory<byte>>();
+        await foreach (var input in inputs.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            arguments.Add(input);
+        }
+        var call = NewCall(resolved, spawned: true);
+        var results = new Task<ReadOnlyMemory<byte>>[arguments.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            var argument = arguments[i];
+            // The caller's token only covers sending; the map goes on until it ends, is cancelled or the app stops.
+            results[i] = Task.Run(() => RunInputAsync(resolved, call, argument, CancellationToken.None), CancellationToken.None);
+            _ = results[i].ContinueWith(static task => _ = task.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        call.MapResults = results;
+        var ended = Task.WhenAll(results).ContinueWith(static _ => ModalSerializer.Nil, CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        call.Result = ended;
+        _spawnedCalls.Add(call, ended);
+        return call.Id;
+    }
+
+    /// <inheritdoc />
+    public Task<int> GetCallInputCountAsync(string functionCallId, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(FindCall(functionCallId).MapResults?.Length ?? 1);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<MapOutput> GetCallOutputsAsync(string functionCallId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var call = FindCall(functionCallId);
+        var results = call.MapResults
+            ?? (call.Result is { } single ? [single] : throw new NotFoundException($"Function call '{functionCallId}' has no output to wait for."));
+        var indexes = new Dictionary<Task, int>(results.Length, ReferenceEqualityComparer.Instance);
+        for (var i = 0; i < results.Length; i++)
+        {
+            indexes[results[i]] = i;
+        }
+        await foreach (var done in Task.WhenEach(results).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            var index = indexes[done];
+            yield return done.IsCompletedSuccessfully
+                ? new MapOutput(index, done.Result, null)
+                : new MapOutput(index, default, done.Exception?.InnerException as ModalException
+                    ?? new ModalException($"Input {index} of call {functionCallId} ended without an output.", done.Exception));
+        }
     }
 
     /// <inheritdoc />
@@ -340,6 +398,25 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
     /// app's function of that name; a reference to any other app is not found, since only this app runs here.
     /// </summary>
     private InProcessFunction Resolve(FunctionReference function)
+    {
+        var declared = ResolveDeclared(function);
+        if (function.Variant is not { } variant)
+        {
+            return declared;
+        }
+        // A variant runs apart from the function and from other variants: its own concurrency, timeout, retries and batches.
+        return _variants.GetOrAdd((declared.Name, variant.Key), _ =>
+        {
+            var definition = declared.Definition;
+            var options = variant.ApplyTo(definition.Options);
+            return new InProcessFunction(declared.Entrypoint,
+                new FunctionDefinition(definition.DefaultAppName, definition.Name, definition.Kind, options, definition.Signature, definition.HasResult, definition.ParameterCount),
+                _stopping.Token);
+        });
+    }
+
+    /// <summary>The function as declared, without a variant's overrides.</summary>
+    private InProcessFunction ResolveDeclared(FunctionReference function)
     {
         ArgumentNullException.ThrowIfNull(function);
         if (function.AppName is null && function.Definition is { } compiled && _byDefinition.TryGetValue(compiled, out var cached))

@@ -150,7 +150,7 @@ internal sealed class InProcessFunction
             Abandon(attempt);
             throw RemoteFailures.Timeout(Definition);
         }
-        catch (Exception exception) when (exception is InvalidInputException or NotFoundException)
+        catch (Exception exception) when (exception is InvalidInputException or NotFoundException or PayloadException)
         {
             throw;
         }

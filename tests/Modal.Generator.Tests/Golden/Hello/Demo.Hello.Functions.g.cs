@@ -11,19 +11,19 @@ namespace Demo
         public static class Functions
         {
             /// <summary>Calls <see cref="global::Demo.Hello.Add(int, int, global::System.Threading.CancellationToken)"/> remotely.</summary>
-            public static AddFunction Add { get; } = new AddFunction(null);
+            public static AddFunction Add { get; } = new AddFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Demo.Hello.Double(global::System.Collections.Generic.IReadOnlyList{int})"/> remotely.</summary>
-            public static DoubleFunction Double { get; } = new DoubleFunction(null);
+            public static DoubleFunction Double { get; } = new DoubleFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Demo.Hello.Log(string)"/> remotely.</summary>
-            public static LogFunction Log { get; } = new LogFunction(null);
+            public static LogFunction Log { get; } = new LogFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Demo.Hello.Square(int)"/> remotely.</summary>
-            public static SquareFunction Square { get; } = new SquareFunction(null);
+            public static SquareFunction Square { get; } = new SquareFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Demo.Hello.Tokens(string, global::System.Threading.CancellationToken)"/> remotely.</summary>
-            public static TokensFunction Tokens { get; } = new TokensFunction(null);
+            public static TokensFunction Tokens { get; } = new TokensFunction(appName: null);
 
             /// <summary>Typed handle of <see cref="global::Demo.Hello.Add(int, int, global::System.Threading.CancellationToken)"/>.</summary>
             public sealed class AddFunction : global::Modal.Function
@@ -45,13 +45,24 @@ namespace Demo
                 internal AddFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "add", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private AddFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public AddFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new AddFunction(appName);
+                    return new AddFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public AddFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new AddFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public AddFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new AddFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<int> RemoteAsync(int a, int b, global::System.Threading.CancellationToken cancellationToken = default)
@@ -61,8 +72,8 @@ namespace Demo
                 public int Remote(int a, int b) => this.RemoteAsync(a, b).GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<int>> SpawnAsync(int a, int b, global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<int>(await this.SpawnCoreAsync(global::Demo.Hello.Functions.AddFunction.EncodeArguments(a, b), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<int>> SpawnAsync(int a, int b, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<int>(global::Demo.Hello.Functions.AddFunction.EncodeArguments(a, b), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<int> Spawn(int a, int b) => this.SpawnAsync(a, b).GetAwaiter().GetResult();
@@ -74,6 +85,10 @@ namespace Demo
                 /// <summary>Runs the function on every input remotely and streams each result or failure (Modal's <c>map(return_exceptions=True)</c>).</summary>
                 public global::System.Collections.Generic.IAsyncEnumerable<global::Modal.FunctionResult<int>> MapResults(global::System.Collections.Generic.IEnumerable<int> @as, global::System.Collections.Generic.IEnumerable<int> bs, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.MapResultsCoreAsync<(int, int), int>(global::Modal.Function.ToAsyncEnumerable<(int, int)>(global::Demo.Hello.Functions.AddFunction.Zip(@as, bs)), static input => global::Demo.Hello.Functions.AddFunction.EncodeArguments(input.Item1, input.Item2), global::Demo.Hello.Functions.AddFunction.DecodeResult, orderOutputs, cancellationToken);
+
+                /// <summary>Sends every input as one call that runs on without the caller; any process reaches it with <c>MapCall.FromId</c> (Modal's <c>spawn_map</c>).</summary>
+                public global::System.Threading.Tasks.Task<global::Modal.MapCall<int>> SpawnMapAsync(global::System.Collections.Generic.IEnumerable<int> @as, global::System.Collections.Generic.IEnumerable<int> bs, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnMapCoreAsync<(int, int), int>(global::Modal.Function.ToAsyncEnumerable<(int, int)>(global::Demo.Hello.Functions.AddFunction.Zip(@as, bs)), static input => global::Demo.Hello.Functions.AddFunction.EncodeArguments(input.Item1, input.Item2), cancellationToken);
 
                 /// <summary>Runs the function on every tuple of arguments remotely and streams the results (Modal's <c>starmap</c>).</summary>
                 public global::System.Collections.Generic.IAsyncEnumerable<int> StarMap(global::System.Collections.Generic.IEnumerable<(int, int)> inputs, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
@@ -95,36 +110,29 @@ namespace Demo
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 2);
-                    global::MessagePack.MessagePackSerializer.Serialize<int>(ref writer, a, global::Modal.ModalSerializer.Options);
-                    global::MessagePack.MessagePackSerializer.Serialize<int>(ref writer, b, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<int>(ref writer, a, "add", "a");
+                    global::Modal.ModalSerializer.SerializeArgument<int>(ref writer, b, "add", "b");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<int>(output);
+                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<int>(output, "add");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out int a, out int b)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Demo.Hello.Functions.AddFunction.Definition, 2);
-                    try
-                    {
-                        a = global::MessagePack.MessagePackSerializer.Deserialize<int>(ref reader, global::Modal.ModalSerializer.Options);
-                        b = global::MessagePack.MessagePackSerializer.Deserialize<int>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Demo.Hello.Functions.AddFunction.Definition, exception);
-                    }
+                    a = global::Modal.ModalSerializer.DeserializeArgument<int>(ref reader, global::Demo.Hello.Functions.AddFunction.Definition, "a");
+                    b = global::Modal.ModalSerializer.DeserializeArgument<int>(ref reader, global::Demo.Hello.Functions.AddFunction.Definition, "b");
                 }
 
                 internal static async global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
                 {
                     global::Demo.Hello.Functions.AddFunction.DecodeArguments(arguments, out var a, out var b);
                     var result = await global::Demo.Hello.Add(a, b, cancellationToken).ConfigureAwait(false);
-                    return global::Modal.ModalSerializer.Serialize<int>(result);
+                    return global::Modal.ModalSerializer.SerializeResult<int>(result, "add");
                 }
 
                 private static global::System.Collections.Generic.IEnumerable<(int, int)> Zip(global::System.Collections.Generic.IEnumerable<int> @as, global::System.Collections.Generic.IEnumerable<int> bs)
@@ -164,13 +172,29 @@ namespace Demo
                 internal DoubleFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Double", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private DoubleFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public DoubleFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new DoubleFunction(appName);
+                    return new DoubleFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public DoubleFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new DoubleFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public DoubleFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new DoubleFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
+
+                /// <summary>This batched function with other batch limits, in a container pool of its own (Modal's <c>with_batching</c>).</summary>
+                /// <param name="maxBatchSize">Inputs in one batch at most (1 to 1000).</param>
+                /// <param name="waitMs">How long a batch waits to fill, in milliseconds (0 to 600000).</param>
+                public DoubleFunction WithBatching(int maxBatchSize, int waitMs) => new DoubleFunction(this.BatchingVariant(maxBatchSize, waitMs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<int> RemoteAsync(int x, global::System.Threading.CancellationToken cancellationToken = default)
@@ -180,8 +204,8 @@ namespace Demo
                 public int Remote(int x) => this.RemoteAsync(x).GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<int>> SpawnAsync(int x, global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<int>(await this.SpawnCoreAsync(global::Demo.Hello.Functions.DoubleFunction.EncodeArguments(x), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<int>> SpawnAsync(int x, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<int>(global::Demo.Hello.Functions.DoubleFunction.EncodeArguments(x), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<int> Spawn(int x) => this.SpawnAsync(x).GetAwaiter().GetResult();
@@ -202,6 +226,10 @@ namespace Demo
                 public global::System.Collections.Generic.IAsyncEnumerable<global::Modal.FunctionResult<int>> MapResults(global::System.Collections.Generic.IAsyncEnumerable<int> xs, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.MapResultsCoreAsync<int, int>(xs, global::Demo.Hello.Functions.DoubleFunction.EncodeArguments, global::Demo.Hello.Functions.DoubleFunction.DecodeResult, orderOutputs, cancellationToken);
 
+                /// <summary>Sends every input as one call that runs on without the caller; any process reaches it with <c>MapCall.FromId</c> (Modal's <c>spawn_map</c>).</summary>
+                public global::System.Threading.Tasks.Task<global::Modal.MapCall<int>> SpawnMapAsync(global::System.Collections.Generic.IEnumerable<int> xs, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnMapCoreAsync<int, int>(global::Modal.Function.ToAsyncEnumerable<int>(xs), global::Demo.Hello.Functions.DoubleFunction.EncodeArguments, cancellationToken);
+
                 /// <summary>Runs the function on every input remotely and discards the outputs (Modal's <c>for_each</c>).</summary>
                 public global::System.Threading.Tasks.Task ForEachAsync(global::System.Collections.Generic.IEnumerable<int> xs, bool ignoreExceptions = false, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.ForEachCoreAsync<int>(global::Modal.Function.ToAsyncEnumerable<int>(xs), global::Demo.Hello.Functions.DoubleFunction.EncodeArguments, ignoreExceptions, cancellationToken);
@@ -218,27 +246,20 @@ namespace Demo
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
-                    global::MessagePack.MessagePackSerializer.Serialize<int>(ref writer, x, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<int>(ref writer, x, "Double", "x");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<int>(output);
+                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<int>(output, "Double");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out int x)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Demo.Hello.Functions.DoubleFunction.Definition, 1);
-                    try
-                    {
-                        x = global::MessagePack.MessagePackSerializer.Deserialize<int>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Demo.Hello.Functions.DoubleFunction.Definition, exception);
-                    }
+                    x = global::Modal.ModalSerializer.DeserializeArgument<int>(ref reader, global::Demo.Hello.Functions.DoubleFunction.Definition, "x");
                 }
 
                 internal static global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::System.ReadOnlyMemory<byte>>> InvokeBatchAsync(global::System.Collections.Generic.IReadOnlyList<global::System.ReadOnlyMemory<byte>> arguments, global::System.Threading.CancellationToken cancellationToken)
@@ -258,7 +279,7 @@ namespace Demo
                     var outputs = new global::System.ReadOnlyMemory<byte>[results.Count];
                     for (int index = 0; index < outputs.Length; index++)
                     {
-                        outputs[index] = global::Modal.ModalSerializer.Serialize<int>(results[index]);
+                        outputs[index] = global::Modal.ModalSerializer.SerializeResult<int>(results[index], "Double");
                     }
                     return new global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::System.ReadOnlyMemory<byte>>>(outputs);
                 }
@@ -280,13 +301,24 @@ namespace Demo
                 internal LogFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Log", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private LogFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public LogFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new LogFunction(appName);
+                    return new LogFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public LogFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new LogFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public LogFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new LogFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task RemoteAsync(string message, global::System.Threading.CancellationToken cancellationToken = default)
@@ -318,7 +350,7 @@ namespace Demo
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
-                    global::MessagePack.MessagePackSerializer.Serialize<string>(ref writer, message, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<string>(ref writer, message, "Log", "message");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
@@ -327,14 +359,7 @@ namespace Demo
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Demo.Hello.Functions.LogFunction.Definition, 1);
-                    try
-                    {
-                        message = global::MessagePack.MessagePackSerializer.Deserialize<string>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Demo.Hello.Functions.LogFunction.Definition, exception);
-                    }
+                    message = global::Modal.ModalSerializer.DeserializeArgument<string>(ref reader, global::Demo.Hello.Functions.LogFunction.Definition, "message");
                 }
 
                 internal static global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
@@ -361,13 +386,24 @@ namespace Demo
                 internal SquareFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Square", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private SquareFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public SquareFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new SquareFunction(appName);
+                    return new SquareFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public SquareFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new SquareFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public SquareFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new SquareFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<int> RemoteAsync(int x, global::System.Threading.CancellationToken cancellationToken = default)
@@ -377,8 +413,8 @@ namespace Demo
                 public int Remote(int x) => this.RemoteAsync(x).GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<int>> SpawnAsync(int x, global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<int>(await this.SpawnCoreAsync(global::Demo.Hello.Functions.SquareFunction.EncodeArguments(x), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<int>> SpawnAsync(int x, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<int>(global::Demo.Hello.Functions.SquareFunction.EncodeArguments(x), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<int> Spawn(int x) => this.SpawnAsync(x).GetAwaiter().GetResult();
@@ -399,6 +435,10 @@ namespace Demo
                 public global::System.Collections.Generic.IAsyncEnumerable<global::Modal.FunctionResult<int>> MapResults(global::System.Collections.Generic.IAsyncEnumerable<int> xs, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.MapResultsCoreAsync<int, int>(xs, global::Demo.Hello.Functions.SquareFunction.EncodeArguments, global::Demo.Hello.Functions.SquareFunction.DecodeResult, orderOutputs, cancellationToken);
 
+                /// <summary>Sends every input as one call that runs on without the caller; any process reaches it with <c>MapCall.FromId</c> (Modal's <c>spawn_map</c>).</summary>
+                public global::System.Threading.Tasks.Task<global::Modal.MapCall<int>> SpawnMapAsync(global::System.Collections.Generic.IEnumerable<int> xs, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnMapCoreAsync<int, int>(global::Modal.Function.ToAsyncEnumerable<int>(xs), global::Demo.Hello.Functions.SquareFunction.EncodeArguments, cancellationToken);
+
                 /// <summary>Runs the function on every input remotely and discards the outputs (Modal's <c>for_each</c>).</summary>
                 public global::System.Threading.Tasks.Task ForEachAsync(global::System.Collections.Generic.IEnumerable<int> xs, bool ignoreExceptions = false, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.ForEachCoreAsync<int>(global::Modal.Function.ToAsyncEnumerable<int>(xs), global::Demo.Hello.Functions.SquareFunction.EncodeArguments, ignoreExceptions, cancellationToken);
@@ -415,33 +455,26 @@ namespace Demo
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
-                    global::MessagePack.MessagePackSerializer.Serialize<int>(ref writer, x, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<int>(ref writer, x, "Square", "x");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<int>(output);
+                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<int>(output, "Square");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out int x)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Demo.Hello.Functions.SquareFunction.Definition, 1);
-                    try
-                    {
-                        x = global::MessagePack.MessagePackSerializer.Deserialize<int>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Demo.Hello.Functions.SquareFunction.Definition, exception);
-                    }
+                    x = global::Modal.ModalSerializer.DeserializeArgument<int>(ref reader, global::Demo.Hello.Functions.SquareFunction.Definition, "x");
                 }
 
                 internal static global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
                 {
                     global::Demo.Hello.Functions.SquareFunction.DecodeArguments(arguments, out var x);
-                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.Serialize<int>(global::Demo.Hello.Square(x)));
+                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.SerializeResult<int>(global::Demo.Hello.Square(x), "Square"));
                 }
             }
 
@@ -461,31 +494,68 @@ namespace Demo
                 internal TokensFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Tokens", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private TokensFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public TokensFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new TokensFunction(appName);
+                    return new TokensFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public TokensFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new TokensFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public TokensFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new TokensFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the generator function remotely and streams its items (Modal's <c>remote_gen</c>).</summary>
                 public global::System.Collections.Generic.IAsyncEnumerable<string> RemoteGen(string text, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.RemoteGenCoreAsync<string>(global::Demo.Hello.Functions.TokensFunction.EncodeArguments(text), global::Demo.Hello.Functions.TokensFunction.DecodeResult, cancellationToken);
 
                 /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
-                /// <typeparam name="R">Unused.</typeparam>
-                /// <param name="args">Unused.</param>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                [global::System.Obsolete("Tokens is a generator function: call RemoteGen instead.", error: true)]
-                public new global::System.Threading.Tasks.Task<R> RemoteAsync<R>(params object?[] args) => throw new global::System.NotSupportedException("Tokens is a generator function: call RemoteGen instead.");
+                [global::System.Obsolete("Tokens is a generator function, so RemoteAsync does not apply: call RemoteGen(...) and iterate its items with 'await foreach'.", error: true)]
+                public global::System.Threading.Tasks.Task<string> RemoteAsync(string text, global::System.Threading.CancellationToken cancellationToken = default) => throw new global::System.NotSupportedException("Tokens is a generator function, so RemoteAsync does not apply: call RemoteGen(...) and iterate its items with 'await foreach'.");
 
                 /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
-                /// <typeparam name="R">Unused.</typeparam>
-                /// <param name="args">Unused.</param>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                [global::System.Obsolete("Tokens is a generator function: call RemoteGen instead.", error: true)]
-                public new global::System.Threading.Tasks.Task<global::Modal.FunctionCall<R>> SpawnAsync<R>(params object?[] args) => throw new global::System.NotSupportedException("Tokens is a generator function: call RemoteGen instead.");
+                [global::System.Obsolete("Tokens is a generator function, so Remote does not apply: call RemoteGen(...) and iterate its items with 'await foreach'.", error: true)]
+                public string Remote(string text) => throw new global::System.NotSupportedException("Tokens is a generator function, so Remote does not apply: call RemoteGen(...) and iterate its items with 'await foreach'.");
+
+                /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                [global::System.Obsolete("Tokens is a generator function, so SpawnAsync does not apply: call RemoteGen(...) and iterate its items with 'await foreach'.", error: true)]
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<string>> SpawnAsync(string text, global::System.Threading.CancellationToken cancellationToken = default) => throw new global::System.NotSupportedException("Tokens is a generator function, so SpawnAsync does not apply: call RemoteGen(...) and iterate its items with 'await foreach'.");
+
+                /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                [global::System.Obsolete("Tokens is a generator function, so Spawn does not apply: call RemoteGen(...) and iterate its items with 'await foreach'.", error: true)]
+                public global::Modal.FunctionCall<string> Spawn(string text) => throw new global::System.NotSupportedException("Tokens is a generator function, so Spawn does not apply: call RemoteGen(...) and iterate its items with 'await foreach'.");
+
+                /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                [global::System.Obsolete("Tokens is a generator function, so Map does not apply: call RemoteGen(...) for each input.", error: true)]
+                public global::System.Collections.Generic.IAsyncEnumerable<string> Map(global::System.Collections.Generic.IEnumerable<string> texts, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default) => throw new global::System.NotSupportedException("Tokens is a generator function, so Map does not apply: call RemoteGen(...) for each input.");
+
+                /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                [global::System.Obsolete("Tokens is a generator function, so MapResults does not apply: call RemoteGen(...) for each input.", error: true)]
+                public global::System.Collections.Generic.IAsyncEnumerable<global::Modal.FunctionResult<string>> MapResults(global::System.Collections.Generic.IEnumerable<string> texts, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default) => throw new global::System.NotSupportedException("Tokens is a generator function, so MapResults does not apply: call RemoteGen(...) for each input.");
+
+                /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                [global::System.Obsolete("Tokens is a generator function, so SpawnMapAsync does not apply: call RemoteGen(...) for each input.", error: true)]
+                public global::System.Threading.Tasks.Task<global::Modal.MapCall<string>> SpawnMapAsync(global::System.Collections.Generic.IEnumerable<string> texts, global::System.Threading.CancellationToken cancellationToken = default) => throw new global::System.NotSupportedException("Tokens is a generator function, so SpawnMapAsync does not apply: call RemoteGen(...) for each input.");
+
+                /// <summary>Not for generator functions: use <c>RemoteGen</c>.</summary>
+                [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+                [global::System.Obsolete("Tokens is a generator function, so ForEachAsync does not apply: call RemoteGen(...) for each input.", error: true)]
+                public global::System.Threading.Tasks.Task ForEachAsync(global::System.Collections.Generic.IEnumerable<string> texts, bool ignoreExceptions = false, global::System.Threading.CancellationToken cancellationToken = default) => throw new global::System.NotSupportedException("Tokens is a generator function, so ForEachAsync does not apply: call RemoteGen(...) for each input.");
 
                 /// <summary>Runs the method in this process (Modal's <c>local</c>).</summary>
                 public global::System.Collections.Generic.IAsyncEnumerable<string> Local(string text, global::System.Threading.CancellationToken cancellationToken = default) => global::Demo.Hello.Tokens(text, cancellationToken);
@@ -499,27 +569,20 @@ namespace Demo
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
-                    global::MessagePack.MessagePackSerializer.Serialize<string>(ref writer, text, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<string>(ref writer, text, "Tokens", "text");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static string DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<string>(output);
+                public static string DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<string>(output, "Tokens");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out string text)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Demo.Hello.Functions.TokensFunction.Definition, 1);
-                    try
-                    {
-                        text = global::MessagePack.MessagePackSerializer.Deserialize<string>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Demo.Hello.Functions.TokensFunction.Definition, exception);
-                    }
+                    text = global::Modal.ModalSerializer.DeserializeArgument<string>(ref reader, global::Demo.Hello.Functions.TokensFunction.Definition, "text");
                 }
 
                 internal static global::System.Collections.Generic.IAsyncEnumerable<global::System.ReadOnlyMemory<byte>> InvokeGeneratorAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
@@ -532,7 +595,7 @@ namespace Demo
                 {
                     await foreach (var item in global::System.Threading.Tasks.TaskAsyncEnumerableExtensions.WithCancellation(items, cancellationToken).ConfigureAwait(false))
                     {
-                        yield return global::Modal.ModalSerializer.Serialize<string>(item);
+                        yield return global::Modal.ModalSerializer.SerializeResult<string>(item, "Tokens");
                     }
                 }
             }

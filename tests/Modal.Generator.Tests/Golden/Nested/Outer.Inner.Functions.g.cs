@@ -11,16 +11,16 @@ partial class Outer
         public static class Functions
         {
             /// <summary>Calls <c>Outer.Inner.Distance</c> remotely.</summary>
-            public static DistanceFunction Distance { get; } = new DistanceFunction(null);
+            public static DistanceFunction Distance { get; } = new DistanceFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Outer.Inner.Echo(string)"/> remotely.</summary>
-            public static EchoFunction Echo { get; } = new EchoFunction(null);
+            public static EchoFunction Echo { get; } = new EchoFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Outer.Inner.Now()"/> remotely.</summary>
-            public static NowFunction Now { get; } = new NowFunction(null);
+            public static NowFunction Now { get; } = new NowFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Outer.Inner.Ping()"/> remotely.</summary>
-            public static PingFunction Ping { get; } = new PingFunction(null);
+            public static PingFunction Ping { get; } = new PingFunction(appName: null);
 
             /// <summary>Typed handle of <c>Outer.Inner.Distance</c>.</summary>
             public sealed class DistanceFunction : global::Modal.Function
@@ -38,13 +38,24 @@ partial class Outer
                 internal DistanceFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "distance", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private DistanceFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public DistanceFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new DistanceFunction(appName);
+                    return new DistanceFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public DistanceFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new DistanceFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public DistanceFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new DistanceFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<double> RemoteAsync(global::Point from, global::Point to, (int Scale, string Unit) options, global::System.Threading.CancellationToken cancellationToken = default)
@@ -54,8 +65,8 @@ partial class Outer
                 public double Remote(global::Point from, global::Point to, (int Scale, string Unit) options) => this.RemoteAsync(from, to, options).GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<double>> SpawnAsync(global::Point from, global::Point to, (int Scale, string Unit) options, global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<double>(await this.SpawnCoreAsync(global::Outer.Inner.Functions.DistanceFunction.EncodeArguments(from, to, options), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<double>> SpawnAsync(global::Point from, global::Point to, (int Scale, string Unit) options, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<double>(global::Outer.Inner.Functions.DistanceFunction.EncodeArguments(from, to, options), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<double> Spawn(global::Point from, global::Point to, (int Scale, string Unit) options) => this.SpawnAsync(from, to, options).GetAwaiter().GetResult();
@@ -67,6 +78,10 @@ partial class Outer
                 /// <summary>Runs the function on every input remotely and streams each result or failure (Modal's <c>map(return_exceptions=True)</c>).</summary>
                 public global::System.Collections.Generic.IAsyncEnumerable<global::Modal.FunctionResult<double>> MapResults(global::System.Collections.Generic.IEnumerable<global::Point> froms, global::System.Collections.Generic.IEnumerable<global::Point> tos, global::System.Collections.Generic.IEnumerable<(int Scale, string Unit)> optionss, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.MapResultsCoreAsync<(global::Point, global::Point, (int Scale, string Unit)), double>(global::Modal.Function.ToAsyncEnumerable<(global::Point, global::Point, (int Scale, string Unit))>(global::Outer.Inner.Functions.DistanceFunction.Zip(froms, tos, optionss)), static input => global::Outer.Inner.Functions.DistanceFunction.EncodeArguments(input.Item1, input.Item2, input.Item3), global::Outer.Inner.Functions.DistanceFunction.DecodeResult, orderOutputs, cancellationToken);
+
+                /// <summary>Sends every input as one call that runs on without the caller; any process reaches it with <c>MapCall.FromId</c> (Modal's <c>spawn_map</c>).</summary>
+                public global::System.Threading.Tasks.Task<global::Modal.MapCall<double>> SpawnMapAsync(global::System.Collections.Generic.IEnumerable<global::Point> froms, global::System.Collections.Generic.IEnumerable<global::Point> tos, global::System.Collections.Generic.IEnumerable<(int Scale, string Unit)> optionss, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnMapCoreAsync<(global::Point, global::Point, (int Scale, string Unit)), double>(global::Modal.Function.ToAsyncEnumerable<(global::Point, global::Point, (int Scale, string Unit))>(global::Outer.Inner.Functions.DistanceFunction.Zip(froms, tos, optionss)), static input => global::Outer.Inner.Functions.DistanceFunction.EncodeArguments(input.Item1, input.Item2, input.Item3), cancellationToken);
 
                 /// <summary>Runs the function on every tuple of arguments remotely and streams the results (Modal's <c>starmap</c>).</summary>
                 public global::System.Collections.Generic.IAsyncEnumerable<double> StarMap(global::System.Collections.Generic.IEnumerable<(global::Point, global::Point, (int Scale, string Unit))> inputs, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
@@ -88,38 +103,31 @@ partial class Outer
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 3);
-                    global::MessagePack.MessagePackSerializer.Serialize<global::Point>(ref writer, from, global::Modal.ModalSerializer.Options);
-                    global::MessagePack.MessagePackSerializer.Serialize<global::Point>(ref writer, to, global::Modal.ModalSerializer.Options);
-                    global::MessagePack.MessagePackSerializer.Serialize<(int Scale, string Unit)>(ref writer, options, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<global::Point>(ref writer, from, "distance", "from");
+                    global::Modal.ModalSerializer.SerializeArgument<global::Point>(ref writer, to, "distance", "to");
+                    global::Modal.ModalSerializer.SerializeArgument<(int Scale, string Unit)>(ref writer, options, "distance", "options");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static double DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<double>(output);
+                public static double DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<double>(output, "distance");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out global::Point from, out global::Point to, out (int Scale, string Unit) options)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Outer.Inner.Functions.DistanceFunction.Definition, 3);
-                    try
-                    {
-                        from = global::MessagePack.MessagePackSerializer.Deserialize<global::Point>(ref reader, global::Modal.ModalSerializer.Options);
-                        to = global::MessagePack.MessagePackSerializer.Deserialize<global::Point>(ref reader, global::Modal.ModalSerializer.Options);
-                        options = global::MessagePack.MessagePackSerializer.Deserialize<(int Scale, string Unit)>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Outer.Inner.Functions.DistanceFunction.Definition, exception);
-                    }
+                    from = global::Modal.ModalSerializer.DeserializeArgument<global::Point>(ref reader, global::Outer.Inner.Functions.DistanceFunction.Definition, "from");
+                    to = global::Modal.ModalSerializer.DeserializeArgument<global::Point>(ref reader, global::Outer.Inner.Functions.DistanceFunction.Definition, "to");
+                    options = global::Modal.ModalSerializer.DeserializeArgument<(int Scale, string Unit)>(ref reader, global::Outer.Inner.Functions.DistanceFunction.Definition, "options");
                 }
 
                 internal static async global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
                 {
                     global::Outer.Inner.Functions.DistanceFunction.DecodeArguments(arguments, out var from, out var to, out var options);
                     var result = await global::Outer.Inner.Distance(from, to, options, cancellationToken).ConfigureAwait(false);
-                    return global::Modal.ModalSerializer.Serialize<double>(result);
+                    return global::Modal.ModalSerializer.SerializeResult<double>(result, "distance");
                 }
 
                 private static global::System.Collections.Generic.IEnumerable<(global::Point, global::Point, (int Scale, string Unit))> Zip(global::System.Collections.Generic.IEnumerable<global::Point> froms, global::System.Collections.Generic.IEnumerable<global::Point> tos, global::System.Collections.Generic.IEnumerable<(int Scale, string Unit)> optionss)
@@ -169,13 +177,24 @@ partial class Outer
                 internal EchoFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Echo", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private EchoFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public EchoFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new EchoFunction(appName);
+                    return new EchoFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public EchoFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new EchoFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public EchoFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new EchoFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<string?> RemoteAsync(string? text, global::System.Threading.CancellationToken cancellationToken = default)
@@ -185,8 +204,8 @@ partial class Outer
                 public string? Remote(string? text) => this.RemoteAsync(text).GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<string?>> SpawnAsync(string? text, global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<string?>(await this.SpawnCoreAsync(global::Outer.Inner.Functions.EchoFunction.EncodeArguments(text), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<string?>> SpawnAsync(string? text, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<string?>(global::Outer.Inner.Functions.EchoFunction.EncodeArguments(text), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<string?> Spawn(string? text) => this.SpawnAsync(text).GetAwaiter().GetResult();
@@ -207,6 +226,10 @@ partial class Outer
                 public global::System.Collections.Generic.IAsyncEnumerable<global::Modal.FunctionResult<string?>> MapResults(global::System.Collections.Generic.IAsyncEnumerable<string?> texts, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.MapResultsCoreAsync<string?, string?>(texts, global::Outer.Inner.Functions.EchoFunction.EncodeArguments, global::Outer.Inner.Functions.EchoFunction.DecodeResult, orderOutputs, cancellationToken);
 
+                /// <summary>Sends every input as one call that runs on without the caller; any process reaches it with <c>MapCall.FromId</c> (Modal's <c>spawn_map</c>).</summary>
+                public global::System.Threading.Tasks.Task<global::Modal.MapCall<string?>> SpawnMapAsync(global::System.Collections.Generic.IEnumerable<string?> texts, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnMapCoreAsync<string?, string?>(global::Modal.Function.ToAsyncEnumerable<string?>(texts), global::Outer.Inner.Functions.EchoFunction.EncodeArguments, cancellationToken);
+
                 /// <summary>Runs the function on every input remotely and discards the outputs (Modal's <c>for_each</c>).</summary>
                 public global::System.Threading.Tasks.Task ForEachAsync(global::System.Collections.Generic.IEnumerable<string?> texts, bool ignoreExceptions = false, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.ForEachCoreAsync<string?>(global::Modal.Function.ToAsyncEnumerable<string?>(texts), global::Outer.Inner.Functions.EchoFunction.EncodeArguments, ignoreExceptions, cancellationToken);
@@ -223,33 +246,26 @@ partial class Outer
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
-                    global::MessagePack.MessagePackSerializer.Serialize<string?>(ref writer, text, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<string?>(ref writer, text, "Echo", "text");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static string? DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<string?>(output);
+                public static string? DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<string?>(output, "Echo");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out string? text)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Outer.Inner.Functions.EchoFunction.Definition, 1);
-                    try
-                    {
-                        text = global::MessagePack.MessagePackSerializer.Deserialize<string?>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Outer.Inner.Functions.EchoFunction.Definition, exception);
-                    }
+                    text = global::Modal.ModalSerializer.DeserializeArgument<string?>(ref reader, global::Outer.Inner.Functions.EchoFunction.Definition, "text");
                 }
 
                 internal static global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
                 {
                     global::Outer.Inner.Functions.EchoFunction.DecodeArguments(arguments, out var text);
-                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.Serialize<string?>(global::Outer.Inner.Echo(text)));
+                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.SerializeResult<string?>(global::Outer.Inner.Echo(text), "Echo"));
                 }
             }
 
@@ -269,13 +285,24 @@ partial class Outer
                 internal NowFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Now", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private NowFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public NowFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new NowFunction(appName);
+                    return new NowFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public NowFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new NowFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public NowFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new NowFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<int> RemoteAsync(global::System.Threading.CancellationToken cancellationToken = default)
@@ -285,8 +312,8 @@ partial class Outer
                 public int Remote() => this.RemoteAsync().GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<int>> SpawnAsync(global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<int>(await this.SpawnCoreAsync(global::Outer.Inner.Functions.NowFunction.EncodeArguments(), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<int>> SpawnAsync(global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<int>(global::Outer.Inner.Functions.NowFunction.EncodeArguments(), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<int> Spawn() => this.SpawnAsync().GetAwaiter().GetResult();
@@ -309,7 +336,7 @@ partial class Outer
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<int>(output);
+                public static int DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<int>(output, "Now");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments)
                 {
@@ -320,7 +347,7 @@ partial class Outer
                 internal static global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
                 {
                     global::Outer.Inner.Functions.NowFunction.DecodeArguments(arguments);
-                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.Serialize<int>(global::Outer.Inner.Now()));
+                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.SerializeResult<int>(global::Outer.Inner.Now(), "Now"));
                 }
             }
 
@@ -340,13 +367,24 @@ partial class Outer
                 internal PingFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Ping", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private PingFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public PingFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new PingFunction(appName);
+                    return new PingFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public PingFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new PingFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public PingFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new PingFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task RemoteAsync(global::System.Threading.CancellationToken cancellationToken = default)

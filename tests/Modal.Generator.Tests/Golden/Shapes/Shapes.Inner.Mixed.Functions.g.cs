@@ -11,19 +11,19 @@ namespace Shapes.Inner
         public static class Functions
         {
             /// <summary>Calls <see cref="global::Shapes.Inner.Mixed.Count(global::System.Collections.Generic.IReadOnlyDictionary{string, int}, global::System.Collections.Generic.IEnumerable{string})"/> remotely.</summary>
-            public static CountFunction Count { get; } = new CountFunction(null);
+            public static CountFunction Count { get; } = new CountFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Shapes.Inner.Mixed.Reveal(global::Shapes.Inner.Secret)"/> remotely.</summary>
-            internal static RevealFunction Reveal { get; } = new RevealFunction(null);
+            internal static RevealFunction Reveal { get; } = new RevealFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Shapes.Inner.Mixed.Store(string, int, global::System.Collections.Generic.List{global::System.Nullable{int}})"/> remotely.</summary>
-            public static StoreFunction Store { get; } = new StoreFunction(null);
+            public static StoreFunction Store { get; } = new StoreFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Shapes.Inner.Mixed.Touch(int[], global::System.Threading.CancellationToken)"/> remotely.</summary>
-            public static TouchFunction Touch { get; } = new TouchFunction(null);
+            public static TouchFunction Touch { get; } = new TouchFunction(appName: null);
 
             /// <summary>Calls <see cref="global::Shapes.Inner.Mixed.Upper(global::System.Collections.Generic.IReadOnlyList{string}, global::System.Threading.CancellationToken)"/> remotely.</summary>
-            public static UpperFunction Upper { get; } = new UpperFunction(null);
+            public static UpperFunction Upper { get; } = new UpperFunction(appName: null);
 
             /// <summary>Typed handle of <see cref="global::Shapes.Inner.Mixed.Count(global::System.Collections.Generic.IReadOnlyDictionary{string, int}, global::System.Collections.Generic.IEnumerable{string})"/>.</summary>
             public sealed class CountFunction : global::Modal.Function
@@ -41,13 +41,24 @@ namespace Shapes.Inner
                 internal CountFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Count", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private CountFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public CountFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new CountFunction(appName);
+                    return new CountFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public CountFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new CountFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public CountFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new CountFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<global::System.Collections.Generic.Dictionary<string, int>> RemoteAsync(global::System.Collections.Generic.IReadOnlyDictionary<string, int> counts, global::System.Collections.Generic.IEnumerable<string> keys, global::System.Threading.CancellationToken cancellationToken = default)
@@ -57,8 +68,8 @@ namespace Shapes.Inner
                 public global::System.Collections.Generic.Dictionary<string, int> Remote(global::System.Collections.Generic.IReadOnlyDictionary<string, int> counts, global::System.Collections.Generic.IEnumerable<string> keys) => this.RemoteAsync(counts, keys).GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<global::System.Collections.Generic.Dictionary<string, int>>> SpawnAsync(global::System.Collections.Generic.IReadOnlyDictionary<string, int> counts, global::System.Collections.Generic.IEnumerable<string> keys, global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<global::System.Collections.Generic.Dictionary<string, int>>(await this.SpawnCoreAsync(global::Shapes.Inner.Mixed.Functions.CountFunction.EncodeArguments(counts, keys), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<global::System.Collections.Generic.Dictionary<string, int>>> SpawnAsync(global::System.Collections.Generic.IReadOnlyDictionary<string, int> counts, global::System.Collections.Generic.IEnumerable<string> keys, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<global::System.Collections.Generic.Dictionary<string, int>>(global::Shapes.Inner.Mixed.Functions.CountFunction.EncodeArguments(counts, keys), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<global::System.Collections.Generic.Dictionary<string, int>> Spawn(global::System.Collections.Generic.IReadOnlyDictionary<string, int> counts, global::System.Collections.Generic.IEnumerable<string> keys) => this.SpawnAsync(counts, keys).GetAwaiter().GetResult();
@@ -70,6 +81,10 @@ namespace Shapes.Inner
                 /// <summary>Runs the function on every input remotely and streams each result or failure (Modal's <c>map(return_exceptions=True)</c>).</summary>
                 public global::System.Collections.Generic.IAsyncEnumerable<global::Modal.FunctionResult<global::System.Collections.Generic.Dictionary<string, int>>> MapResults(global::System.Collections.Generic.IEnumerable<global::System.Collections.Generic.IReadOnlyDictionary<string, int>> countss, global::System.Collections.Generic.IEnumerable<global::System.Collections.Generic.IEnumerable<string>> keyss, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.MapResultsCoreAsync<(global::System.Collections.Generic.IReadOnlyDictionary<string, int>, global::System.Collections.Generic.IEnumerable<string>), global::System.Collections.Generic.Dictionary<string, int>>(global::Modal.Function.ToAsyncEnumerable<(global::System.Collections.Generic.IReadOnlyDictionary<string, int>, global::System.Collections.Generic.IEnumerable<string>)>(global::Shapes.Inner.Mixed.Functions.CountFunction.Zip(countss, keyss)), static input => global::Shapes.Inner.Mixed.Functions.CountFunction.EncodeArguments(input.Item1, input.Item2), global::Shapes.Inner.Mixed.Functions.CountFunction.DecodeResult, orderOutputs, cancellationToken);
+
+                /// <summary>Sends every input as one call that runs on without the caller; any process reaches it with <c>MapCall.FromId</c> (Modal's <c>spawn_map</c>).</summary>
+                public global::System.Threading.Tasks.Task<global::Modal.MapCall<global::System.Collections.Generic.Dictionary<string, int>>> SpawnMapAsync(global::System.Collections.Generic.IEnumerable<global::System.Collections.Generic.IReadOnlyDictionary<string, int>> countss, global::System.Collections.Generic.IEnumerable<global::System.Collections.Generic.IEnumerable<string>> keyss, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnMapCoreAsync<(global::System.Collections.Generic.IReadOnlyDictionary<string, int>, global::System.Collections.Generic.IEnumerable<string>), global::System.Collections.Generic.Dictionary<string, int>>(global::Modal.Function.ToAsyncEnumerable<(global::System.Collections.Generic.IReadOnlyDictionary<string, int>, global::System.Collections.Generic.IEnumerable<string>)>(global::Shapes.Inner.Mixed.Functions.CountFunction.Zip(countss, keyss)), static input => global::Shapes.Inner.Mixed.Functions.CountFunction.EncodeArguments(input.Item1, input.Item2), cancellationToken);
 
                 /// <summary>Runs the function on every tuple of arguments remotely and streams the results (Modal's <c>starmap</c>).</summary>
                 public global::System.Collections.Generic.IAsyncEnumerable<global::System.Collections.Generic.Dictionary<string, int>> StarMap(global::System.Collections.Generic.IEnumerable<(global::System.Collections.Generic.IReadOnlyDictionary<string, int>, global::System.Collections.Generic.IEnumerable<string>)> inputs, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
@@ -91,35 +106,28 @@ namespace Shapes.Inner
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 2);
-                    global::MessagePack.MessagePackSerializer.Serialize<global::System.Collections.Generic.IReadOnlyDictionary<string, int>>(ref writer, counts, global::Modal.ModalSerializer.Options);
-                    global::MessagePack.MessagePackSerializer.Serialize<global::System.Collections.Generic.IEnumerable<string>>(ref writer, keys, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<global::System.Collections.Generic.IReadOnlyDictionary<string, int>>(ref writer, counts, "Count", "counts");
+                    global::Modal.ModalSerializer.SerializeArgument<global::System.Collections.Generic.IEnumerable<string>>(ref writer, keys, "Count", "keys");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static global::System.Collections.Generic.Dictionary<string, int> DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<global::System.Collections.Generic.Dictionary<string, int>>(output);
+                public static global::System.Collections.Generic.Dictionary<string, int> DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<global::System.Collections.Generic.Dictionary<string, int>>(output, "Count");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out global::System.Collections.Generic.IReadOnlyDictionary<string, int> counts, out global::System.Collections.Generic.IEnumerable<string> keys)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Shapes.Inner.Mixed.Functions.CountFunction.Definition, 2);
-                    try
-                    {
-                        counts = global::MessagePack.MessagePackSerializer.Deserialize<global::System.Collections.Generic.IReadOnlyDictionary<string, int>>(ref reader, global::Modal.ModalSerializer.Options);
-                        keys = global::MessagePack.MessagePackSerializer.Deserialize<global::System.Collections.Generic.IEnumerable<string>>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Shapes.Inner.Mixed.Functions.CountFunction.Definition, exception);
-                    }
+                    counts = global::Modal.ModalSerializer.DeserializeArgument<global::System.Collections.Generic.IReadOnlyDictionary<string, int>>(ref reader, global::Shapes.Inner.Mixed.Functions.CountFunction.Definition, "counts");
+                    keys = global::Modal.ModalSerializer.DeserializeArgument<global::System.Collections.Generic.IEnumerable<string>>(ref reader, global::Shapes.Inner.Mixed.Functions.CountFunction.Definition, "keys");
                 }
 
                 internal static global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
                 {
                     global::Shapes.Inner.Mixed.Functions.CountFunction.DecodeArguments(arguments, out var counts, out var keys);
-                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.Serialize<global::System.Collections.Generic.Dictionary<string, int>>(global::Shapes.Inner.Mixed.Count(counts, keys)));
+                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.SerializeResult<global::System.Collections.Generic.Dictionary<string, int>>(global::Shapes.Inner.Mixed.Count(counts, keys), "Count"));
                 }
 
                 private static global::System.Collections.Generic.IEnumerable<(global::System.Collections.Generic.IReadOnlyDictionary<string, int>, global::System.Collections.Generic.IEnumerable<string>)> Zip(global::System.Collections.Generic.IEnumerable<global::System.Collections.Generic.IReadOnlyDictionary<string, int>> countss, global::System.Collections.Generic.IEnumerable<global::System.Collections.Generic.IEnumerable<string>> keyss)
@@ -156,13 +164,24 @@ namespace Shapes.Inner
                 internal RevealFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "reveal.v2", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private RevealFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public RevealFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new RevealFunction(appName);
+                    return new RevealFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public RevealFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new RevealFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public RevealFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new RevealFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<global::Shapes.Inner.Secret> RemoteAsync(global::Shapes.Inner.Secret secret, global::System.Threading.CancellationToken cancellationToken = default)
@@ -172,8 +191,8 @@ namespace Shapes.Inner
                 public global::Shapes.Inner.Secret Remote(global::Shapes.Inner.Secret secret) => this.RemoteAsync(secret).GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<global::Shapes.Inner.Secret>> SpawnAsync(global::Shapes.Inner.Secret secret, global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<global::Shapes.Inner.Secret>(await this.SpawnCoreAsync(global::Shapes.Inner.Mixed.Functions.RevealFunction.EncodeArguments(secret), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<global::Shapes.Inner.Secret>> SpawnAsync(global::Shapes.Inner.Secret secret, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<global::Shapes.Inner.Secret>(global::Shapes.Inner.Mixed.Functions.RevealFunction.EncodeArguments(secret), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<global::Shapes.Inner.Secret> Spawn(global::Shapes.Inner.Secret secret) => this.SpawnAsync(secret).GetAwaiter().GetResult();
@@ -194,6 +213,10 @@ namespace Shapes.Inner
                 public global::System.Collections.Generic.IAsyncEnumerable<global::Modal.FunctionResult<global::Shapes.Inner.Secret>> MapResults(global::System.Collections.Generic.IAsyncEnumerable<global::Shapes.Inner.Secret> secrets, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.MapResultsCoreAsync<global::Shapes.Inner.Secret, global::Shapes.Inner.Secret>(secrets, global::Shapes.Inner.Mixed.Functions.RevealFunction.EncodeArguments, global::Shapes.Inner.Mixed.Functions.RevealFunction.DecodeResult, orderOutputs, cancellationToken);
 
+                /// <summary>Sends every input as one call that runs on without the caller; any process reaches it with <c>MapCall.FromId</c> (Modal's <c>spawn_map</c>).</summary>
+                public global::System.Threading.Tasks.Task<global::Modal.MapCall<global::Shapes.Inner.Secret>> SpawnMapAsync(global::System.Collections.Generic.IEnumerable<global::Shapes.Inner.Secret> secrets, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnMapCoreAsync<global::Shapes.Inner.Secret, global::Shapes.Inner.Secret>(global::Modal.Function.ToAsyncEnumerable<global::Shapes.Inner.Secret>(secrets), global::Shapes.Inner.Mixed.Functions.RevealFunction.EncodeArguments, cancellationToken);
+
                 /// <summary>Runs the function on every input remotely and discards the outputs (Modal's <c>for_each</c>).</summary>
                 public global::System.Threading.Tasks.Task ForEachAsync(global::System.Collections.Generic.IEnumerable<global::Shapes.Inner.Secret> secrets, bool ignoreExceptions = false, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.ForEachCoreAsync<global::Shapes.Inner.Secret>(global::Modal.Function.ToAsyncEnumerable<global::Shapes.Inner.Secret>(secrets), global::Shapes.Inner.Mixed.Functions.RevealFunction.EncodeArguments, ignoreExceptions, cancellationToken);
@@ -210,33 +233,26 @@ namespace Shapes.Inner
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
-                    global::MessagePack.MessagePackSerializer.Serialize<global::Shapes.Inner.Secret>(ref writer, secret, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<global::Shapes.Inner.Secret>(ref writer, secret, "reveal.v2", "secret");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static global::Shapes.Inner.Secret DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<global::Shapes.Inner.Secret>(output);
+                public static global::Shapes.Inner.Secret DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<global::Shapes.Inner.Secret>(output, "reveal.v2");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out global::Shapes.Inner.Secret secret)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Shapes.Inner.Mixed.Functions.RevealFunction.Definition, 1);
-                    try
-                    {
-                        secret = global::MessagePack.MessagePackSerializer.Deserialize<global::Shapes.Inner.Secret>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Shapes.Inner.Mixed.Functions.RevealFunction.Definition, exception);
-                    }
+                    secret = global::Modal.ModalSerializer.DeserializeArgument<global::Shapes.Inner.Secret>(ref reader, global::Shapes.Inner.Mixed.Functions.RevealFunction.Definition, "secret");
                 }
 
                 internal static global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
                 {
                     global::Shapes.Inner.Mixed.Functions.RevealFunction.DecodeArguments(arguments, out var secret);
-                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.Serialize<global::Shapes.Inner.Secret>(global::Shapes.Inner.Mixed.Reveal(secret)));
+                    return new global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>>(global::Modal.ModalSerializer.SerializeResult<global::Shapes.Inner.Secret>(global::Shapes.Inner.Mixed.Reveal(secret), "reveal.v2"));
                 }
             }
 
@@ -256,13 +272,24 @@ namespace Shapes.Inner
                 internal StoreFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Store", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private StoreFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public StoreFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new StoreFunction(appName);
+                    return new StoreFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public StoreFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new StoreFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public StoreFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new StoreFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task RemoteAsync(string @class, int buffer, global::System.Collections.Generic.List<int?> cancellationToken, global::System.Threading.CancellationToken cancellationToken_ = default)
@@ -294,9 +321,9 @@ namespace Shapes.Inner
                 {
                     var buffer_ = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer_, 3);
-                    global::MessagePack.MessagePackSerializer.Serialize<string>(ref writer, @class, global::Modal.ModalSerializer.Options);
-                    global::MessagePack.MessagePackSerializer.Serialize<int>(ref writer, buffer, global::Modal.ModalSerializer.Options);
-                    global::MessagePack.MessagePackSerializer.Serialize<global::System.Collections.Generic.List<int?>>(ref writer, cancellationToken, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<string>(ref writer, @class, "Store", "class");
+                    global::Modal.ModalSerializer.SerializeArgument<int>(ref writer, buffer, "Store", "buffer");
+                    global::Modal.ModalSerializer.SerializeArgument<global::System.Collections.Generic.List<int?>>(ref writer, cancellationToken, "Store", "cancellationToken");
                     writer.Flush();
                     return buffer_.WrittenMemory;
                 }
@@ -305,16 +332,9 @@ namespace Shapes.Inner
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Shapes.Inner.Mixed.Functions.StoreFunction.Definition, 3);
-                    try
-                    {
-                        @class = global::MessagePack.MessagePackSerializer.Deserialize<string>(ref reader, global::Modal.ModalSerializer.Options);
-                        buffer = global::MessagePack.MessagePackSerializer.Deserialize<int>(ref reader, global::Modal.ModalSerializer.Options);
-                        cancellationToken = global::MessagePack.MessagePackSerializer.Deserialize<global::System.Collections.Generic.List<int?>>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Shapes.Inner.Mixed.Functions.StoreFunction.Definition, exception);
-                    }
+                    @class = global::Modal.ModalSerializer.DeserializeArgument<string>(ref reader, global::Shapes.Inner.Mixed.Functions.StoreFunction.Definition, "class");
+                    buffer = global::Modal.ModalSerializer.DeserializeArgument<int>(ref reader, global::Shapes.Inner.Mixed.Functions.StoreFunction.Definition, "buffer");
+                    cancellationToken = global::Modal.ModalSerializer.DeserializeArgument<global::System.Collections.Generic.List<int?>>(ref reader, global::Shapes.Inner.Mixed.Functions.StoreFunction.Definition, "cancellationToken");
                 }
 
                 internal static global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken_)
@@ -360,13 +380,24 @@ namespace Shapes.Inner
                 internal TouchFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Touch", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private TouchFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public TouchFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new TouchFunction(appName);
+                    return new TouchFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public TouchFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new TouchFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public TouchFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new TouchFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task RemoteAsync(int[] values, global::System.Threading.CancellationToken cancellationToken = default)
@@ -398,7 +429,7 @@ namespace Shapes.Inner
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
-                    global::MessagePack.MessagePackSerializer.Serialize<int[]>(ref writer, values, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<int[]>(ref writer, values, "Touch", "values");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
@@ -407,14 +438,7 @@ namespace Shapes.Inner
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Shapes.Inner.Mixed.Functions.TouchFunction.Definition, 1);
-                    try
-                    {
-                        values = global::MessagePack.MessagePackSerializer.Deserialize<int[]>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Shapes.Inner.Mixed.Functions.TouchFunction.Definition, exception);
-                    }
+                    values = global::Modal.ModalSerializer.DeserializeArgument<int[]>(ref reader, global::Shapes.Inner.Mixed.Functions.TouchFunction.Definition, "values");
                 }
 
                 internal static async global::System.Threading.Tasks.ValueTask<global::System.ReadOnlyMemory<byte>> InvokeAsync(global::System.ReadOnlyMemory<byte> arguments, global::System.Threading.CancellationToken cancellationToken)
@@ -444,13 +468,29 @@ namespace Shapes.Inner
                 internal UpperFunction(string? appName)
                     : base(new global::Modal.FunctionReference(appName, "Upper", Definition)) { }
 
-                /// <summary>The same function in another deployed app.</summary>
+                private UpperFunction(global::Modal.FunctionReference reference) : base(reference) { }
+
+                /// <summary>The same function (and variant) in another deployed app.</summary>
                 /// <param name="appName">The deployed app's name.</param>
                 public UpperFunction WithApp(string appName)
                 {
                     global::System.ArgumentException.ThrowIfNullOrWhiteSpace(appName);
-                    return new UpperFunction(appName);
+                    return new UpperFunction(this.Reference.WithApp(appName));
                 }
+
+                /// <summary>This function with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
+                public UpperFunction WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
+                    => new UpperFunction(this.OptionsVariant(timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment));
+
+                /// <summary>This function running up to <paramref name="maxInputs"/> inputs per container at once, in a container pool of its own (Modal's <c>with_concurrency</c>).</summary>
+                /// <param name="maxInputs">Inputs one container runs at once.</param>
+                /// <param name="targetInputs">Inputs per container the autoscaler aims for; at most <paramref name="maxInputs"/>.</param>
+                public UpperFunction WithConcurrency(int maxInputs, int? targetInputs = null) => new UpperFunction(this.ConcurrencyVariant(maxInputs, targetInputs));
+
+                /// <summary>This batched function with other batch limits, in a container pool of its own (Modal's <c>with_batching</c>).</summary>
+                /// <param name="maxBatchSize">Inputs in one batch at most (1 to 1000).</param>
+                /// <param name="waitMs">How long a batch waits to fill, in milliseconds (0 to 600000).</param>
+                public UpperFunction WithBatching(int maxBatchSize, int waitMs) => new UpperFunction(this.BatchingVariant(maxBatchSize, waitMs));
 
                 /// <summary>Runs the function remotely and waits for its result (Modal's <c>remote</c>).</summary>
                 public global::System.Threading.Tasks.Task<string> RemoteAsync(string text, global::System.Threading.CancellationToken cancellationToken = default)
@@ -460,8 +500,8 @@ namespace Shapes.Inner
                 public string Remote(string text) => this.RemoteAsync(text).GetAwaiter().GetResult();
 
                 /// <summary>Starts the function without waiting for it (Modal's <c>spawn</c>).</summary>
-                public async global::System.Threading.Tasks.Task<global::Modal.FunctionCall<string>> SpawnAsync(string text, global::System.Threading.CancellationToken cancellationToken = default)
-                    => global::Modal.FunctionCall.FromId<string>(await this.SpawnCoreAsync(global::Shapes.Inner.Mixed.Functions.UpperFunction.EncodeArguments(text), cancellationToken).ConfigureAwait(false));
+                public global::System.Threading.Tasks.Task<global::Modal.FunctionCall<string>> SpawnAsync(string text, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnCallCoreAsync<string>(global::Shapes.Inner.Mixed.Functions.UpperFunction.EncodeArguments(text), cancellationToken);
 
                 /// <summary>Starts the function without waiting for it, blocking until it is queued.</summary>
                 public global::Modal.FunctionCall<string> Spawn(string text) => this.SpawnAsync(text).GetAwaiter().GetResult();
@@ -482,6 +522,10 @@ namespace Shapes.Inner
                 public global::System.Collections.Generic.IAsyncEnumerable<global::Modal.FunctionResult<string>> MapResults(global::System.Collections.Generic.IAsyncEnumerable<string> texts, bool orderOutputs = true, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.MapResultsCoreAsync<string, string>(texts, global::Shapes.Inner.Mixed.Functions.UpperFunction.EncodeArguments, global::Shapes.Inner.Mixed.Functions.UpperFunction.DecodeResult, orderOutputs, cancellationToken);
 
+                /// <summary>Sends every input as one call that runs on without the caller; any process reaches it with <c>MapCall.FromId</c> (Modal's <c>spawn_map</c>).</summary>
+                public global::System.Threading.Tasks.Task<global::Modal.MapCall<string>> SpawnMapAsync(global::System.Collections.Generic.IEnumerable<string> texts, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.SpawnMapCoreAsync<string, string>(global::Modal.Function.ToAsyncEnumerable<string>(texts), global::Shapes.Inner.Mixed.Functions.UpperFunction.EncodeArguments, cancellationToken);
+
                 /// <summary>Runs the function on every input remotely and discards the outputs (Modal's <c>for_each</c>).</summary>
                 public global::System.Threading.Tasks.Task ForEachAsync(global::System.Collections.Generic.IEnumerable<string> texts, bool ignoreExceptions = false, global::System.Threading.CancellationToken cancellationToken = default)
                     => this.ForEachCoreAsync<string>(global::Modal.Function.ToAsyncEnumerable<string>(texts), global::Shapes.Inner.Mixed.Functions.UpperFunction.EncodeArguments, ignoreExceptions, cancellationToken);
@@ -498,27 +542,20 @@ namespace Shapes.Inner
                 {
                     var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
                     var writer = global::Modal.ModalSerializer.StartArguments(buffer, 1);
-                    global::MessagePack.MessagePackSerializer.Serialize<string>(ref writer, text, global::Modal.ModalSerializer.Options);
+                    global::Modal.ModalSerializer.SerializeArgument<string>(ref writer, text, "Upper", "text");
                     writer.Flush();
                     return buffer.WrittenMemory;
                 }
 
                 /// <summary>Decodes one result.</summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-                public static string DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.Deserialize<string>(output);
+                public static string DecodeResult(global::System.ReadOnlyMemory<byte> output) => global::Modal.ModalSerializer.DeserializeResult<string>(output, "Upper");
 
                 internal static void DecodeArguments(global::System.ReadOnlyMemory<byte> arguments, out string text)
                 {
                     var reader = new global::MessagePack.MessagePackReader(arguments);
                     global::Modal.ModalSerializer.ReadArgumentsHeader(ref reader, global::Shapes.Inner.Mixed.Functions.UpperFunction.Definition, 1);
-                    try
-                    {
-                        text = global::MessagePack.MessagePackSerializer.Deserialize<string>(ref reader, global::Modal.ModalSerializer.Options);
-                    }
-                    catch (global::MessagePack.MessagePackSerializationException exception)
-                    {
-                        throw global::Modal.ModalSerializer.InvalidArguments(global::Shapes.Inner.Mixed.Functions.UpperFunction.Definition, exception);
-                    }
+                    text = global::Modal.ModalSerializer.DeserializeArgument<string>(ref reader, global::Shapes.Inner.Mixed.Functions.UpperFunction.Definition, "text");
                 }
 
                 internal static async global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyList<global::System.ReadOnlyMemory<byte>>> InvokeBatchAsync(global::System.Collections.Generic.IReadOnlyList<global::System.ReadOnlyMemory<byte>> arguments, global::System.Threading.CancellationToken cancellationToken)
@@ -538,7 +575,7 @@ namespace Shapes.Inner
                     var outputs = new global::System.ReadOnlyMemory<byte>[results.Count];
                     for (int index = 0; index < outputs.Length; index++)
                     {
-                        outputs[index] = global::Modal.ModalSerializer.Serialize<string>(results[index]);
+                        outputs[index] = global::Modal.ModalSerializer.SerializeResult<string>(results[index], "Upper");
                     }
                     return outputs;
                 }
