@@ -80,6 +80,25 @@ public sealed class ModalApp : IAsyncDisposable
         return await InstallAsync(appName, mode, backend).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Starts an app the way <see cref="RunAsync"/> does, but never as a worker: the connection a host owns
+    /// (<c>AddModal</c>), which is client-only.
+    /// </summary>
+    internal static async Task<ModalApp> ConnectAsync(ModalAppOptions options, CancellationToken cancellationToken)
+    {
+        var name = AppIdentity.ResolveAppName(options);
+        var mode = BackendFactory.ResolveMode(options);
+        var backend = await BackendFactory.CreateAsync(mode, name, options, cancellationToken).ConfigureAwait(false);
+        return await InstallAsync(name, mode, backend).ConfigureAwait(false);
+    }
+
+    /// <summary>Where this app's calls go: the control plane's URL, <c>embedded at URL</c>, or <c>in process</c>.</summary>
+    internal string Location => _backend is ControlPlaneBackend controlPlane ? controlPlane.ServerUrl : "this process";
+
+    /// <summary>Whether the control plane answers one heartbeat before <paramref name="cancellationToken"/> fires.</summary>
+    internal Task ProbeAsync(CancellationToken cancellationToken)
+        => _backend is ControlPlaneBackend controlPlane ? controlPlane.ProbeAsync(cancellationToken) : Task.CompletedTask;
+
     /// <summary>Makes the backend the one handles use; a backend that cannot be installed is disposed.</summary>
     private static async Task<ModalApp> InstallAsync(string name, ModalMode mode, IModalBackend backend)
     {

@@ -29,4 +29,10 @@ public sealed record ModalAppOptions
     /// <see cref="TimeSpan.Zero"/> retries nothing.
     /// </summary>
     public TimeSpan? RetryWindow { get; init; }
+
+    /// <summary>
+    /// Connect without registering this process's own functions: the connection of a host (<c>AddModal</c>) that calls
+    /// other apps' functions by name. Its app has no functions and no workers.
+    /// </summary>
+    internal bool ClientOnly { get; init; }
 }

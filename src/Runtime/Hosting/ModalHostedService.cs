@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Modal.Hosting;
+
+/// <summary>The host's Modal connection: made when the host starts, left when it stops (<see cref="SharedConnection"/>).</summary>
+internal sealed partial class ModalHostedService(ModalAppOptions options, ILogger<ModalHostedService> logger) : IHostedService
+{
+    private ModalApp? _app;
+
+    /// <summary>The connection, once the host has started; null before and after.</summary>
+    public ModalApp? App => Volatile.Read(ref _app);
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var app = await SharedConnection.AcquireAsync(options, cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _app, app);
+        LogConnected(app.Name, app.Mode, app.Location);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _app, null) is { } app)
+        {
+            await SharedConnection.ReleaseAsync(app).ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Modal: connected as app '{AppName}' ({Mode}) to {Location}")]
+    private partial void LogConnected(string appName, ModalMode mode, string location);
+}
