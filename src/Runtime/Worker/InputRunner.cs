@@ -238,6 +238,8 @@ internal sealed class InputRunner
             {
                 return false;
             }
+            // The result says which attempt made it, so that a caller's final failure can say how many were made.
+            result.Attempt = Input.Attempt;
             runner._outputs.Enqueue(new FunctionOutputFromWorker { InputId = Input.InputId, Attempt = Input.Attempt, Result = result });
             return true;
         }
