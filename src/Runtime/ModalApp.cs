@@ -43,6 +43,7 @@ public sealed class ModalApp : IAsyncDisposable
     public static async Task<ModalApp> RunAsync(string[]? args = null, ModalAppOptions? options = null)
     {
         options ??= new ModalAppOptions();
+        ModalLog.Configure(options);
         // HOOK(worker): the single place where a worker process diverts; WorkerMode.RunAsync never returns.
         if (WorkerMode.IsWorker)
         {
@@ -67,6 +68,7 @@ public sealed class ModalApp : IAsyncDisposable
     public static async Task<ModalApp> DeployAsync(string? name = null, ModalAppOptions? options = null)
     {
         options ??= new ModalAppOptions();
+        ModalLog.Configure(options);
         var mode = BackendFactory.ResolveMode(options);
         var appName = string.IsNullOrWhiteSpace(name) ? AppIdentity.ResolveAppName(options) : name;
         if (mode == ModalMode.InProcess)
@@ -86,6 +88,7 @@ public sealed class ModalApp : IAsyncDisposable
     /// </summary>
     internal static async Task<ModalApp> ConnectAsync(ModalAppOptions options, CancellationToken cancellationToken)
     {
+        ModalLog.Configure(options);
         var name = AppIdentity.ResolveAppName(options);
         var mode = BackendFactory.ResolveMode(options);
         var backend = await BackendFactory.CreateAsync(mode, name, options, cancellationToken).ConfigureAwait(false);

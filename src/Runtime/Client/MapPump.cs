@@ -184,7 +184,7 @@ internal sealed class MapPump
                     break;
                 }
                 var what = $"the arguments of input {index} of '{_functionName}'";
-                var payload = await _codec.EncodeAsync(enumerator.Current, what, cancellationToken).ConfigureAwait(false);
+                var payload = ModalTelemetry.WithTraceContext(await _codec.EncodeAsync(enumerator.Current, what, cancellationToken).ConfigureAwait(false));
                 batch.Add(new FunctionInputItem { Index = index++, Arguments = payload });
                 batchBytes += payload.CalculateSize();
                 if (batch.Count >= MaxBatchSize || batchBytes >= MaxBatchBytes)

@@ -51,8 +51,7 @@ public static class ModalServiceCollectionExtensions
             ClientOnly = true,
             AppName = options.AppName ?? Assembly.GetEntryAssembly()?.GetName().Name ?? "host",
         };
-        services.AddSingleton(provider => new ModalHostedService(
-            options, provider.GetService<ILoggerFactory>()?.CreateLogger<ModalHostedService>() ?? NullLogger<ModalHostedService>.Instance));
+        services.AddSingleton(provider => new ModalHostedService(options, provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance));
         services.AddSingleton<IHostedService>(provider => provider.GetRequiredService<ModalHostedService>());
         services.AddHealthChecks().AddCheck<ModalHealthCheck>(HealthCheckName, HealthStatus.Unhealthy, ["modal"]);
         return services;

@@ -4,8 +4,10 @@ using Microsoft.Extensions.Logging;
 namespace Modal.Hosting;
 
 /// <summary>The host's Modal connection: made when the host starts, left when it stops (<see cref="SharedConnection"/>).</summary>
-internal sealed partial class ModalHostedService(ModalAppOptions options, ILogger<ModalHostedService> logger) : IHostedService
+internal sealed partial class ModalHostedService(ModalAppOptions options, ILoggerFactory loggerFactory) : IHostedService
 {
+    private readonly ModalAppOptions _options = options with { LoggerFactory = options.LoggerFactory ?? loggerFactory };
+    private readonly ILogger _logger = loggerFactory.CreateLogger<ModalHostedService>();
     private ModalApp? _app;
 
     /// <summary>The connection, once the host has started; null before and after.</summary>
@@ -13,7 +15,7 @@ internal sealed partial class ModalHostedService(ModalAppOptions options, ILogge
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var app = await SharedConnection.AcquireAsync(options, cancellationToken).ConfigureAwait(false);
+        var app = await SharedConnection.AcquireAsync(_options, cancellationToken).ConfigureAwait(false);
         Volatile.Write(ref _app, app);
         LogConnected(app.Name, app.Mode, app.Location);
     }
@@ -26,6 +28,8 @@ internal sealed partial class ModalHostedService(ModalAppOptions options, ILogge
         }
     }
 
+    private void LogConnected(string appName, ModalMode mode, string location) => LogConnected(_logger, appName, mode, location);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Modal: connected as app '{AppName}' ({Mode}) to {Location}")]
-    private partial void LogConnected(string appName, ModalMode mode, string location);
+    private static partial void LogConnected(ILogger logger, string appName, ModalMode mode, string location);
 }

@@ -22,7 +22,8 @@ internal static class SharedConnection
         {
             if (s_app is not null)
             {
-                if (s_options == options)
+                // Each host has its own logger factory; that is no reason to refuse it.
+                if (s_options! with { LoggerFactory = null } == options with { LoggerFactory = null })
                 {
                     s_hosts++;
                     return s_app;
