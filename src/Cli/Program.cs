@@ -1,10 +1,11 @@
+using System.CommandLine;
+using Modal.Cli;
 using Modal.Server;
 
-// `modal server [options]`: the standalone control plane.
-if (args is ["server", .. var serverArgs])
-{
-    await StandaloneControlPlane.RunAsync(ControlPlaneCommandLine.Parse(serverArgs), Console.Out);
-    return 0;
-}
-await Console.Error.WriteLineAsync("Usage: modal server [--port PORT] [--db FILE|postgresql://...] [--listen ADDRESS] [--blobs DIR]");
-return 2;
+// The `modal` tool. Exit codes: 0 success, 1 a failed call (the control plane refused or could not be reached),
+// 2 bad usage (one line on standard error).
+var root = new RootCommand("Modal for .NET: run the control plane and manage its apps and functions.");
+root.Subcommands.Add(ControlPlaneCommandLine.AddServer(new Command("server", "Run the standalone control plane until SIGINT or SIGTERM.")));
+root.Subcommands.Add(AdminCommands.App());
+root.Subcommands.Add(AdminCommands.Function());
+return await ControlPlaneCommandLine.InvokeAsync(root, args, "modal");
