@@ -1,6 +1,15 @@
 using HelloSample;
 using Modal;
 
+// `dotnet run --project samples/Hello -- deploy`: deploys these functions as app 'hello' on the control plane named by
+// MODAL_SERVER_URL, for samples/WebApi to call, and exits. Its workers are this executable too.
+if (args is ["deploy"])
+{
+    await using var deployed = await ModalApp.DeployAsync();
+    Console.WriteLine($"Deployed app '{deployed.Name}'.");
+    return;
+}
+
 // Starts the app. By default (no MODAL_SERVER_URL) a control plane starts in this process on 127.0.0.1 and runs
 // the functions in worker processes: this same executable, started in worker mode. Set MODAL_SERVER_URL to use a
 // standalone server instead, or pass new ModalAppOptions { Mode = ModalMode.InProcess } to run everything here.

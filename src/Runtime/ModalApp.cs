@@ -43,6 +43,7 @@ public sealed class ModalApp : IAsyncDisposable
     public static async Task<ModalApp> RunAsync(string[]? args = null, ModalAppOptions? options = null)
     {
         options ??= new ModalAppOptions();
+        ModalLog.Configure(options);
         // HOOK(worker): the single place where a worker process diverts; WorkerMode.RunAsync never returns.
         if (WorkerMode.IsWorker)
         {
@@ -67,6 +68,7 @@ public sealed class ModalApp : IAsyncDisposable
     public static async Task<ModalApp> DeployAsync(string? name = null, ModalAppOptions? options = null)
     {
         options ??= new ModalAppOptions();
+        ModalLog.Configure(options);
         var mode = BackendFactory.ResolveMode(options);
         var appName = string.IsNullOrWhiteSpace(name) ? AppIdentity.ResolveAppName(options) : name;
         if (mode == ModalMode.InProcess)
@@ -79,6 +81,26 @@ public sealed class ModalApp : IAsyncDisposable
         var backend = await BackendFactory.CreateAsync(mode, appName, options, deploy: true, CancellationToken.None).ConfigureAwait(false);
         return await InstallAsync(appName, mode, backend).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Starts an app the way <see cref="RunAsync"/> does, but never as a worker: the connection a host owns
+    /// (<c>AddModal</c>), which is client-only.
+    /// </summary>
+    internal static async Task<ModalApp> ConnectAsync(ModalAppOptions options, CancellationToken cancellationToken)
+    {
+        ModalLog.Configure(options);
+        var name = AppIdentity.ResolveAppName(options);
+        var mode = BackendFactory.ResolveMode(options);
+        var backend = await BackendFactory.CreateAsync(mode, name, options, cancellationToken).ConfigureAwait(false);
+        return await InstallAsync(name, mode, backend).ConfigureAwait(false);
+    }
+
+    /// <summary>Where this app's calls go: the control plane's URL, <c>embedded at URL</c>, or <c>in process</c>.</summary>
+    internal string Location => _backend is ControlPlaneBackend controlPlane ? controlPlane.ServerUrl : "this process";
+
+    /// <summary>Whether the control plane answers one heartbeat before <paramref name="cancellationToken"/> fires.</summary>
+    internal Task ProbeAsync(CancellationToken cancellationToken)
+        => _backend is ControlPlaneBackend controlPlane ? controlPlane.ProbeAsync(cancellationToken) : Task.CompletedTask;
 
     /// <summary>Makes the backend the one handles use; a backend that cannot be installed is disposed.</summary>
     private static async Task<ModalApp> InstallAsync(string name, ModalMode mode, IModalBackend backend)

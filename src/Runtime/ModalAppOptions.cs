@@ -29,4 +29,20 @@ public sealed record ModalAppOptions
     /// <see cref="TimeSpan.Zero"/> retries nothing.
     /// </summary>
     public TimeSpan? RetryWindow { get; init; }
+
+    /// <summary>
+    /// Where the runtime logs (categories <c>Modal.Client</c> and <c>Modal.Worker</c>): slow calls, container starts,
+    /// retries with their attempt numbers, failed attempts. Null (the default) logs nothing; <c>AddModal</c> uses the
+    /// host's. Workers log through the factory the app passes to <c>RunAsync</c>, and their output reaches the caller.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>A call that waits this long or longer for its result is logged as a warning; null means 10 seconds.</summary>
+    public TimeSpan? SlowCallThreshold { get; init; }
+
+    /// <summary>
+    /// Connect without registering this process's own functions: the connection of a host (<c>AddModal</c>) that calls
+    /// other apps' functions by name. Its app has no functions and no workers.
+    /// </summary>
+    internal bool ClientOnly { get; init; }
 }

@@ -79,6 +79,7 @@ public sealed class ControlPlane : IAsyncDisposable
                 grpc.EnableDetailedErrors = false;
                 grpc.Interceptors.Add<ErrorInterceptor>();
                 grpc.Interceptors.Add<ClientAuthInterceptor>();
+                grpc.Interceptors.Add<TracingInterceptor>();
             });
             builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, NoHostLifetime>();
             builder.Services.AddSingleton(options);
@@ -94,6 +95,7 @@ public sealed class ControlPlane : IAsyncDisposable
             builder.Services.AddSingleton<ArgumentValidator>();
             builder.Services.AddHostedService<Dispatcher>();
             builder.Services.AddHostedService<LeaderLoop>();
+            options.ConfigureServices?.Invoke(builder.Services);
             var app = builder.Build();
             app.MapGrpcService<ModalClientService>();
             app.MapGrpcService<ModalWorkerService>();

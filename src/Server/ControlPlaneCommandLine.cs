@@ -1,29 +1,115 @@
-using System.Globalization;
+using System.CommandLine;
 
 namespace Modal.Server;
 
-/// <summary>Parses the standalone server's few options (<c>--port</c>, <c>--db</c>, <c>--listen</c>, <c>--blobs</c>).</summary>
+/// <summary>
+/// The standalone control plane's command line, on System.CommandLine: <c>modal server</c> and
+/// <c>dotnet run --project src/Server --</c> both take these options, print usage for <c>--help</c>, and answer a bad
+/// flag with one line and exit code 2.
+/// </summary>
 public static class ControlPlaneCommandLine
 {
-    /// <summary>Turns command-line arguments into options; unknown arguments throw with their name.</summary>
+    /// <summary>The exit code of a command line that cannot be parsed.</summary>
+    public const int UsageExitCode = 2;
+
+    private static readonly Option<int> s_port = new("--port")
+    {
+        Description = "The port to listen on (0 picks a free one).",
+        DefaultValueFactory = _ => 50051,
+        HelpName = "PORT",
+    };
+
+    private static readonly Option<string?> s_database = new("--db")
+    {
+        Description = "The SQLite file, or postgresql://USER[:PASSWORD]@HOST:PORT/DB (replicas share one database). Default: a temporary SQLite file.",
+        HelpName = "FILE|URL",
+    };
+
+    private static readonly Option<string> s_listen = new("--listen")
+    {
+        Description = "The address to listen on.",
+        DefaultValueFactory = _ => "127.0.0.1",
+        HelpName = "ADDRESS",
+    };
+
+    private static readonly Option<string?> s_blobs = new("--blobs")
+    {
+        Description = "Where large payloads are kept. Default: a temporary directory.",
+        HelpName = "DIRECTORY",
+    };
+
+    private static readonly Option<string?> s_tokenId = new("--token-id") { Description = "Require this token id from callers.", HelpName = "ID" };
+
+    private static readonly Option<string?> s_tokenSecret = new("--token-secret") { Description = "Require this token secret from callers.", HelpName = "SECRET" };
+
+    /// <summary>Adds the server's options to <paramref name="command"/> and makes it run the control plane until SIGINT or SIGTERM.</summary>
+    public static TCommand AddServer<TCommand>(TCommand command)
+        where TCommand : Command
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        foreach (var option in new Option[] { s_port, s_database, s_listen, s_blobs, s_tokenId, s_tokenSecret })
+        {
+            command.Options.Add(option);
+        }
+        command.SetAction(async (parseResult, _) =>
+        {
+            await StandaloneControlPlane.RunAsync(ToOptions(parseResult), Console.Out).ConfigureAwait(false);
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// Parses and runs a command line: a parse error is one line on standard error (what was wrong, and where the help
+    /// is) and exit code <see cref="UsageExitCode"/>; <c>--help</c> prints usage.
+    /// </summary>
+    /// <param name="root">The command tree.</param>
+    /// <param name="args">The arguments.</param>
+    /// <param name="helpHint">How to ask for help, for the error line (for example <c>modal --help</c>).</param>
+    public static async Task<int> InvokeAsync(RootCommand root, IReadOnlyList<string> args, string helpHint)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        var parseResult = root.Parse(args);
+        if (parseResult.Errors.Count > 0)
+        {
+            var command = string.Join(' ', parseResult.CommandResult.Command is RootCommand ? [] : CommandPath(parseResult));
+            await Console.Error.WriteLineAsync(
+                $"{root.Name}: {parseResult.Errors[0].Message} See '{helpHint}{(command.Length > 0 ? " " + command : string.Empty)} --help'.").ConfigureAwait(false);
+            return UsageExitCode;
+        }
+        return await parseResult.InvokeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Turns command-line arguments into options; a bad argument throws with its name.</summary>
+    /// <exception cref="ArgumentException">The arguments do not parse.</exception>
     public static ControlPlaneOptions Parse(IReadOnlyList<string> args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var options = new ControlPlaneOptions { Port = 50051 };
-        for (int i = 0; i < args.Count; i++)
+        var parseResult = AddServer(new RootCommand()).Parse(args);
+        if (parseResult.Errors.Count > 0)
         {
-            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"Option '{args[i]}' needs a value.");
-            options = args[i] switch
-            {
-                "--port" => options with { Port = int.Parse(Value(), CultureInfo.InvariantCulture) },
-                "--db" => options with { DatabasePath = Value() },
-                "--listen" => options with { ListenAddress = Value() },
-                "--blobs" => options with { BlobDirectory = Value() },
-                "--token-id" => options with { TokenId = Value() },
-                "--token-secret" => options with { TokenSecret = Value() },
-                _ => throw new ArgumentException($"Unknown option '{args[i]}'. Known: --port, --db, --listen, --blobs, --token-id, --token-secret."),
-            };
+            throw new ArgumentException(string.Join(" ", parseResult.Errors.Select(error => error.Message)));
         }
-        return options;
+        return ToOptions(parseResult);
+    }
+
+    private static ControlPlaneOptions ToOptions(ParseResult parseResult) => new()
+    {
+        Port = parseResult.GetValue(s_port),
+        DatabasePath = parseResult.GetValue(s_database),
+        ListenAddress = parseResult.GetValue(s_listen) ?? "127.0.0.1",
+        BlobDirectory = parseResult.GetValue(s_blobs),
+        TokenId = parseResult.GetValue(s_tokenId),
+        TokenSecret = parseResult.GetValue(s_tokenSecret),
+    };
+
+    private static IEnumerable<string> CommandPath(ParseResult parseResult)
+    {
+        var names = new Stack<string>();
+        for (var result = parseResult.CommandResult; result is not null && result.Command is not RootCommand; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Push(result.Command.Name);
+        }
+        return names;
     }
 }

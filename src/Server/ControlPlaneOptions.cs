@@ -94,4 +94,7 @@ public sealed record ControlPlaneOptions
 
     /// <summary>Adjusts logging after the default (warnings and above to the console); may clear the providers.</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+
+    /// <summary>Adds services to the control plane's host after its own (OpenTelemetry exporters, for example).</summary>
+    public Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? ConfigureServices { get; init; }
 }

@@ -1,17 +1,7 @@
-using System.Runtime.InteropServices;
+using System.CommandLine;
 using Modal.Server;
 
-// The standalone control plane: `dotnet run --project src/Server -- --port 50051 --db modal.db`.
-var options = ControlPlaneCommandLine.Parse(args);
-await using var controlPlane = await ControlPlane.StartAsync(options);
-Console.WriteLine($"Modal control plane listening on {controlPlane.Url}");
-var stopped = new TaskCompletionSource();
-using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-await stopped.Task;
-
-void Stop(PosixSignalContext context)
-{
-    context.Cancel = true;
-    stopped.TrySetResult();
-}
+// The standalone control plane: `dotnet run --project src/Server -- --port 50051 --db modal.db` (`modal server` takes
+// the same options).
+var root = ControlPlaneCommandLine.AddServer(new RootCommand("The Modal control plane: a gRPC server that queues calls and runs them in workers."));
+return await ControlPlaneCommandLine.InvokeAsync(root, args, "dotnet run --project src/Server --");

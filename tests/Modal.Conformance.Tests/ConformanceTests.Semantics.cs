@@ -31,6 +31,14 @@ public abstract partial class ConformanceTests<TFixture>
     }
 
     [Fact]
+    public async Task A_failure_after_retries_says_how_many_attempts_were_made()
+    {
+        var exception = await Assert.ThrowsAsync<RemoteFunctionException>(() => TestFunctions.Functions.Flaky.RemoteAsync(UniqueKey(), 10));
+        Assert.Equal(3, exception.Attempts);
+        Assert.EndsWith("fails on purpose. (after 3 attempts)", exception.Message);
+    }
+
+    [Fact]
     public async Task Retries_count_attempts_per_input_in_a_map()
     {
         var keys = Enumerable.Range(0, 5).Select(_ => UniqueKey()).ToArray();

@@ -10,16 +10,24 @@ public sealed class RemoteFunctionException : ModalException
     /// <param name="remoteMessage">Its message.</param>
     /// <param name="remoteStackTrace">Its stack trace, as text.</param>
     /// <param name="functionName">The function that threw, if known.</param>
-    public RemoteFunctionException(string remoteType, string remoteMessage, string? remoteStackTrace, string? functionName = null)
-        : base(functionName is null
+    /// <param name="attempts">How many attempts were made, retries included; 0 when unknown.</param>
+    public RemoteFunctionException(string remoteType, string remoteMessage, string? remoteStackTrace, string? functionName = null, int attempts = 0)
+        : base((functionName is null
             ? $"{remoteType}: {remoteMessage}"
-            : $"Function '{functionName}' threw {remoteType}: {remoteMessage}")
+            : $"Function '{functionName}' threw {remoteType}: {remoteMessage}") + (attempts > 1 ? $" (after {attempts} attempts)" : string.Empty))
     {
         RemoteType = remoteType;
         RemoteMessage = remoteMessage;
         RemoteStackTrace = remoteStackTrace;
         FunctionName = functionName;
+        Attempts = attempts;
     }
+
+    /// <summary>How many attempts were made before the call failed, retries included (1: none); 0 when unknown.</summary>
+    public int Attempts { get; }
+
+    /// <summary>The same failure, counted.</summary>
+    internal RemoteFunctionException WithAttempts(int attempts) => new(RemoteType, RemoteMessage, RemoteStackTrace, FunctionName, attempts);
 
     /// <summary>The full name of the remote exception's type, for example <c>System.ArgumentException</c>.</summary>
     public string RemoteType { get; }

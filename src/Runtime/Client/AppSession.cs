@@ -44,11 +44,13 @@ internal sealed class AppSession : IAsyncDisposable
     /// <summary>The backend over this app's connection.</summary>
     public GrpcBackend Backend { get; }
 
-    /// <summary>Registers the app; an ephemeral one heartbeats and prints its containers' output here until disposed.</summary>
+    /// <summary>Registers the app (with no functions when <paramref name="entrypoints"/> is null); an ephemeral one heartbeats and prints its containers' output here until disposed.</summary>
     public static async Task<AppSession> CreateAsync(
-        GrpcConnection connection, string appName, AppKind kind, IReadOnlyList<IFunctionEntrypoint> entrypoints, CancellationToken cancellationToken)
+        GrpcConnection connection, string appName, AppKind kind, IReadOnlyList<IFunctionEntrypoint>? entrypoints, CancellationToken cancellationToken)
     {
-        var request = new AppCreateRequest { Name = appName, Kind = kind, Launch = LaunchSpecs.ForEntrypoints(entrypoints) };
+        // Null entrypoints: a client-only app (a host's connection), with no functions and so no workers to launch.
+        var request = new AppCreateRequest { Name = appName, Kind = kind, Launch = entrypoints is null ? null : LaunchSpecs.ForEntrypoints(entrypoints) };
+        entrypoints ??= [];
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entrypoint in entrypoints)
         {
@@ -88,6 +90,11 @@ internal sealed class AppSession : IAsyncDisposable
         }
         _stop.Dispose();
     }
+
+    /// <summary>One heartbeat, riding out failures until <paramref name="cancellationToken"/> fires.</summary>
+    public async Task ProbeAsync(CancellationToken cancellationToken)
+        => await _connection.CallAsync((e, o) => e.Client.AppHeartbeatAsync(new AppHeartbeatRequest { AppId = AppId }, o), cancellationToken)
+            .ConfigureAwait(false);
 
     private async Task HeartbeatAsync(CancellationToken stop)
     {

@@ -43,8 +43,12 @@ internal sealed class ControlPlaneBackend : IModalBackend, IAsyncDisposable
             Hosting.BackendFactory.RetryWindow(options));
         try
         {
-            Hosting.AppIdentity.EnsureEntrypointsRegistered();
-            var entrypoints = Hosting.AppIdentity.EntrypointsOf(appName);
+            IReadOnlyList<IFunctionEntrypoint>? entrypoints = null;
+            if (!options.ClientOnly)
+            {
+                Hosting.AppIdentity.EnsureEntrypointsRegistered();
+                entrypoints = Hosting.AppIdentity.EntrypointsOf(appName);
+            }
             var session = await AppSession.CreateAsync(connection, appName, kind, entrypoints, cancellationToken).ConfigureAwait(false);
             return new ControlPlaneBackend(connection, session, ownedServer);
         }
@@ -112,6 +116,9 @@ internal sealed class ControlPlaneBackend : IModalBackend, IAsyncDisposable
     /// <inheritdoc />
     public Task KeepWarmAsync(FunctionReference function, int warmPoolSize, CancellationToken cancellationToken)
         => _session.Backend.KeepWarmAsync(function, warmPoolSize, cancellationToken);
+
+    /// <summary>One heartbeat of the app, within <paramref name="cancellationToken"/>: whether the control plane answers.</summary>
+    public Task ProbeAsync(CancellationToken cancellationToken) => _session.ProbeAsync(cancellationToken);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Grpc.Core;
 using Modal.Api;
@@ -59,11 +60,30 @@ internal sealed class GrpcBackend : IModalBackend
     /// <inheritdoc />
     public async Task<ReadOnlyMemory<byte>> CallAsync(FunctionReference function, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
+        using var activity = ModalTelemetry.StartCall("call", function.Name);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            return await CallCoreAsync(function, arguments, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            ModalTelemetry.Fail(activity, exception);
+            throw;
+        }
+        finally
+        {
+            Hosting.ModalLog.CallFinished(function.Name, Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    private async Task<ReadOnlyMemory<byte>> CallCoreAsync(FunctionReference function, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         PayloadCodec.CheckSize(arguments.Length, $"the arguments of '{function.Name}'");
         var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
         var payload = await _codec.EncodeAsync(arguments, $"the arguments of '{function.Name}'", cancellationToken).ConfigureAwait(false);
-        var request = NewMapRequest(functionId, FunctionCallInvocation.Sync, payload);
+        var request = NewMapRequest(functionId, FunctionCallInvocation.Sync, ModalTelemetry.WithTraceContext(payload));
         // The control plane waits for the output and returns it with the call: one round trip instead of two.
         request.WaitForOutputSeconds = s_pollTimeout.TotalSeconds;
         FunctionMapResponse response;
@@ -119,10 +139,26 @@ internal sealed class GrpcBackend : IModalBackend
     /// <inheritdoc />
     public async Task<string> SpawnAsync(FunctionReference function, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
+        using var activity = ModalTelemetry.StartCall("spawn", function.Name);
+        try
+        {
+            var callId = await SpawnCoreAsync(function, arguments, cancellationToken).ConfigureAwait(false);
+            activity?.SetTag("modal.function_call_id", callId);
+            return callId;
+        }
+        catch (Exception exception)
+        {
+            ModalTelemetry.Fail(activity, exception);
+            throw;
+        }
+    }
+
+    private async Task<string> SpawnCoreAsync(FunctionReference function, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
+    {
         PayloadCodec.CheckSize(arguments.Length, $"the arguments of '{function.Name}'");
         var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
         var payload = await _codec.EncodeAsync(arguments, $"the arguments of '{function.Name}'", cancellationToken).ConfigureAwait(false);
-        var request = NewMapRequest(functionId, FunctionCallInvocation.Async, payload);
+        var request = NewMapRequest(functionId, FunctionCallInvocation.Async, ModalTelemetry.WithTraceContext(payload));
         var response = await _connection.CallAsync((e, o) => e.Client.FunctionMapAsync(request, o), cancellationToken).ConfigureAwait(false);
         return response.FunctionCallId;
     }
@@ -131,6 +167,7 @@ internal sealed class GrpcBackend : IModalBackend
     public async IAsyncEnumerable<MapOutput> MapAsync(
         FunctionReference function, IAsyncEnumerable<ReadOnlyMemory<byte>> inputs, bool orderOutputs, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        using var activity = ModalTelemetry.StartCall("map", function.Name);
         var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
         var pump = new MapPump(_connection, _codec, functionId, function.Name, WorkerContext.CurrentInputId);
         await foreach (var output in pump.RunAsync(inputs, orderOutputs, cancellationToken).ConfigureAwait(false))
@@ -201,10 +238,11 @@ internal sealed class GrpcBackend : IModalBackend
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> CallGeneratorAsync(
         FunctionReference function, ReadOnlyMemory<byte> arguments, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        using var activity = ModalTelemetry.StartCall("generator", function.Name);
         PayloadCodec.CheckSize(arguments.Length, $"the arguments of '{function.Name}'");
         var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
         var payload = await _codec.EncodeAsync(arguments, $"the arguments of '{function.Name}'", cancellationToken).ConfigureAwait(false);
-        var request = NewMapRequest(functionId, FunctionCallInvocation.Sync, payload);
+        var request = NewMapRequest(functionId, FunctionCallInvocation.Sync, ModalTelemetry.WithTraceContext(payload));
         request.IsGeneratorCall = true;
         var response = await _connection.CallAsync((e, o) => e.Client.FunctionMapAsync(request, o), cancellationToken).ConfigureAwait(false);
         var callId = response.FunctionCallId;

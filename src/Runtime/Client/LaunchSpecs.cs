@@ -31,6 +31,14 @@ internal static class LaunchSpecs
             WorkingDirectory = Path.GetDirectoryName(path) ?? Environment.CurrentDirectory,
         };
         spec.Arguments.Add(path);
+        // Workers get a minimal environment; the OpenTelemetry settings go with them, so that they export where the app does.
+        foreach (System.Collections.DictionaryEntry variable in Environment.GetEnvironmentVariables())
+        {
+            if (variable.Key is string name && name.StartsWith("OTEL_", StringComparison.Ordinal) && variable.Value is string value)
+            {
+                spec.Environment[name] = value;
+            }
+        }
         return spec;
     }
 

@@ -33,7 +33,8 @@ internal static class OutputMapper
                 string.IsNullOrEmpty(result.ExceptionType) ? "System.Exception" : result.ExceptionType,
                 result.ExceptionMessage,
                 string.IsNullOrEmpty(result.StackTrace) ? null : result.StackTrace,
-                functionName),
+                functionName,
+                result.Attempt),
             Api.InputStatus.InitFailure => new RemoteFunctionException(
                 string.IsNullOrEmpty(result.ExceptionType) ? "Modal.InitFailure" : result.ExceptionType,
                 string.IsNullOrEmpty(result.ExceptionMessage) ? $"The container for {name} failed to start." : result.ExceptionMessage,

@@ -1,13 +1,11 @@
-using Microsoft.Extensions.Logging;
 using Modal.Api;
-using Modal.Server;
 
 namespace Modal.Hosting;
 
 /// <summary>
 /// <see cref="ModalMode.Embedded"/>: a control plane started inside this process on a free loopback port, with an
 /// in-memory store and local worker processes; the app registers on it like on any other, and disposing the app
-/// stops it.
+/// stops it. The control plane comes from <c>Modal.Server</c> (<see cref="EmbeddedControlPlanes"/>).
 /// </summary>
 internal static class EmbeddedControlPlane
 {
@@ -15,19 +13,18 @@ internal static class EmbeddedControlPlane
     public const ModalMode DefaultMode = ModalMode.Embedded;
 
     /// <summary>Starts the control plane and registers the app on it.</summary>
+    /// <exception cref="NotSupportedException">The app does not ship <c>Modal.Server</c>.</exception>
     public static async Task<IModalBackend> StartBackendAsync(string appName, AppKind kind, ModalAppOptions options, CancellationToken cancellationToken)
     {
-        var server = await ControlPlane.StartAsync(new ControlPlaneOptions
-        {
-            Port = 0,
-            TokenId = options.TokenId,
-            TokenSecret = options.TokenSecret,
-            // The embedded server's own logging would interleave with the app's console; warnings and errors only.
-            ConfigureLogging = logging => logging.SetMinimumLevel(LogLevel.Warning),
-        }, cancellationToken).ConfigureAwait(false);
+        var start = EmbeddedControlPlanes.Find() ?? throw new NotSupportedException(
+            $"App '{appName}' has no control plane to run on: no server URL is configured, and the embedded mode needs the " +
+            $"{EmbeddedControlPlanes.ServerAssemblyName} package, which this app does not reference. Either run " +
+            $"'dotnet add package {EmbeddedControlPlanes.ServerAssemblyName}' to run a control plane inside this process, or set " +
+            $"{BackendFactory.ServerUrlVariable} (or ModalAppOptions.ServerUrl) to the address of a running 'modal server'.");
+        var (url, server) = await start(options.TokenId, options.TokenSecret, cancellationToken).ConfigureAwait(false);
         try
         {
-            return await ControlPlaneBackend.StartAsync(server.Url.ToString(), appName, kind, options, server, cancellationToken).ConfigureAwait(false);
+            return await ControlPlaneBackend.StartAsync(url.ToString(), appName, kind, options, server, cancellationToken).ConfigureAwait(false);
         }
         catch
         {

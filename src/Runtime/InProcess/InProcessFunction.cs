@@ -80,6 +80,10 @@ internal sealed class InProcessFunction
             {
                 // Retried below, after the policy's backoff.
             }
+            catch (RemoteFunctionException failure) when (failure.Attempts == 0)
+            {
+                throw failure.WithAttempts(retryNumber);
+            }
             finally
             {
                 Exit();

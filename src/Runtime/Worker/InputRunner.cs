@@ -53,6 +53,19 @@ internal sealed class InputRunner
         {
             return;
         }
+        // The span of the run continues the caller's trace (through the control plane's span) carried in the arguments;
+        // calls the function makes are its children.
+        var first = assignment.Inputs[0];
+        using var activity = ModalTelemetry.Source.StartActivity(
+            $"modal.run {_spec.Name}", System.Diagnostics.ActivityKind.Server, ModalTelemetry.ParentOf(first.Arguments));
+        activity?.SetTag("modal.function", _spec.Name);
+        activity?.SetTag("modal.input_id", first.InputId);
+        activity?.SetTag("modal.attempt", first.Attempt);
+        if (first.Attempt > 1)
+        {
+            Hosting.ModalLog.RetryStarted(_spec.Name, first.InputId, first.Attempt);
+        }
+        var outcome = "success";
         using var cancellation = new CancellationTokenSource();
         var inputs = assignment.Inputs.Select(input => new RunningInput(input, this, cancellation)).ToArray();
         foreach (var input in inputs)
@@ -80,6 +93,12 @@ internal sealed class InputRunner
         }
         catch (Exception exception)
         {
+            outcome = cancellation.IsCancellationRequested ? "cancelled" : "failure";
+            ModalTelemetry.Fail(activity, exception);
+            if (!cancellation.IsCancellationRequested)
+            {
+                Hosting.ModalLog.AttemptFailed(_spec.Name, first.InputId, first.Attempt, exception);
+            }
             foreach (var input in inputs)
             {
                 if (cancellation.IsCancellationRequested)
@@ -95,6 +114,8 @@ internal sealed class InputRunner
         }
         finally
         {
+            ModalTelemetry.InputsRun.Add(inputs.Length, new KeyValuePair<string, object?>("modal.function", _spec.Name),
+                new KeyValuePair<string, object?>("modal.outcome", outcome));
             WorkerContext.CurrentInputId = null;
             foreach (var input in inputs)
             {
@@ -238,6 +259,8 @@ internal sealed class InputRunner
             {
                 return false;
             }
+            // The result says which attempt made it, so that a caller's final failure can say how many were made.
+            result.Attempt = Input.Attempt;
             runner._outputs.Enqueue(new FunctionOutputFromWorker { InputId = Input.InputId, Attempt = Input.Attempt, Result = result });
             return true;
         }

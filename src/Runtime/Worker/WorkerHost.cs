@@ -107,6 +107,7 @@ internal sealed class WorkerHost
             return 2;
         }
 
+        Hosting.ModalLog.ContainerStarted(_containerId, hello.AppName, spec.Name);
         var capture = ConsoleCapture.Install(_connection, spec.Name, _containerId);
         var diagnostics = capture.OriginalError;
         var codec = new PayloadCodec(_connection);

@@ -105,6 +105,32 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
         return response;
     }
 
+    /// <summary>The functions of the apps that are not stopped, of <paramref name="appName"/> alone when it is set.</summary>
+    public async Task<FunctionListResponse> ListFunctionsAsync(string appName)
+    {
+        var response = new FunctionListResponse();
+        var apps = (await store.ListAppsAsync(includeStopped: false).ConfigureAwait(false))
+            .Where(app => appName.Length == 0 || app.Name == appName)
+            .Select(app => app.Name)
+            .Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal);
+        foreach (var app in apps)
+        {
+            foreach (var name in (await store.FunctionNamesAsync(app).ConfigureAwait(false)).Order(StringComparer.Ordinal))
+            {
+                if (await store.FindFunctionAsync(app, name).ConfigureAwait(false) is { } function)
+                {
+                    response.Functions.Add(new FunctionInfo
+                    {
+                        FunctionId = function.Id, AppId = function.AppId, AppName = function.AppName, Name = function.Name,
+                        Kind = FunctionSpec.Parser.ParseFrom(function.Spec).Kind,
+                    });
+                }
+            }
+        }
+        return response;
+    }
+
     /// <summary>Whether the app is stopped (NOT_FOUND when unknown), for log subscriptions.</summary>
     public async Task<bool> IsStoppedAsync(string appId) =>
         (await store.GetAppAsync(appId).ConfigureAwait(false) ?? throw Errors.NotFound($"App '{appId}' was not found.")).State == "stopped";

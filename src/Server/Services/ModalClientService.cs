@@ -29,6 +29,9 @@ internal sealed class ModalClientService(AppOperations apps, CallOperations call
 
     public override Task<AppListResponse> AppList(AppListRequest request, ServerCallContext context) => apps.ListAsync();
 
+    public override Task<FunctionListResponse> FunctionList(FunctionListRequest request, ServerCallContext context)
+        => apps.ListFunctionsAsync(request.AppName);
+
     public override async Task AppGetLogs(AppGetLogsRequest request, IServerStreamWriter<LogLine> responseStream, ServerCallContext context)
     {
         string appId = Require(request.AppId, "app_id", "AppGetLogs");

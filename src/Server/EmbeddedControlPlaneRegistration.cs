@@ -1,0 +1,40 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+
+namespace Modal.Server;
+
+/// <summary>
+/// The embedded mode's control plane. When this assembly loads, it stores its start function in <see cref="AppContext"/>
+/// under <see cref="StartKey"/>, where <c>Modal.Runtime</c> looks for it: an app that references <c>Modal.Server</c> runs
+/// <c>ModalMode.Embedded</c>, and neither assembly references the other.
+/// </summary>
+internal static class EmbeddedControlPlaneRegistration
+{
+    /// <summary>The name the runtime reads (<c>Modal.Hosting.EmbeddedControlPlanes.StartKey</c>); the two must agree.</summary>
+    public const string StartKey = "Modal.EmbeddedControlPlane.Start";
+
+#pragma warning disable CA2255 // Registering is this library's part of the embedded mode; it must precede the app's first call.
+    [ModuleInitializer]
+#pragma warning restore CA2255
+    internal static void Register()
+    {
+        if (AppContext.GetData(StartKey) is null)
+        {
+            AppContext.SetData(StartKey, (Func<string?, string?, CancellationToken, Task<(Uri Url, IAsyncDisposable Server)>>)StartAsync);
+        }
+    }
+
+    /// <summary>A control plane on a free loopback port with an ephemeral store and local worker processes.</summary>
+    internal static async Task<(Uri Url, IAsyncDisposable Server)> StartAsync(string? tokenId, string? tokenSecret, CancellationToken cancellationToken)
+    {
+        var controlPlane = await ControlPlane.StartAsync(new ControlPlaneOptions
+        {
+            Port = 0,
+            TokenId = tokenId,
+            TokenSecret = tokenSecret,
+            // The embedded server's own logging would interleave with the app's console; warnings and errors only.
+            ConfigureLogging = logging => logging.SetMinimumLevel(LogLevel.Warning),
+        }, cancellationToken).ConfigureAwait(false);
+        return (controlPlane.Url, controlPlane);
+    }
+}

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Modal.Cli.Tests;
+
+/// <summary>Runs this clone's built `modal` tool (and the apps it manages) as processes.</summary>
+internal static partial class ModalTool
+{
+    public sealed record Result(int ExitCode, string Output, string Errors);
+
+    public static string ToolAssembly => BuildOutput("src/Cli", "modal.dll");
+
+    public static async Task<Result> RunAsync(params string[] arguments) => await RunAsync(ToolAssembly, arguments);
+
+    public static async Task<Result> RunAsync(string assembly, string[] arguments, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        using var process = Process.Start(StartInfo(assembly, arguments, environment))!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(limit.Token);
+        return new Result(process.ExitCode, await output, await errors);
+    }
+
+    /// <summary>Starts `modal server --port 0 --db FILE` and returns it with the URL it printed.</summary>
+    public static async Task<(Process Server, string Url)> StartServerAsync(string databaseFile)
+    {
+        var server = Process.Start(StartInfo(ToolAssembly, ["server", "--port", "0", "--db", databaseFile], null))!;
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var seen = new StringBuilder();
+        while (await server.StandardOutput.ReadLineAsync(limit.Token) is { } line)
+        {
+            seen.AppendLine(line);
+            if (ListeningPattern().Match(line) is { Success: true } match)
+            {
+                return (server, match.Groups[1].Value.TrimEnd('/'));
+            }
+        }
+        throw new InvalidOperationException($"`modal server` exited: {seen}{await server.StandardError.ReadToEndAsync()}");
+    }
+
+    private static ProcessStartInfo StartInfo(string assembly, string[] arguments, IReadOnlyDictionary<string, string>? environment)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(assembly);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        foreach (var name in start.Environment.Keys.Where(name => name.StartsWith("MODAL_", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(name);
+        }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+        return start;
+    }
+
+    /// <summary>A project's build output in this clone, in the configuration these tests were built in.</summary>
+    public static string BuildOutput(string project, string file)
+    {
+        var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var candidate = Path.Combine(directory.FullName, project, "bin", configuration, "net10.0", file);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        throw new FileNotFoundException($"{project}/bin/{configuration}/net10.0/{file} was not found above {AppContext.BaseDirectory}.");
+    }
+
+    [GeneratedRegex(@"listening on (\S+)")]
+    private static partial Regex ListeningPattern();
+}
