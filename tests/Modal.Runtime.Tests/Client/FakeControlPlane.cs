@@ -178,7 +178,8 @@ internal sealed class FakeControlPlane
             case FunctionCallFromIdRequest from:
                 lock (_gate)
                 {
-                    return new FunctionCallFromIdResponse { FunctionId = _calls[from.FunctionCallId].FunctionId, FunctionName = "Failing" };
+                    var known = _calls[from.FunctionCallId];
+                    return new FunctionCallFromIdResponse { FunctionId = known.FunctionId, FunctionName = "Failing", InputCount = known.Outputs.Count };
                 }
             case FunctionCallCancelRequest:
                 return new FunctionCallCancelResponse();

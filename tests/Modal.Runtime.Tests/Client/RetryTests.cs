@@ -24,6 +24,59 @@ public sealed class RetryTests
         => fake.Requests.Where(r => r.Method == method).Select(r => (T)r.Request).ToList();
 
     [Fact]
+    public async Task A_spawned_map_sends_async_batches_once_each_through_lost_replies_and_its_outputs_can_be_read_twice()
+    {
+        var fake = new FakeControlPlane();
+        var lost = 0;
+        fake.FailAfter = (_, method, _) => method == "FunctionPutInputs" && Interlocked.Increment(ref lost) <= 2 ? FakeControlPlane.RequestAborted() : null;
+        using var connection = fake.Connect(s_window, Live);
+        var backend = Backend(connection);
+
+        var callId = await backend.SpawnMapAsync(s_function, Inputs(250), CancellationToken.None);
+
+        var map = Assert.Single(Sent<FunctionMapRequest>(fake, "FunctionMap"));
+        Assert.Equal(FunctionCallInvocation.Async, map.Invocation);
+        Assert.Equal(100, map.PipelinedInputs.Count);
+        var puts = Sent<FunctionPutInputsRequest>(fake, "FunctionPutInputs").DistinctBy(put => put.IdempotencyKey).ToList();
+        Assert.Equal([100, 50], puts.Select(put => put.Inputs.Count));
+        Assert.Equal([false, true], puts.Select(put => put.Last));
+        Assert.Equal(250, await backend.GetCallInputCountAsync(callId, CancellationToken.None));
+        for (var reading = 0; reading < 2; reading++)
+        {
+            var indexes = new List<int>();
+            await foreach (var output in backend.GetCallOutputsAsync(callId, CancellationToken.None))
+            {
+                Assert.Null(output.Failure);
+                Assert.Equal(Input(output.Index).ToArray(), output.Value.ToArray()); // the fake echoes the arguments
+                indexes.Add(output.Index);
+            }
+            Assert.Equal(Enumerable.Range(0, 250), indexes.Order());
+        }
+
+        static async IAsyncEnumerable<ReadOnlyMemory<byte>> Inputs(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                yield return Input(i);
+            }
+            await Task.CompletedTask;
+        }
+
+        static ReadOnlyMemory<byte> Input(int i) => ModalSerializer.SerializeArguments([i]);
+    }
+
+    [Fact]
+    public async Task A_variant_is_refused_with_a_message_before_anything_is_sent()
+    {
+        var fake = new FakeControlPlane();
+        using var connection = fake.Connect(s_window, Live);
+        var variant = s_function.WithVariant(FunctionVariant.None.WithConcurrency(4, null));
+        var refused = await Assert.ThrowsAsync<NotSupportedException>(() => Backend(connection).CallAsync(variant, s_noArguments, CancellationToken.None));
+        Assert.Contains("'F' with maxInputs: 4 runs in InProcess mode only so far", refused.Message);
+        Assert.Empty(fake.Requests);
+    }
+
+    [Fact]
     public async Task A_FunctionMap_whose_replies_are_lost_keeps_one_idempotency_key_and_creates_one_call()
     {
         var fake = new FakeControlPlane();
