@@ -509,8 +509,7 @@ public sealed class DiagnosticTests
         }
     }
 
-    private static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string path = "")
-        => Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, "..", ".."));
+    private static string RepositoryRoot() => RepositoryPaths.Root;
 
     /// <summary>Runs the generator over the marked source; returns the generator's diagnostics and the marked span.</summary>
     private static List<Diagnostic> Run(string markedSource, out TextSpan span)

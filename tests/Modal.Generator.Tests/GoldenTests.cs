@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
 
 namespace Modal.Generator.Tests;
@@ -88,5 +87,5 @@ public sealed class GoldenTests
         _ => throw new ArgumentOutOfRangeException(nameof(caseName), caseName, null),
     };
 
-    private static string GoldenRoot([CallerFilePath] string path = "") => Path.Combine(Path.GetDirectoryName(path)!, "Golden");
+    private static string GoldenRoot() => Path.Combine(RepositoryPaths.TestProject, "Golden");
 }
