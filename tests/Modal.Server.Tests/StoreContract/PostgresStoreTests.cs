@@ -164,4 +164,64 @@ public sealed class PostgresStoreTests(PostgresDatabase database) : IClassFixtur
         Assert.All(outputs.Outputs, o => Assert.Equal(o.Index % 11 * (o.Index % 11), Payloads.Value(o.Result)));
         Assert.Equal(0, outputs.UnfinishedInputs);
     }
+
+    [Fact]
+    public async Task Enqueues_that_claim_claims_and_completions_for_one_container_on_two_replicas_never_deadlock()
+    {
+        // Reproduces a CI failure: an enqueue locked the function's counters and then the container, a completion the
+        // container and then the function; and two claims each held a share lock on the container they both then
+        // updated. PostgreSQL broke each deadlock after a second and the store ran the transaction again, so 2,000
+        // spawns on three replicas took seven minutes. Every transaction now locks containers before functions.
+        await database.EmptyAsync();
+        await using var first = await PostgresControlStore.OpenAsync(database.Url);
+        await using var second = await PostgresControlStore.OpenAsync(database.Url);
+        var spec = Payloads.Spec();
+        string functionId = (await first.CreateAppAsync(new NewApp("ap-1", "app", 0, []), [new NewFunction("fu-1", "Square", spec.ToByteArray())]))
+            .FunctionIds["Square"];
+        await first.RegisterContainerAsync(new NewContainer("ct-1", functionId, "ap-1", [1], "rp-1", 60_000));
+        Assert.True(await first.ContainerHelloAsync("ct-1", null, 60_000));
+        var limits = new BacklogLimits(long.MaxValue, long.MaxValue);
+        const int CallsPerLoop = 150;
+
+        async Task<int> CompleteAsync(PostgresControlStore store, IEnumerable<ClaimedAssignment> assignments)
+        {
+            var results = assignments.SelectMany(a => a.Inputs)
+                .Select(i => new AttemptResult(i.InputId, i.Attempt, Payloads.Success(i.Arguments[0]).ToByteArray())).ToList();
+            return results.Count == 0 ? 0 : (await store.CompleteAsync("ct-1", results)).Finished;
+        }
+
+        async Task<int> EnqueueAsync(PostgresControlStore store, string prefix)
+        {
+            int finished = 0;
+            for (int i = 0; i < CallsPerLoop; i++)
+            {
+                string callId = $"fc-{prefix}-{i}";
+                var enqueued = await store.CreateCallAsync(new NewCall(callId, functionId, 0, null, false), [new NewInput($"{callId}-in", 0, [(byte)i])],
+                    null, limits, claimFor: new ContainerCredit("ct-1", 1));
+                finished += await CompleteAsync(store, enqueued.Claimed ?? []);
+            }
+            return finished;
+        }
+
+        async Task<int> ClaimAsync(PostgresControlStore store, Task enqueuing)
+        {
+            int finished = 0;
+            while (!enqueuing.IsCompleted)
+            {
+                finished += await CompleteAsync(store, await store.ClaimAsync(functionId, [new ContainerCredit("ct-1", 4)]));
+            }
+            return finished;
+        }
+
+        var enqueues = Task.WhenAll(Task.Run(() => EnqueueAsync(first, "a")), Task.Run(() => EnqueueAsync(second, "b")),
+            Task.Run(() => EnqueueAsync(first, "c")), Task.Run(() => EnqueueAsync(second, "d")));
+        var claims = Task.WhenAll(Task.Run(() => ClaimAsync(first, enqueues)), Task.Run(() => ClaimAsync(second, enqueues)));
+        int finished = (await enqueues).Sum() + (await claims).Sum();
+        finished += await CompleteAsync(first, await first.ClaimAsync(functionId, [new ContainerCredit("ct-1", 4 * CallsPerLoop)]));
+
+        Assert.Equal(4 * CallsPerLoop, finished);
+        Assert.Equal((0L, 0L), (await first.ReadLoadAsync()).Select(l => (l.Ready, l.Running)).Single());
+        Assert.Equal(0, (await first.GetContainerAsync("ct-1"))!.Running);
+        Assert.Equal((0L, 0L), (first.RetriedTransactionCount, second.RetriedTransactionCount));
+    }
 }

@@ -5,7 +5,6 @@ namespace Modal.Server.Store;
 
 internal sealed partial class PostgresControlStore
 {
-    /// <remarks>Claims through the dispatcher only: <paramref name="claimFor"/> is a hint this store does not take yet.</remarks>
     public Task<Enqueued> CreateCallAsync(NewCall call, IReadOnlyList<NewInput> inputs, string? idempotencyKey, BacklogLimits limits,
         ContainerCredit? claimFor = null) =>
         WriteAsync(async tx =>
@@ -23,13 +22,15 @@ internal sealed partial class PostgresControlStore
             {
                 throw StoreRejections.AppStopped(function.AppName, function.Name);
             }
+            // The claimant's lock comes before the function's counters (AddInputsAsync), in the order every transaction takes them.
+            var claimants = claimFor is null ? null : await LockClaimantsAsync(tx, call.FunctionId, [claimFor]).ConfigureAwait(false);
             await tx.ExecuteAsync(
                 "INSERT INTO calls(id, function_id, invocation, parent_input_id, is_generator, created_ms, input_count, unfinished) " +
                 "VALUES($1, $2, $3, $4::text, $5, modal_now_ms(), $6, $6)",
                 call.Id, call.FunctionId, call.Invocation, call.ParentInputId, call.IsGenerator, inputs.Count).ConfigureAwait(false);
             await AddInputsAsync(tx, call.Id, call.FunctionId, call.ParentInputId, inputs, limits).ConfigureAwait(false);
             // A warm worker of the calling replica takes the input in this same transaction, with no dispatcher round.
-            var claimed = claimFor is null ? null : await ClaimInAsync(tx, call.FunctionId, [claimFor]).ConfigureAwait(false);
+            var claimed = claimants is null ? null : await ClaimInAsync(tx, call.FunctionId, claimants).ConfigureAwait(false);
             return new Enqueued(call.Id, call.FunctionId, inputs.Select(i => i.Id).ToList(), Replayed: false, claimed);
         });
 

@@ -33,27 +33,45 @@ internal sealed partial class PostgresControlStore
     }
 
     private Task<IReadOnlyList<ClaimedAssignment>> ClaimNowAsync(string functionId, IReadOnlyList<ContainerCredit> credits) =>
-        WriteAsync<IReadOnlyList<ClaimedAssignment>>(tx => ClaimInAsync(tx, functionId, credits));
+        WriteAsync<IReadOnlyList<ClaimedAssignment>>(async tx =>
+            await ClaimInAsync(tx, functionId, await LockClaimantsAsync(tx, functionId, credits).ConfigureAwait(false)).ConfigureAwait(false));
 
-    /// <summary>Claims ready inputs for containers of one function within a transaction (a claim, or an enqueue's own).</summary>
-    private static async Task<IReadOnlyList<ClaimedAssignment>> ClaimInAsync(PostgresTx tx, string functionId, IReadOnlyList<ContainerCredit> credits)
+    /// <summary>The live containers a claim may assign to, locked, with the function's batching and timeout.</summary>
+    private sealed record Claimants(List<ContainerCredit> Eligible, int BatchSize, int BatchWaitMs, int TimeoutSeconds)
     {
-        var assignments = new List<ClaimedAssignment>();
-        // A key-share lock on the containers: EndContainer's delete waits for this claim (and then ends what it
-        // claimed), while completions may still update the rows' counters.
+        public static readonly Claimants None = new([], 1, 0, 0);
+    }
+
+    /// <summary>
+    /// Locks the containers a claim is for, first of the rows the claim will update. A claim locks containers before
+    /// the function's counters, like every transaction (see <see cref="PostgresTx.FlushAsync"/>), and locks them for
+    /// update from the start: two claims for one container queue here rather than each holding a shared lock and then
+    /// both waiting to upgrade it (a deadlock). EndContainer's delete waits for the claim, then ends what it claimed.
+    /// </summary>
+    private static async Task<Claimants> LockClaimantsAsync(PostgresTx tx, string functionId, IReadOnlyList<ContainerCredit> credits)
+    {
         var live = await tx.QueryAsync(
             "SELECT c.id, f.batch_size, f.batch_wait_ms, f.timeout_s FROM containers c JOIN functions f ON f.id = c.function_id " +
             "JOIN apps a ON a.id = f.app_id WHERE c.id = ANY($1) AND c.function_id = $2 AND NOT c.stop_requested AND NOT a.stopped " +
-            "ORDER BY c.id FOR KEY SHARE OF c",
+            "ORDER BY c.id FOR NO KEY UPDATE OF c",
             r => (Id: r.GetString(0), BatchSize: r.GetInt32(1), WaitMs: r.GetInt32(2), TimeoutSeconds: r.GetInt32(3)),
             credits.Select(c => c.ContainerId).Distinct(StringComparer.Ordinal).ToArray(), functionId).ConfigureAwait(false);
         if (live.Count == 0)
         {
-            return assignments;
+            return Claimants.None;
         }
-        var (_, batchSize, waitMs, timeoutSeconds) = live[0];
         var liveIds = live.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
-        var eligible = credits.Where(c => liveIds.Contains(c.ContainerId) && c.Assignments > 0).ToList();
+        return new Claimants(credits.Where(c => liveIds.Contains(c.ContainerId) && c.Assignments > 0).ToList(),
+            live[0].BatchSize, live[0].WaitMs, live[0].TimeoutSeconds);
+    }
+
+    /// <summary>
+    /// Claims ready inputs for the locked <paramref name="claimants"/> within a transaction (a claim, or an enqueue's own).
+    /// </summary>
+    private static async Task<IReadOnlyList<ClaimedAssignment>> ClaimInAsync(PostgresTx tx, string functionId, Claimants claimants)
+    {
+        var assignments = new List<ClaimedAssignment>();
+        var (eligible, batchSize, waitMs, timeoutSeconds) = claimants;
         long wanted = eligible.Sum(c => (long)c.Assignments) * batchSize;
         if (wanted == 0)
         {

@@ -43,7 +43,8 @@ internal sealed class PostgresTx(NpgsqlConnection connection, NpgsqlTransaction?
     /// <summary>
     /// Runs the deferred statements and applies the counted changes in one round trip; containers before functions and
     /// each in id order: the last locks an operation takes, always in the same order, so that operations on the same
-    /// rows queue instead of deadlocking.
+    /// rows queue instead of deadlocking. The row locks are the ones an update takes (no key update): a foreign key's
+    /// share lock on a row does not hold them up.
     /// </summary>
     public async Task FlushAsync()
     {
@@ -52,7 +53,7 @@ internal sealed class PostgresTx(NpgsqlConnection connection, NpgsqlTransaction?
         if (_containerSlots.Count > 0)
         {
             statements.Add((
-                "WITH locked AS (SELECT id FROM containers WHERE id = ANY($1) ORDER BY id FOR UPDATE) " +
+                "WITH locked AS (SELECT id FROM containers WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE) " +
                 "UPDATE containers c SET running = c.running + t.delta, " +
                 "idle_since_ms = CASE WHEN t.delta < 0 AND c.running + t.delta <= 0 THEN modal_now_ms() ELSE c.idle_since_ms END " +
                 "FROM locked JOIN unnest($1::text[], $2::int[]) AS t(id, delta) ON t.id = locked.id WHERE c.id = locked.id",
@@ -61,7 +62,7 @@ internal sealed class PostgresTx(NpgsqlConnection connection, NpgsqlTransaction?
         if (_functionCounters.Count > 0)
         {
             statements.Add((
-                "WITH locked AS (SELECT id FROM functions WHERE id = ANY($1) ORDER BY id FOR UPDATE) " +
+                "WITH locked AS (SELECT id FROM functions WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE) " +
                 "UPDATE functions f SET ready = f.ready + t.ready, running = f.running + t.running, backlog_bytes = f.backlog_bytes + t.bytes " +
                 "FROM locked JOIN unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS t(id, ready, running, bytes) ON t.id = locked.id " +
                 "WHERE f.id = locked.id",
