@@ -73,6 +73,13 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
         start.Environment.Remove("MODAL_SERVER_URL");
         start.Environment.Remove("MODAL_WORKER");
+        if (!extraArguments.Contains("--token-id"))
+        {
+            start.ArgumentList.Add("--token-id");
+            start.ArgumentList.Add(TestToken.Id);
+            start.ArgumentList.Add("--token-secret");
+            start.ArgumentList.Add(TestToken.Secret);
+        }
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
         var url = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var output = new System.Text.StringBuilder();
@@ -212,4 +219,27 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     [GeneratedRegex(@"listening on (\S+)", RegexOptions.IgnoreCase)]
     private static partial Regex ListeningLine();
+}
+
+/// <summary>
+/// The admin token every standalone server of this test process is started with (a standalone server always requires
+/// one). It is also put in this process's MODAL_TOKEN_ID and MODAL_TOKEN_SECRET, so that apps and the client processes
+/// the tests start present it without being told.
+/// </summary>
+public static class TestToken
+{
+    /// <summary>The token id.</summary>
+    public static readonly string Id = "tk-test" + Guid.NewGuid().ToString("N")[..12];
+
+    /// <summary>The token secret.</summary>
+    public static readonly string Secret = "ts-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+
+    static TestToken()
+    {
+        Environment.SetEnvironmentVariable("MODAL_TOKEN_ID", Id);
+        Environment.SetEnvironmentVariable("MODAL_TOKEN_SECRET", Secret);
+    }
+
+    /// <summary>Makes sure the variables are set (touching the class runs its initializer).</summary>
+    public static void EnsureSet() => _ = Id;
 }
