@@ -45,10 +45,23 @@ internal sealed class AppSession : IAsyncDisposable
     public GrpcBackend Backend { get; }
 
     /// <summary>Registers the app; an ephemeral one heartbeats and prints its containers' output here until disposed.</summary>
+    /// <param name="connection">The control plane.</param>
+    /// <param name="appName">The app's name.</param>
+    /// <param name="kind">Ephemeral or deployed.</param>
+    /// <param name="entrypoints">The functions' generated entrypoints.</param>
+    /// <param name="uploadArtifact">
+    /// True for a standalone control plane: the build output is uploaded as an artifact, which the server runs. False for
+    /// the embedded one in this process, which runs this executable.
+    /// </param>
+    /// <param name="cancellationToken">Stops the registration.</param>
     public static async Task<AppSession> CreateAsync(
-        GrpcConnection connection, string appName, AppKind kind, IReadOnlyList<IFunctionEntrypoint> entrypoints, CancellationToken cancellationToken)
+        GrpcConnection connection, string appName, AppKind kind, IReadOnlyList<IFunctionEntrypoint> entrypoints, bool uploadArtifact,
+        CancellationToken cancellationToken)
     {
-        var request = new AppCreateRequest { Name = appName, Kind = kind, Launch = LaunchSpecs.ForEntrypoints(entrypoints) };
+        var launch = uploadArtifact
+            ? await ArtifactUploader.UploadAsync(connection, entrypoints, cancellationToken).ConfigureAwait(false)
+            : LaunchSpecs.ForEntrypoints(entrypoints);
+        var request = new AppCreateRequest { Name = appName, Kind = kind, Launch = launch };
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entrypoint in entrypoints)
         {

@@ -45,7 +45,8 @@ internal sealed class ControlPlaneBackend : IModalBackend, IAsyncDisposable
         {
             Hosting.AppIdentity.EnsureEntrypointsRegistered();
             var entrypoints = Hosting.AppIdentity.EntrypointsOf(appName);
-            var session = await AppSession.CreateAsync(connection, appName, kind, entrypoints, cancellationToken).ConfigureAwait(false);
+            var session = await AppSession.CreateAsync(connection, appName, kind, entrypoints, uploadArtifact: ownedServer is null, cancellationToken)
+                .ConfigureAwait(false);
             return new ControlPlaneBackend(connection, session, ownedServer);
         }
         catch

@@ -17,6 +17,15 @@ internal static class EmbeddedControlPlane
     /// <summary>Starts the control plane and registers the app on it.</summary>
     public static async Task<IModalBackend> StartBackendAsync(string appName, AppKind kind, ModalAppOptions options, CancellationToken cancellationToken)
     {
+        // A token of this run's own unless one is given: other processes on this machine cannot reach the loopback port's RPCs.
+        if (string.IsNullOrEmpty(options.TokenId) || string.IsNullOrEmpty(options.TokenSecret))
+        {
+            options = options with
+            {
+                TokenId = "tk-embedded" + Guid.NewGuid().ToString("N")[..12],
+                TokenSecret = "ts-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)),
+            };
+        }
         var server = await ControlPlane.StartAsync(new ControlPlaneOptions
         {
             Port = 0,
