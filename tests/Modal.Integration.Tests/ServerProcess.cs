@@ -53,8 +53,32 @@ public sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>Starts the server again on the same port with the same arguments (and so the same database).</summary>
     public Task<ServerProcess> RestartAsync() => StartOnPortAsync(_port, _arguments);
 
+    /// <summary>Starts the server on a free port without the test token, so that it creates its own admin token.</summary>
+    public static Task<ServerProcess> StartWithoutTestTokenAsync(params string[] extraArguments) =>
+        StartOnPortAsync(0, extraArguments, withTestToken: false);
+
+    /// <summary>A variable only the server's own environment has: its workers must not see it.</summary>
+    public const string ServerOnlyVariable = "MODAL_TEST_SERVER_ONLY_SECRET";
+
+    /// <summary>What the server printed so far (its URL line, the admin token file, warnings).</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    private System.Text.StringBuilder _output = new();
+
     /// <summary>Starts the server on <paramref name="port"/> (0: a free one) and waits until it listens.</summary>
-    public static async Task<ServerProcess> StartOnPortAsync(int port, params string[] extraArguments)
+    public static Task<ServerProcess> StartOnPortAsync(int port, params string[] extraArguments) =>
+        StartOnPortAsync(port, extraArguments, withTestToken: true);
+
+    private static async Task<ServerProcess> StartOnPortAsync(int port, string[] extraArguments, bool withTestToken)
     {
         var dll = FindServerAssembly();
         var start = new ProcessStartInfo("dotnet")
@@ -73,7 +97,8 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
         start.Environment.Remove("MODAL_SERVER_URL");
         start.Environment.Remove("MODAL_WORKER");
-        if (!extraArguments.Contains("--token-id"))
+        start.Environment[ServerOnlyVariable] = "the server's own secret";
+        if (withTestToken && !extraArguments.Contains("--token-id"))
         {
             start.ArgumentList.Add("--token-id");
             start.ArgumentList.Add(TestToken.Id);
@@ -118,7 +143,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
             throw new TimeoutException($"The server did not report its URL within 30 s. Output:\n{output}");
         }
         var listening = await url.Task;
-        return new ServerProcess(process, listening, port == 0 ? new Uri(listening).Port : port, extraArguments);
+        return new ServerProcess(process, listening, port == 0 ? new Uri(listening).Port : port, extraArguments) { _output = output };
     }
 
     /// <inheritdoc />
