@@ -152,7 +152,16 @@ public sealed class ControlPlane : IAsyncDisposable
         {
             visible.Add(dotnet);
         }
-        return new ProcessSandbox(hidden, visible);
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (options.TlsCertificatePath is { } certificate)
+        {
+            // Workers reach this server over loopback with its own certificate: trusting it as a CA works for a
+            // self-signed certificate; for one issued by a private CA the workers need that CA (MODAL_CA_CERT of the server).
+            string trusted = Path.GetFullPath(System.Environment.GetEnvironmentVariable("MODAL_CA_CERT") is { Length: > 0 } ca ? ca : certificate);
+            environment["MODAL_CA_CERT"] = trusted;
+            visible.Add(trusted);
+        }
+        return new ProcessSandbox(hidden, visible, environment);
     }
 
     private static System.Net.IPAddress ParseAddress(string address) => address switch

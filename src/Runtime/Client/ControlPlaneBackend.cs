@@ -40,7 +40,8 @@ internal sealed class ControlPlaneBackend : IModalBackend, IAsyncDisposable
             serverUrl,
             options.TokenId ?? Environment.GetEnvironmentVariable("MODAL_TOKEN_ID"),
             options.TokenSecret ?? Environment.GetEnvironmentVariable("MODAL_TOKEN_SECRET"),
-            Hosting.BackendFactory.RetryWindow(options));
+            Hosting.BackendFactory.RetryWindow(options),
+            options.CaCertificatePath ?? (Environment.GetEnvironmentVariable(PrivateCertificateAuthority.Variable) is { Length: > 0 } ca ? ca : null));
         try
         {
             Hosting.AppIdentity.EnsureEntrypointsRegistered();

@@ -40,7 +40,7 @@ public sealed class LocalProcessLauncher(ProcessSandbox? sandbox = null) : ICont
         if (sandbox is not null)
         {
             startInfo.Environment.Clear();
-            foreach (var (key, value) in ProcessSandbox.BaseEnvironment())
+            foreach (var (key, value) in ProcessSandbox.BaseEnvironment().Concat(sandbox.Environment ?? new Dictionary<string, string>()))
             {
                 startInfo.Environment[key] = value;
             }

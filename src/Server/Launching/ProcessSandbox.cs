@@ -6,8 +6,10 @@ namespace Modal.Server.Launching;
 /// process, IPC and host-name namespaces, and the server's data directories hidden.
 /// </summary>
 /// <param name="HiddenPaths">Directories the worker must not see (the database's, the blobs'); each is replaced by an empty one.</param>
-/// <param name="ReadOnlyPaths">Directories shown read-only even inside hidden ones (the stored artifacts, the .NET installation).</param>
-public sealed record ProcessSandbox(IReadOnlyList<string> HiddenPaths, IReadOnlyList<string> ReadOnlyPaths)
+/// <param name="ReadOnlyPaths">Directories and files shown read-only even inside hidden ones (the stored artifacts, the .NET installation, the CA certificate).</param>
+/// <param name="Environment">Variables every worker gets besides the base ones (<c>MODAL_CA_CERT</c> when the server serves TLS).</param>
+public sealed record ProcessSandbox(IReadOnlyList<string> HiddenPaths, IReadOnlyList<string> ReadOnlyPaths,
+    IReadOnlyDictionary<string, string>? Environment = null)
 {
     /// <summary>The variables a worker gets besides its launch request's: a fixed PATH, HOME and locale, and where .NET is.</summary>
     public static IReadOnlyDictionary<string, string> BaseEnvironment()
@@ -31,12 +33,12 @@ public sealed record ProcessSandbox(IReadOnlyList<string> HiddenPaths, IReadOnly
     /// <summary>The directory of the .NET host running this process, when it is one.</summary>
     public static string? DotnetRoot()
     {
-        string? process = Environment.ProcessPath;
+        string? process = System.Environment.ProcessPath;
         if (process is not null && Path.GetFileNameWithoutExtension(process).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
         {
             return Path.GetDirectoryName(Path.GetFullPath(process));
         }
-        return Environment.GetEnvironmentVariable("DOTNET_ROOT") is { Length: > 0 } root ? root : null;
+        return System.Environment.GetEnvironmentVariable("DOTNET_ROOT") is { Length: > 0 } root ? root : null;
     }
 
     /// <summary>The bubblewrap executable, or null when it is not installed (then workers run with the minimal environment only).</summary>
@@ -55,7 +57,7 @@ public sealed record ProcessSandbox(IReadOnlyList<string> HiddenPaths, IReadOnly
         {
             wrapped.AddRange(["--tmpfs", hidden]);
         }
-        foreach (string visible in ReadOnlyPaths.Where(Directory.Exists).Select(Path.GetFullPath).Distinct(StringComparer.Ordinal))
+        foreach (string visible in ReadOnlyPaths.Where(Path.Exists).Select(Path.GetFullPath).Distinct(StringComparer.Ordinal))
         {
             wrapped.AddRange(["--ro-bind", visible, visible]);
         }
