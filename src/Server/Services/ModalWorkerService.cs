@@ -14,8 +14,15 @@ internal sealed class ModalWorkerService(WorkerSessions sessions, ArgumentValida
     private Task<WorkerSession> AuthenticateAsync(ServerCallContext context) =>
         sessions.AuthenticateAsync(context.RequestHeaders.GetValue(ContainerIdHeader), context.RequestHeaders.GetValue(ContainerTokenHeader));
 
-    public override async Task<ContainerHelloResponse> ContainerHello(ContainerHelloRequest request, ServerCallContext context) =>
-        await sessions.HelloAsync(await AuthenticateAsync(context).ConfigureAwait(false), request).ConfigureAwait(false);
+    public override async Task<ContainerHelloResponse> ContainerHello(ContainerHelloRequest request, ServerCallContext context)
+    {
+        var container = await AuthenticateAsync(context).ConfigureAwait(false);
+        if (request.StartupError.Length > MaxLogLineLength)
+        {
+            throw Errors.Invalid($"ContainerHello: startup_error has {request.StartupError.Length} characters; at most {MaxLogLineLength}.");
+        }
+        return await sessions.HelloAsync(container, request).ConfigureAwait(false);
+    }
 
     public override async Task FunctionGetInputs(IAsyncStreamReader<InputCredit> requestStream, IServerStreamWriter<InputAssignment> responseStream,
         ServerCallContext context)
@@ -116,12 +123,34 @@ internal sealed class ModalWorkerService(WorkerSessions sessions, ArgumentValida
         }
     }
 
-    public override async Task<ContainerHeartbeatResponse> ContainerHeartbeat(ContainerHeartbeatRequest request, ServerCallContext context) =>
-        await sessions.HeartbeatAsync(await AuthenticateAsync(context).ConfigureAwait(false), request).ConfigureAwait(false);
+    public override async Task<ContainerHeartbeatResponse> ContainerHeartbeat(ContainerHeartbeatRequest request, ServerCallContext context)
+    {
+        var container = await AuthenticateAsync(context).ConfigureAwait(false);
+        RequestLimits.Count(request.ActiveInputs.Count, RequestLimits.MaxInputsPerRequest, "active_inputs", "ContainerHeartbeat");
+        for (int i = 0; i < request.ActiveInputs.Count; i++)
+        {
+            RequestLimits.Id(request.ActiveInputs[i].InputId, $"active_inputs[{i}].input_id", "ContainerHeartbeat");
+            RequestLimits.Range(request.ActiveInputs[i].Attempt, 0, int.MaxValue, $"active_inputs[{i}].attempt", "ContainerHeartbeat");
+        }
+        return await sessions.HeartbeatAsync(container, request).ConfigureAwait(false);
+    }
+
+    /// <summary>The most log lines one request carries, and the longest line kept.</summary>
+    public const int MaxLogLines = 10_000;
+    public const int MaxLogLineLength = 64 * 1024;
 
     public override async Task<ContainerLogsResponse> ContainerLogs(ContainerLogsRequest request, ServerCallContext context)
     {
-        sessions.PublishLogs(await AuthenticateAsync(context).ConfigureAwait(false), request.Lines);
+        var container = await AuthenticateAsync(context).ConfigureAwait(false);
+        RequestLimits.Count(request.Lines.Count, MaxLogLines, "lines", "ContainerLogs");
+        for (int i = 0; i < request.Lines.Count; i++)
+        {
+            if (request.Lines[i].Text.Length > MaxLogLineLength)
+            {
+                throw Errors.Invalid($"ContainerLogs: lines[{i}].text has {request.Lines[i].Text.Length} characters; a line has at most {MaxLogLineLength}.");
+            }
+        }
+        sessions.PublishLogs(container, request.Lines);
         return new ContainerLogsResponse();
     }
 }
