@@ -112,6 +112,7 @@ public sealed class ControlPlane : IAsyncDisposable
             builder.Services.AddHostedService<LeaderLoop>();
             var app = builder.Build();
             string? adminEnvPath = await app.Services.GetRequiredService<TokenAuthority>().BootstrapAsync().ConfigureAwait(false);
+            app.Use(UndecodableRequests.RewriteAsync);
             app.MapGrpcService<ModalClientService>();
             app.MapGrpcService<ModalWorkerService>();
             var containers = app.Services.GetRequiredService<ContainerControl>();

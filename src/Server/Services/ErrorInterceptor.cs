@@ -16,6 +16,10 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
 
     private RpcException Translate(Exception exception, ServerCallContext context)
     {
+        if (exception is RpcException rpc)
+        {
+            return new RpcException(new Status(rpc.StatusCode, rpc.Status.Detail[..MaxDetailLength] + "… (shortened)"), rpc.Trailers);
+        }
         if (exception is InvalidProtocolBufferException)
         {
             return Errors.Invalid($"{context.Method}: the request is not a valid protobuf message of its type.");
@@ -43,8 +47,12 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
             $"{context.Method} failed in the control plane; the server's log has the details under correlation id {correlation}."), trailers);
     }
 
+    /// <summary>The longest message a caller gets: messages may quote request fields, which can be large.</summary>
+    public const int MaxDetailLength = 2000;
+
     private static bool Passes(Exception exception, ServerCallContext context) =>
-        exception is RpcException || (exception is OperationCanceledException && context.CancellationToken.IsCancellationRequested);
+        (exception is RpcException rpc && rpc.Status.Detail.Length <= MaxDetailLength)
+        || (exception is OperationCanceledException && context.CancellationToken.IsCancellationRequested);
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)

@@ -127,9 +127,14 @@ internal sealed class ModalWorkerService(WorkerSessions sessions, ArgumentValida
     {
         var container = await AuthenticateAsync(context).ConfigureAwait(false);
         RequestLimits.Count(request.ActiveInputs.Count, RequestLimits.MaxInputsPerRequest, "active_inputs", "ContainerHeartbeat");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < request.ActiveInputs.Count; i++)
         {
             RequestLimits.Id(request.ActiveInputs[i].InputId, $"active_inputs[{i}].input_id", "ContainerHeartbeat");
+            if (!seen.Add(request.ActiveInputs[i].InputId))
+            {
+                throw Errors.Invalid($"ContainerHeartbeat: active_inputs[{i}].input_id {request.ActiveInputs[i].InputId} appears twice; report each running input once.");
+            }
             RequestLimits.Range(request.ActiveInputs[i].Attempt, 0, int.MaxValue, $"active_inputs[{i}].attempt", "ContainerHeartbeat");
         }
         return await sessions.HeartbeatAsync(container, request).ConfigureAwait(false);
