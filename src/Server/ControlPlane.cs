@@ -148,6 +148,11 @@ public sealed class ControlPlane : IAsyncDisposable
         {
             hidden.Add(Path.GetDirectoryName(Path.GetFullPath(database))!);
         }
+        if (ProcessSandbox.Bubblewrap() is null)
+        {
+            Console.Error.WriteLine("WARNING: bubblewrap (bwrap) is not installed: process workers run with a minimal environment but " +
+                "unsandboxed, and can read what this server's user can. Install it (apt-get install bubblewrap).");
+        }
         var visible = new List<string> { artifacts.Root };
         if (ProcessSandbox.DotnetRoot() is { } dotnet)
         {

@@ -243,18 +243,7 @@ internal sealed class ArtifactStore
         return launch;
     }
 
-    /// <summary>The .NET host that runs this server, else the one in DOTNET_ROOT, else <c>dotnet</c> from the PATH.</summary>
-    public static string DotnetHost()
-    {
-        string? process = Environment.ProcessPath;
-        if (process is not null && Path.GetFileNameWithoutExtension(process).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-        {
-            return process;
-        }
-        if (Environment.GetEnvironmentVariable("DOTNET_ROOT") is { Length: > 0 } root && File.Exists(Path.Combine(root, "dotnet")))
-        {
-            return Path.Combine(root, "dotnet");
-        }
-        return "dotnet";
-    }
+    /// <summary>The .NET host that runs this server (or the one in DOTNET_ROOT), else <c>dotnet</c> from the PATH.</summary>
+    public static string DotnetHost() =>
+        Launching.ProcessSandbox.DotnetRoot() is { } root && File.Exists(Path.Combine(root, "dotnet")) ? Path.Combine(root, "dotnet") : "dotnet";
 }
