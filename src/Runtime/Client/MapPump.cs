@@ -154,15 +154,8 @@ internal sealed class MapPump
                     break;
                 }
                 var what = $"the arguments of input {index} of '{_functionName}'";
-<<<<<<< HEAD
-                var payload = await _codec.EncodeAsync(enumerator.Current, what, cancellationToken).ConfigureAwait(false);
-                if (batches.Add(new FunctionInputItem { Index = index++, Arguments = payload }))
-=======
                 var payload = ModalTelemetry.WithTraceContext(await _codec.EncodeAsync(enumerator.Current, what, cancellationToken).ConfigureAwait(false));
-                batch.Add(new FunctionInputItem { Index = index++, Arguments = payload });
-                batchBytes += payload.CalculateSize();
-                if (batch.Count >= MaxBatchSize || batchBytes >= MaxBatchBytes)
->>>>>>> packages-host
+                if (batches.Add(new FunctionInputItem { Index = index++, Arguments = payload }))
                 {
                     await FlushAsync(last: false).ConfigureAwait(false);
                 }
