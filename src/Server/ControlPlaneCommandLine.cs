@@ -24,8 +24,9 @@ public static class ControlPlaneCommandLine
                 "--tls-cert" => options with { TlsCertificatePath = Value() },
                 "--tls-key" => options with { TlsKeyPath = Value() },
                 "--insecure" => options with { Insecure = true },
+                "--worker-bind" => options with { WorkerWritablePaths = [.. options.WorkerWritablePaths, Path.GetFullPath(Value())] },
                 _ => throw new ArgumentException(
-                    $"Unknown option '{args[i]}'. Known: --port, --db, --listen, --blobs, --token-id, --token-secret, --tls-cert, --tls-key, --insecure."),
+                    $"Unknown option '{args[i]}'. Known: --port, --db, --listen, --blobs, --token-id, --token-secret, --tls-cert, --tls-key, --insecure, --worker-bind."),
             };
         }
         return options;
