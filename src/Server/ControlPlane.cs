@@ -68,7 +68,7 @@ public sealed class ControlPlane : IAsyncDisposable
         var certificate = Transport.LoadCertificate(options);
         Transport.CheckListen(options, listenAddress, certificate is not null);
         var store = await StoreFactory.OpenAsync(options, cancellationToken).ConfigureAwait(false);
-        var blobs = new BlobStore(store, options.BlobDirectory);
+        var blobs = new BlobStore(store, options.BlobDirectory ?? DefaultBlobDirectory(options));
         try
         {
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
@@ -103,7 +103,8 @@ public sealed class ControlPlane : IAsyncDisposable
             builder.Services.AddSingleton(blobs);
             var artifacts = new ArtifactStore(store, Path.Combine(blobs.Directory, "artifacts"));
             builder.Services.AddSingleton(artifacts);
-            builder.Services.AddSingleton(options.Launcher ?? new LocalProcessLauncher(options.Standalone ? Sandbox(options, blobs, artifacts) : null));
+            builder.Services.AddSingleton<IContainerLauncher>(new ArtifactLauncher(
+                options.Launcher ?? new LocalProcessLauncher(options.Standalone ? Sandbox(options, blobs, artifacts) : null), artifacts));
             builder.Services.AddSingleton<TokenAuthority>();
             builder.Services.AddSingleton<AccessControl>();
             builder.Services.AddSingleton<LaunchPolicy>();
@@ -147,6 +148,15 @@ public sealed class ControlPlane : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A standalone server on a SQLite file keeps its blobs and artifacts beside it (<c>modal.db</c> → <c>modal-blobs/</c>), so
+    /// that they survive a restart as the database does; otherwise a temporary directory.
+    /// </summary>
+    private static string? DefaultBlobDirectory(ControlPlaneOptions options) =>
+        options.Standalone && options.DatabasePath is { } database && !StoreFactory.IsPostgres(database)
+            ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(database))!, Path.GetFileNameWithoutExtension(database) + "-blobs")
+            : null;
+
     /// <summary>What a standalone server's process workers may not see (its database and blobs) and must see (artifacts, .NET).</summary>
     private static ProcessSandbox Sandbox(ControlPlaneOptions options, BlobStore blobs, ArtifactStore artifacts)
     {
@@ -174,7 +184,7 @@ public sealed class ControlPlane : IAsyncDisposable
             environment["MODAL_CA_CERT"] = trusted;
             visible.Add(trusted);
         }
-        return new ProcessSandbox(hidden, visible, environment);
+        return new ProcessSandbox(hidden, visible, environment, options.WorkerWritablePaths);
     }
 
     private static System.Net.IPAddress ParseAddress(string address) => address switch

@@ -55,12 +55,19 @@ public static class ControlPlaneCommandLine
         Description = "Listen beyond loopback without TLS (tokens then travel in clear text; prints a warning).",
     };
 
+    private static readonly Option<string[]> s_workerBind = new("--worker-bind")
+    {
+        Description = "A folder sandboxed workers may write to (repeatable); workers see nothing else of the host's writable files.",
+        HelpName = "DIRECTORY",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
     /// <summary>Adds the server's options to <paramref name="command"/> and makes it run the control plane until SIGINT or SIGTERM.</summary>
     public static TCommand AddServer<TCommand>(TCommand command)
         where TCommand : Command
     {
         ArgumentNullException.ThrowIfNull(command);
-        foreach (var option in new Option[] { s_port, s_database, s_listen, s_blobs, s_tokenId, s_tokenSecret, s_tlsCertificate, s_tlsKey, s_insecure })
+        foreach (var option in new Option[] { s_port, s_database, s_listen, s_blobs, s_tokenId, s_tokenSecret, s_tlsCertificate, s_tlsKey, s_insecure, s_workerBind })
         {
             command.Options.Add(option);
         }
@@ -118,6 +125,7 @@ public static class ControlPlaneCommandLine
         TlsCertificatePath = parseResult.GetValue(s_tlsCertificate),
         TlsKeyPath = parseResult.GetValue(s_tlsKey),
         Insecure = parseResult.GetValue(s_insecure),
+        WorkerWritablePaths = [.. (parseResult.GetValue(s_workerBind) ?? []).Select(Path.GetFullPath)],
     };
 
     private static IEnumerable<string> CommandPath(ParseResult parseResult)

@@ -41,6 +41,12 @@ public sealed record ControlPlaneOptions
     /// <summary>Allows a standalone server to listen beyond loopback without TLS (tokens then cross the network in clear).</summary>
     public bool Insecure { get; init; }
 
+    /// <summary>
+    /// Directories a standalone server's sandboxed process workers may read and write (at the same path), for data they
+    /// share with the host on purpose; everything else outside their private <c>/tmp</c> is read-only or hidden to them.
+    /// </summary>
+    public IReadOnlyList<string> WorkerWritablePaths { get; init; } = [];
+
     /// <summary>Where a standalone server writes <c>modal-admin.env</c> when it creates its admin token; null: beside the SQLite file, else the working directory.</summary>
     public string? AdminEnvDirectory { get; init; }
 

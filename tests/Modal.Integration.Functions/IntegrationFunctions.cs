@@ -12,7 +12,8 @@ public static partial class IntegrationFunctions
     [Function(MaxContainers = 2)]
     public static async Task<string> SurviveKill(string markerDirectory, CancellationToken cancellationToken)
     {
-        var marker = Path.Combine(markerDirectory, $"{Environment.ProcessId}.pid");
+        // Named after the container: a sandboxed worker's process id is its own namespace's, the same in every worker.
+        var marker = Path.Combine(markerDirectory, $"{ContainerId}.pid");
         var first = Directory.GetFiles(markerDirectory, "*.pid").Length == 0;
         await File.WriteAllTextAsync(marker, ContainerId, cancellationToken);
         if (first)

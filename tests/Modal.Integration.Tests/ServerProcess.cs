@@ -57,6 +57,12 @@ public sealed partial class ServerProcess : IAsyncDisposable
     public static Task<ServerProcess> StartWithoutTestTokenAsync(params string[] extraArguments) =>
         StartOnPortAsync(0, extraArguments, withTestToken: false);
 
+    /// <summary>The folders under the temporary directory that the tests' workers may write (markers the tests look for).</summary>
+    public static readonly IReadOnlyList<string> SharedScratch =
+        [.. new[] { "modal-integration", "modal-conformance", "modal-ride-through" }.Select(name => Path.Combine(Path.GetTempPath(), name))];
+
+    static ServerProcess() => TestToken.EnsureSet();
+
     /// <summary>A variable only the server's own environment has: its workers must not see it.</summary>
     public const string ServerOnlyVariable = "MODAL_TEST_SERVER_ONLY_SECRET";
 
@@ -98,6 +104,14 @@ public sealed partial class ServerProcess : IAsyncDisposable
         start.Environment.Remove("MODAL_SERVER_URL");
         start.Environment.Remove("MODAL_WORKER");
         start.Environment[ServerOnlyVariable] = "the server's own secret";
+        // The scratch folders where the tests' functions leave markers for the tests to see: shared with the sandboxed
+        // workers on purpose (everything else of the host is read-only or hidden to them).
+        foreach (string scratch in SharedScratch)
+        {
+            Directory.CreateDirectory(scratch);
+            start.ArgumentList.Add("--worker-bind");
+            start.ArgumentList.Add(scratch);
+        }
         if (withTestToken && !extraArguments.Contains("--token-id"))
         {
             start.ArgumentList.Add("--token-id");

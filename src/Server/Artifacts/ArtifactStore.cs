@@ -210,8 +210,8 @@ internal sealed class ArtifactStore
     }
 
     /// <summary>
-    /// The launch a standalone server stores for an app: written by the server from the artifact (the .NET host running the
-    /// entry assembly inside the artifact's directory), never taken from the client.
+    /// The launch a standalone server stores for an app: the artifact and its entry assembly (checked to exist) and the
+    /// app's environment, never a command; <see cref="ArtifactLauncher"/> writes the command at each launch.
     /// </summary>
     public async Task<WorkerLaunchSpec> ServerLaunchAsync(WorkerLaunchSpec requested)
     {
@@ -220,27 +220,38 @@ internal sealed class ArtifactStore
             throw Errors.Invalid($"AppCreate: launch.artifact_digest '{Shorten(requested.ArtifactDigest)}' is not an artifact digest (sha256-…) " +
                 "from ArtifactCommit.");
         }
-        var stored = await _store.GetArtifactAsync(requested.ArtifactDigest).ConfigureAwait(false);
-        if (stored is null || !Directory.Exists(TreeOf(requested.ArtifactDigest)))
-        {
-            throw Errors.NotFound($"AppCreate: artifact {requested.ArtifactDigest} is not stored here; upload it with ArtifactCommit first.");
-        }
+        var stored = await _store.GetArtifactAsync(requested.ArtifactDigest).ConfigureAwait(false)
+            ?? throw Errors.NotFound($"AppCreate: artifact {requested.ArtifactDigest} is not stored here; upload it with ArtifactCommit first.");
         var manifest = ArtifactManifest.Parser.ParseFrom(stored);
         if (!requested.Entrypoint.EndsWith(".dll", StringComparison.Ordinal) || !manifest.Files.Any(f => f.Path == requested.Entrypoint))
         {
             throw Errors.Invalid($"AppCreate: launch.entrypoint '{Shorten(requested.Entrypoint)}' is not a .dll of artifact {requested.ArtifactDigest}.");
         }
-        string tree = TreeOf(requested.ArtifactDigest);
-        var launch = new WorkerLaunchSpec
-        {
-            Executable = DotnetHost(),
-            WorkingDirectory = tree,
-            ArtifactDigest = requested.ArtifactDigest,
-            Entrypoint = requested.Entrypoint,
-        };
-        launch.Arguments.Add(Path.Combine(tree, requested.Entrypoint));
+        var launch = new WorkerLaunchSpec { ArtifactDigest = requested.ArtifactDigest, Entrypoint = requested.Entrypoint };
         launch.Environment.Add(requested.Environment);
         return launch;
+    }
+
+    /// <summary>
+    /// The directory of a stored artifact, assembled again from the stored files when it is missing (another replica
+    /// stored it, or the directory was cleaned); null when its files are not all here.
+    /// </summary>
+    public async Task<string?> TreeAsync(string digest)
+    {
+        if (!IsDigest(digest))
+        {
+            return null;
+        }
+        if (Directory.Exists(TreeOf(digest)))
+        {
+            return TreeOf(digest);
+        }
+        if (await _store.GetArtifactAsync(digest).ConfigureAwait(false) is not { } stored)
+        {
+            return null;
+        }
+        var committed = await CommitAsync(ArtifactManifest.Parser.ParseFrom(stored)).ConfigureAwait(false);
+        return committed.Digest == digest ? TreeOf(digest) : null;
     }
 
     /// <summary>The .NET host that runs this server (or the one in DOTNET_ROOT), else <c>dotnet</c> from the PATH.</summary>

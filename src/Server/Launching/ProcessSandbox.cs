@@ -8,8 +8,9 @@ namespace Modal.Server.Launching;
 /// <param name="HiddenPaths">Directories the worker must not see (the database's, the blobs'); each is replaced by an empty one.</param>
 /// <param name="ReadOnlyPaths">Directories and files shown read-only even inside hidden ones (the stored artifacts, the .NET installation, the CA certificate).</param>
 /// <param name="Environment">Variables every worker gets besides the base ones (<c>MODAL_CA_CERT</c> when the server serves TLS).</param>
+/// <param name="WritablePaths">Directories the worker may write, shared with the host on purpose (<c>--worker-bind</c>).</param>
 public sealed record ProcessSandbox(IReadOnlyList<string> HiddenPaths, IReadOnlyList<string> ReadOnlyPaths,
-    IReadOnlyDictionary<string, string>? Environment = null)
+    IReadOnlyDictionary<string, string>? Environment = null, IReadOnlyList<string>? WritablePaths = null)
 {
     /// <summary>The variables a worker gets besides its launch request's: a fixed PATH, HOME and locale, and where .NET is.</summary>
     public static IReadOnlyDictionary<string, string> BaseEnvironment()
@@ -60,6 +61,10 @@ public sealed record ProcessSandbox(IReadOnlyList<string> HiddenPaths, IReadOnly
         foreach (string visible in ReadOnlyPaths.Where(Path.Exists).Select(Path.GetFullPath).Distinct(StringComparer.Ordinal))
         {
             wrapped.AddRange(["--ro-bind", visible, visible]);
+        }
+        foreach (string writable in (WritablePaths ?? []).Where(Directory.Exists).Select(Path.GetFullPath).Distinct(StringComparer.Ordinal))
+        {
+            wrapped.AddRange(["--bind", writable, writable]);
         }
         if (!string.IsNullOrEmpty(workingDirectory))
         {
