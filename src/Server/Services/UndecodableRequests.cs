@@ -29,8 +29,11 @@ internal static class UndecodableRequests
         {
             target = trailers;
         }
-        if (target is null)
+        if (target is null || context.RequestAborted.IsCancellationRequested
+            || (context.RequestServices.GetService(typeof(Microsoft.Extensions.Hosting.IHostApplicationLifetime))
+                as Microsoft.Extensions.Hosting.IHostApplicationLifetime)?.ApplicationStopping.IsCancellationRequested == true)
         {
+            // An UNKNOWN of a call whose caller left, or of a server that is stopping, is a cut connection, not a bad message.
             return;
         }
         string correlation = "err-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
