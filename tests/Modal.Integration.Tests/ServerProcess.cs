@@ -59,7 +59,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     /// <summary>The folders under the temporary directory that the tests' workers may write (markers the tests look for).</summary>
     public static readonly IReadOnlyList<string> SharedScratch =
-        [.. new[] { "modal-integration", "modal-conformance", "modal-ride-through" }.Select(name => Path.Combine(Path.GetTempPath(), name))];
+        [.. new[] { "modal-integration", "modal-conformance", "modal-conformance-attempts", "modal-ride-through" }.Select(name => Path.Combine(Path.GetTempPath(), name))];
 
     static ServerProcess() => TestToken.EnsureSet();
 
