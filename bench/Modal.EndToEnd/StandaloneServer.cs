@@ -34,7 +34,12 @@ internal sealed class StandaloneServer : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        foreach (var argument in new[] { dll, "--port", "0", "--db", database })
+        // A standalone server always requires a token: this run's own, which the benchmark's app presents too.
+        string tokenId = "tk-bench" + Guid.NewGuid().ToString("N")[..12];
+        string tokenSecret = "ts-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+        Environment.SetEnvironmentVariable("MODAL_TOKEN_ID", tokenId);
+        Environment.SetEnvironmentVariable("MODAL_TOKEN_SECRET", tokenSecret);
+        foreach (var argument in new[] { dll, "--port", "0", "--db", database, "--token-id", tokenId, "--token-secret", tokenSecret })
         {
             start.ArgumentList.Add(argument);
         }

@@ -77,7 +77,7 @@ public sealed class ModalApp : IAsyncDisposable
                 $"ModalApp.DeployAsync is not supported in ModalMode.InProcess: a deployed app must outlive this process. " +
                 $"Use ModalApp.RunAsync to run '{appName}' in process, or set MODAL_SERVER_URL to deploy to a control plane.");
         }
-        // TODO(deploy): package the app as a worker image; until then the deployed app launches this build's assembly.
+        // On a standalone control plane the build output goes up as a content-addressed artifact (ArtifactUploader).
         var backend = await BackendFactory.CreateAsync(mode, appName, options, deploy: true, CancellationToken.None).ConfigureAwait(false);
         return await InstallAsync(appName, mode, backend).ConfigureAwait(false);
     }

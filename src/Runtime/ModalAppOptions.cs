@@ -19,6 +19,12 @@ public sealed record ModalAppOptions
     /// <summary>The token secret; defaults to <c>MODAL_TOKEN_SECRET</c>.</summary>
     public string? TokenSecret { get; init; }
 
+    /// <summary>
+    /// A PEM file of CA certificates to trust for an <c>https://</c> control plane besides the system's (a private CA, or a
+    /// self-signed server certificate); defaults to <c>MODAL_CA_CERT</c>.
+    /// </summary>
+    public string? CaCertificatePath { get; init; }
+
     /// <summary>Where calls run; <see cref="ModalMode.Auto"/> by default.</summary>
     public ModalMode Mode { get; init; } = ModalMode.Auto;
 

@@ -5,9 +5,11 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Modal.Server.Artifacts;
 using Modal.Server.Blobs;
 using Modal.Server.Launching;
 using Modal.Server.Scheduling;
+using Modal.Server.Security;
 using Modal.Server.Services;
 using Modal.Server.Store;
 
@@ -25,17 +27,21 @@ public sealed class ControlPlane : IAsyncDisposable
     private readonly ContainerControl _containers;
     private int _disposed;
 
-    private ControlPlane(WebApplication app, IControlStore store, BlobStore blobs, ContainerControl containers, Uri url)
+    private ControlPlane(WebApplication app, IControlStore store, BlobStore blobs, ContainerControl containers, Uri url, string? adminEnvPath)
     {
         _app = app;
         _store = store;
         _blobs = blobs;
         _containers = containers;
         Url = url;
+        AdminEnvPath = adminEnvPath;
     }
 
-    /// <summary>Where callers and workers connect: <c>http://address:port</c>, HTTP/2 cleartext.</summary>
+    /// <summary>Where callers and workers connect: <c>http://address:port</c> (HTTP/2 cleartext) or <c>https://</c> with TLS.</summary>
     public Uri Url { get; }
+
+    /// <summary>The <c>modal-admin.env</c> file a standalone server wrote its new admin token to at this start; null when none was created.</summary>
+    public string? AdminEnvPath { get; }
 
     /// <summary>The store, for tests.</summary>
     internal IControlStore Store => _store;
@@ -58,8 +64,11 @@ public sealed class ControlPlane : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxStartingContainers,
                 $"{nameof(ControlPlaneOptions.MaxStartingContainers)} is {options.MaxStartingContainers}: no worker could ever start. Give it 1 or more.");
         }
+        var listenAddress = ParseAddress(options.ListenAddress);
+        var certificate = Transport.LoadCertificate(options);
+        Transport.CheckListen(options, listenAddress, certificate is not null);
         var store = await StoreFactory.OpenAsync(options, cancellationToken).ConfigureAwait(false);
-        var blobs = new BlobStore(store, options.BlobDirectory);
+        var blobs = new BlobStore(store, options.BlobDirectory ?? DefaultBlobDirectory(options));
         try
         {
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
@@ -69,7 +78,14 @@ public sealed class ControlPlane : IAsyncDisposable
             options.ConfigureLogging?.Invoke(builder.Logging);
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
-                kestrel.Listen(ParseAddress(options.ListenAddress), options.Port, listen => listen.Protocols = HttpProtocols.Http2);
+                kestrel.Listen(listenAddress, options.Port, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http2;
+                    if (certificate is not null)
+                    {
+                        listen.UseHttps(certificate);
+                    }
+                });
                 kestrel.Limits.MaxRequestBodySize = null;
             });
             builder.Services.AddGrpc(grpc =>
@@ -85,7 +101,13 @@ public sealed class ControlPlane : IAsyncDisposable
             builder.Services.AddSingleton(options);
             builder.Services.AddSingleton(store);
             builder.Services.AddSingleton(blobs);
-            builder.Services.AddSingleton(options.Launcher ?? new LocalProcessLauncher());
+            var artifacts = new ArtifactStore(store, Path.Combine(blobs.Directory, "artifacts"));
+            builder.Services.AddSingleton(artifacts);
+            builder.Services.AddSingleton<IContainerLauncher>(new ArtifactLauncher(
+                options.Launcher ?? new LocalProcessLauncher(options.Standalone ? Sandbox(options, blobs, artifacts) : null), artifacts));
+            builder.Services.AddSingleton<TokenAuthority>();
+            builder.Services.AddSingleton<AccessControl>();
+            builder.Services.AddSingleton<LaunchPolicy>();
             builder.Services.AddSingleton<LogHub>();
             builder.Services.AddSingleton<ServerMetrics>();
             builder.Services.AddSingleton<WorkerSessions>();
@@ -97,6 +119,8 @@ public sealed class ControlPlane : IAsyncDisposable
             builder.Services.AddHostedService<LeaderLoop>();
             options.ConfigureServices?.Invoke(builder.Services);
             var app = builder.Build();
+            string? adminEnvPath = await app.Services.GetRequiredService<TokenAuthority>().BootstrapAsync().ConfigureAwait(false);
+            app.Use(UndecodableRequests.RewriteAsync);
             app.MapGrpcService<ModalClientService>();
             app.MapGrpcService<ModalWorkerService>();
             var containers = app.Services.GetRequiredService<ContainerControl>();
@@ -114,7 +138,7 @@ public sealed class ControlPlane : IAsyncDisposable
             // Launches wait for this: a restart with saved inputs must not launch workers before the URL is known.
             containers.SetServerUrl(url.ToString().TrimEnd('/'));
             containers.Nudge();
-            return new ControlPlane(app, store, blobs, containers, url);
+            return new ControlPlane(app, store, blobs, containers, url, adminEnvPath);
         }
         catch
         {
@@ -122,6 +146,45 @@ public sealed class ControlPlane : IAsyncDisposable
             await store.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// A standalone server on a SQLite file keeps its blobs and artifacts beside it (<c>modal.db</c> → <c>modal-blobs/</c>), so
+    /// that they survive a restart as the database does; otherwise a temporary directory.
+    /// </summary>
+    private static string? DefaultBlobDirectory(ControlPlaneOptions options) =>
+        options.Standalone && options.DatabasePath is { } database && !StoreFactory.IsPostgres(database)
+            ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(database))!, Path.GetFileNameWithoutExtension(database) + "-blobs")
+            : null;
+
+    /// <summary>What a standalone server's process workers may not see (its database and blobs) and must see (artifacts, .NET).</summary>
+    private static ProcessSandbox Sandbox(ControlPlaneOptions options, BlobStore blobs, ArtifactStore artifacts)
+    {
+        var hidden = new List<string> { blobs.Directory };
+        if (options.DatabasePath is { } database && !StoreFactory.IsPostgres(database))
+        {
+            hidden.Add(Path.GetDirectoryName(Path.GetFullPath(database))!);
+        }
+        if (ProcessSandbox.Bubblewrap() is null)
+        {
+            Console.Error.WriteLine("WARNING: bubblewrap (bwrap) is not installed: process workers run with a minimal environment but " +
+                "unsandboxed, and can read what this server's user can. Install it (apt-get install bubblewrap).");
+        }
+        var visible = new List<string> { artifacts.Root };
+        if (ProcessSandbox.DotnetRoot() is { } dotnet)
+        {
+            visible.Add(dotnet);
+        }
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (options.TlsCertificatePath is { } certificate)
+        {
+            // Workers reach this server over loopback with its own certificate: trusting it as a CA works for a
+            // self-signed certificate; for one issued by a private CA the workers need that CA (MODAL_CA_CERT of the server).
+            string trusted = Path.GetFullPath(System.Environment.GetEnvironmentVariable("MODAL_CA_CERT") is { Length: > 0 } ca ? ca : certificate);
+            environment["MODAL_CA_CERT"] = trusted;
+            visible.Add(trusted);
+        }
+        return new ProcessSandbox(hidden, visible, environment, options.WorkerWritablePaths);
     }
 
     private static System.Net.IPAddress ParseAddress(string address) => address switch

@@ -42,12 +42,32 @@ public static class ControlPlaneCommandLine
 
     private static readonly Option<string?> s_tokenSecret = new("--token-secret") { Description = "Require this token secret from callers.", HelpName = "SECRET" };
 
+    private static readonly Option<string?> s_tlsCertificate = new("--tls-cert")
+    {
+        Description = "The TLS certificate (PEM) to serve; required to listen beyond loopback unless --insecure.",
+        HelpName = "FILE",
+    };
+
+    private static readonly Option<string?> s_tlsKey = new("--tls-key") { Description = "The TLS certificate's private key (PEM).", HelpName = "FILE" };
+
+    private static readonly Option<bool> s_insecure = new("--insecure")
+    {
+        Description = "Listen beyond loopback without TLS (tokens then travel in clear text; prints a warning).",
+    };
+
+    private static readonly Option<string[]> s_workerBind = new("--worker-bind")
+    {
+        Description = "A folder sandboxed workers may write to (repeatable); workers see nothing else of the host's writable files.",
+        HelpName = "DIRECTORY",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
     /// <summary>Adds the server's options to <paramref name="command"/> and makes it run the control plane until SIGINT or SIGTERM.</summary>
     public static TCommand AddServer<TCommand>(TCommand command)
         where TCommand : Command
     {
         ArgumentNullException.ThrowIfNull(command);
-        foreach (var option in new Option[] { s_port, s_database, s_listen, s_blobs, s_tokenId, s_tokenSecret })
+        foreach (var option in new Option[] { s_port, s_database, s_listen, s_blobs, s_tokenId, s_tokenSecret, s_tlsCertificate, s_tlsKey, s_insecure, s_workerBind })
         {
             command.Options.Add(option);
         }
@@ -95,12 +115,17 @@ public static class ControlPlaneCommandLine
 
     private static ControlPlaneOptions ToOptions(ParseResult parseResult) => new()
     {
+        Standalone = true,
         Port = parseResult.GetValue(s_port),
         DatabasePath = parseResult.GetValue(s_database),
         ListenAddress = parseResult.GetValue(s_listen) ?? "127.0.0.1",
         BlobDirectory = parseResult.GetValue(s_blobs),
         TokenId = parseResult.GetValue(s_tokenId),
         TokenSecret = parseResult.GetValue(s_tokenSecret),
+        TlsCertificatePath = parseResult.GetValue(s_tlsCertificate),
+        TlsKeyPath = parseResult.GetValue(s_tlsKey),
+        Insecure = parseResult.GetValue(s_insecure),
+        WorkerWritablePaths = [.. (parseResult.GetValue(s_workerBind) ?? []).Select(Path.GetFullPath)],
     };
 
     private static IEnumerable<string> CommandPath(ParseResult parseResult)

@@ -24,6 +24,32 @@ public sealed record ControlPlaneOptions
     /// <summary>When set, callers must present it in the metadata <c>x-modal-token-secret</c>.</summary>
     public string? TokenSecret { get; init; }
 
+    /// <summary>
+    /// A standalone control plane (<c>modal server</c>): every caller needs a token from the store (an admin token is created
+    /// at first start when none is configured), apps run only stored artifacts (never a client's command line), process
+    /// workers run sandboxed with a minimal environment, and listening beyond loopback needs TLS or <see cref="Insecure"/>.
+    /// False for the embedded control plane, which lives in its caller's process and runs the caller's executable.
+    /// </summary>
+    public bool Standalone { get; init; }
+
+    /// <summary>A PEM certificate (chain) to serve HTTPS with; needs <see cref="TlsKeyPath"/>.</summary>
+    public string? TlsCertificatePath { get; init; }
+
+    /// <summary>The PEM private key of <see cref="TlsCertificatePath"/>.</summary>
+    public string? TlsKeyPath { get; init; }
+
+    /// <summary>Allows a standalone server to listen beyond loopback without TLS (tokens then cross the network in clear).</summary>
+    public bool Insecure { get; init; }
+
+    /// <summary>
+    /// Directories a standalone server's sandboxed process workers may read and write (at the same path), for data they
+    /// share with the host on purpose; everything else outside their private <c>/tmp</c> is read-only or hidden to them.
+    /// </summary>
+    public IReadOnlyList<string> WorkerWritablePaths { get; init; } = [];
+
+    /// <summary>Where a standalone server writes <c>modal-admin.env</c> when it creates its admin token; null: beside the SQLite file, else the working directory.</summary>
+    public string? AdminEnvDirectory { get; init; }
+
     /// <summary>Where blobs are kept; null uses a temporary directory removed on dispose.</summary>
     public string? BlobDirectory { get; init; }
 

@@ -45,6 +45,11 @@ public static class StandaloneControlPlane
             };
         }
         await using var controlPlane = await ControlPlane.StartAsync(options).ConfigureAwait(false);
+        if (controlPlane.AdminEnvPath is { } adminEnv)
+        {
+            await output.WriteLineAsync(
+                $"Created an admin token: MODAL_TOKEN_ID and MODAL_TOKEN_SECRET are in {adminEnv} (readable by you only).").ConfigureAwait(false);
+        }
         await output.WriteLineAsync($"Modal control plane listening on {controlPlane.Url}").ConfigureAwait(false);
         await output.FlushAsync().ConfigureAwait(false);
         await stopped.Task.ConfigureAwait(false);

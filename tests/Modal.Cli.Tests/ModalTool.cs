@@ -26,7 +26,8 @@ internal static partial class ModalTool
     /// <summary>Starts `modal server --port 0 --db FILE` and returns it with the URL it printed.</summary>
     public static async Task<(Process Server, string Url)> StartServerAsync(string databaseFile)
     {
-        var server = Process.Start(StartInfo(ToolAssembly, ["server", "--port", "0", "--db", databaseFile], null))!;
+        var server = Process.Start(StartInfo(ToolAssembly,
+            ["server", "--port", "0", "--db", databaseFile, "--token-id", TokenId, "--token-secret", TokenSecret], null))!;
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var seen = new StringBuilder();
         while (await server.StandardOutput.ReadLineAsync(limit.Token) is { } line)
@@ -40,6 +41,12 @@ internal static partial class ModalTool
         throw new InvalidOperationException($"`modal server` exited: {seen}{await server.StandardError.ReadToEndAsync()}");
     }
 
+    /// <summary>The admin token the test servers are started with; every process started here presents it.</summary>
+    public static readonly string TokenId = "tk-cli" + Guid.NewGuid().ToString("N")[..12];
+
+    /// <summary>The admin token's secret.</summary>
+    public static readonly string TokenSecret = "ts-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+
     private static ProcessStartInfo StartInfo(string assembly, string[] arguments, IReadOnlyDictionary<string, string>? environment)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -52,6 +59,9 @@ internal static partial class ModalTool
         {
             start.Environment.Remove(name);
         }
+        // A standalone server always requires a token.
+        start.Environment["MODAL_TOKEN_ID"] = TokenId;
+        start.Environment["MODAL_TOKEN_SECRET"] = TokenSecret;
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[name] = value;

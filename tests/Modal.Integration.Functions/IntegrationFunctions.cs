@@ -12,7 +12,8 @@ public static partial class IntegrationFunctions
     [Function(MaxContainers = 2)]
     public static async Task<string> SurviveKill(string markerDirectory, CancellationToken cancellationToken)
     {
-        var marker = Path.Combine(markerDirectory, $"{Environment.ProcessId}.pid");
+        // Named after the container: a sandboxed worker's process id is its own namespace's, the same in every worker.
+        var marker = Path.Combine(markerDirectory, $"{ContainerId}.pid");
         var first = Directory.GetFiles(markerDirectory, "*.pid").Length == 0;
         await File.WriteAllTextAsync(marker, ContainerId, cancellationToken);
         if (first)
@@ -83,4 +84,38 @@ public static partial class IntegrationFunctions
         }
         return lines;
     }
+}
+
+/// <summary>Functions that probe what a worker may see and do, for the security tests.</summary>
+public static partial class SecurityProbes
+{
+    /// <summary>This worker's own container id, token and app id, as misbehaving code in a worker could read them.</summary>
+    [Function]
+    public static string[] ContainerCredentials() =>
+    [
+        Environment.GetEnvironmentVariable("MODAL_CONTAINER_ID") ?? "",
+        Environment.GetEnvironmentVariable("MODAL_CONTAINER_TOKEN") ?? "",
+        Environment.GetEnvironmentVariable("MODAL_APP_ID") ?? "",
+    ];
+
+    /// <summary>What this worker sees at a path: "file:TEXT", "directory:ENTRIES", "missing" or "denied:EXCEPTION".</summary>
+    [Function]
+    public static string TryRead(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? "file:" + File.ReadAllText(path)
+                : Directory.Exists(path) ? "directory:" + string.Join(",", Directory.GetFileSystemEntries(path).Select(Path.GetFileName))
+                : "missing";
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return "denied:" + exception.GetType().Name;
+        }
+    }
+
+    /// <summary>The names of this worker's environment variables, sorted.</summary>
+    [Function]
+    public static string[] EnvironmentNames() =>
+        [.. Environment.GetEnvironmentVariables().Keys.Cast<string>().Order(StringComparer.Ordinal)];
 }

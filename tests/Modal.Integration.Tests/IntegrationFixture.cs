@@ -10,9 +10,12 @@ public sealed class IntegrationFixture : IAsyncLifetime
 
     public ModalApp App => _app ?? throw new InvalidOperationException("The app has not started.");
 
+    /// <summary>The server's data directory: its SQLite file and blobs (workers must not see it).</summary>
+    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("modal-integration-data-").FullName;
+
     public async Task InitializeAsync()
     {
-        _server = await ServerProcess.StartAsync();
+        _server = await ServerProcess.StartAsync("--db", Path.Combine(DataDirectory, "modal.db"), "--blobs", Path.Combine(DataDirectory, "blobs"));
         _app = await ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.Remote, ServerUrl = _server.Url });
     }
 
@@ -26,6 +29,7 @@ public sealed class IntegrationFixture : IAsyncLifetime
         {
             await _server.DisposeAsync();
         }
+        Directory.Delete(DataDirectory, recursive: true);
     }
 }
 

@@ -53,8 +53,38 @@ public sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>Starts the server again on the same port with the same arguments (and so the same database).</summary>
     public Task<ServerProcess> RestartAsync() => StartOnPortAsync(_port, _arguments);
 
+    /// <summary>Starts the server on a free port without the test token, so that it creates its own admin token.</summary>
+    public static Task<ServerProcess> StartWithoutTestTokenAsync(params string[] extraArguments) =>
+        StartOnPortAsync(0, extraArguments, withTestToken: false);
+
+    /// <summary>The folders under the temporary directory that the tests' workers may write (markers the tests look for).</summary>
+    public static readonly IReadOnlyList<string> SharedScratch =
+        [.. new[] { "modal-integration", "modal-conformance", "modal-conformance-attempts", "modal-ride-through" }.Select(name => Path.Combine(Path.GetTempPath(), name))];
+
+    static ServerProcess() => TestToken.EnsureSet();
+
+    /// <summary>A variable only the server's own environment has: its workers must not see it.</summary>
+    public const string ServerOnlyVariable = "MODAL_TEST_SERVER_ONLY_SECRET";
+
+    /// <summary>What the server printed so far (its URL line, the admin token file, warnings).</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    private System.Text.StringBuilder _output = new();
+
     /// <summary>Starts the server on <paramref name="port"/> (0: a free one) and waits until it listens.</summary>
-    public static async Task<ServerProcess> StartOnPortAsync(int port, params string[] extraArguments)
+    public static Task<ServerProcess> StartOnPortAsync(int port, params string[] extraArguments) =>
+        StartOnPortAsync(port, extraArguments, withTestToken: true);
+
+    private static async Task<ServerProcess> StartOnPortAsync(int port, string[] extraArguments, bool withTestToken)
     {
         var dll = FindServerAssembly();
         var start = new ProcessStartInfo("dotnet")
@@ -73,6 +103,22 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
         start.Environment.Remove("MODAL_SERVER_URL");
         start.Environment.Remove("MODAL_WORKER");
+        start.Environment[ServerOnlyVariable] = "the server's own secret";
+        // The scratch folders where the tests' functions leave markers for the tests to see: shared with the sandboxed
+        // workers on purpose (everything else of the host is read-only or hidden to them).
+        foreach (string scratch in SharedScratch)
+        {
+            Directory.CreateDirectory(scratch);
+            start.ArgumentList.Add("--worker-bind");
+            start.ArgumentList.Add(scratch);
+        }
+        if (withTestToken && !extraArguments.Contains("--token-id"))
+        {
+            start.ArgumentList.Add("--token-id");
+            start.ArgumentList.Add(TestToken.Id);
+            start.ArgumentList.Add("--token-secret");
+            start.ArgumentList.Add(TestToken.Secret);
+        }
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
         var url = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var output = new System.Text.StringBuilder();
@@ -111,7 +157,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
             throw new TimeoutException($"The server did not report its URL within 30 s. Output:\n{output}");
         }
         var listening = await url.Task;
-        return new ServerProcess(process, listening, port == 0 ? new Uri(listening).Port : port, extraArguments);
+        return new ServerProcess(process, listening, port == 0 ? new Uri(listening).Port : port, extraArguments) { _output = output };
     }
 
     /// <inheritdoc />
@@ -212,4 +258,27 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     [GeneratedRegex(@"listening on (\S+)", RegexOptions.IgnoreCase)]
     private static partial Regex ListeningLine();
+}
+
+/// <summary>
+/// The admin token every standalone server of this test process is started with (a standalone server always requires
+/// one). It is also put in this process's MODAL_TOKEN_ID and MODAL_TOKEN_SECRET, so that apps and the client processes
+/// the tests start present it without being told.
+/// </summary>
+public static class TestToken
+{
+    /// <summary>The token id.</summary>
+    public static readonly string Id = "tk-test" + Guid.NewGuid().ToString("N")[..12];
+
+    /// <summary>The token secret.</summary>
+    public static readonly string Secret = "ts-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+
+    static TestToken()
+    {
+        Environment.SetEnvironmentVariable("MODAL_TOKEN_ID", Id);
+        Environment.SetEnvironmentVariable("MODAL_TOKEN_SECRET", Secret);
+    }
+
+    /// <summary>Makes sure the variables are set (touching the class runs its initializer).</summary>
+    public static void EnsureSet() => _ = Id;
 }

@@ -46,7 +46,7 @@ public sealed class WorkerProcessTests(IntegrationFixture fixture)
         Assert.True(await EventuallyAsync(() => Task.FromResult(Directory.GetFiles(markers, "*.pid").Length > 0), s_patience), "The first attempt never started.");
         var marker = Directory.GetFiles(markers, "*.pid").Single();
         var killedContainer = await File.ReadAllTextAsync(marker);
-        using (var worker = Process.GetProcessById(int.Parse(Path.GetFileNameWithoutExtension(marker), System.Globalization.CultureInfo.InvariantCulture)))
+        using (var worker = Process.GetProcessById(HostProcessOf(killedContainer)))
         {
             worker.Kill(); // SIGKILL: no chance to report anything
         }
@@ -200,6 +200,37 @@ public sealed class WorkerProcessTests(IntegrationFixture fixture)
         Assert.Equal(49, echoed.Length);
         Assert.StartsWith("5:", await IntegrationFunctions.Functions.ShortLived.WithApp(name).RemoteAsync(5));
         await Assert.ThrowsAsync<NotFoundException>(() => Function.FromName(name, "NoSuchFunction").RemoteAsync<int>(1));
+    }
+
+    /// <summary>
+    /// The host's id of the worker process of a container (found by its MODAL_CONTAINER_ID in /proc): inside its sandbox a
+    /// worker has process ids of its own. The worker itself, not the bubblewrap process that started it.
+    /// </summary>
+    private static int HostProcessOf(string containerId)
+    {
+        var wanted = System.Text.Encoding.UTF8.GetBytes($"MODAL_CONTAINER_ID={containerId}\0");
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out var pid))
+            {
+                continue;
+            }
+            try
+            {
+                var environment = File.ReadAllBytes(Path.Combine(directory, "environ"));
+                var command = File.ReadAllText(Path.Combine(directory, "cmdline"));
+                if (environment.AsSpan().IndexOf(wanted) >= 0 && !command.StartsWith("bwrap", StringComparison.Ordinal)
+                    && !command.Contains("/bwrap\0", StringComparison.Ordinal))
+                {
+                    return pid;
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // Gone meanwhile, or not ours to read.
+            }
+        }
+        throw new InvalidOperationException($"No process of container {containerId} was found.");
     }
 
     /// <summary>Runs the functions executable as another client of the same control plane and returns its output.</summary>

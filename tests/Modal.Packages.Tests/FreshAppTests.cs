@@ -91,6 +91,9 @@ public sealed partial class FreshAppTests(LocalFeed feed) : IClassFixture<LocalF
     {
         var app = await CreateAppAsync("remote", "Modal");
         var tools = Path.Combine(feed.Root, "tools");
+        // A standalone server always requires a token: the test starts it with one and gives it to the app.
+        var tokenId = "tk-pkg" + Guid.NewGuid().ToString("N")[..12];
+        var tokenSecret = "ts-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
         await CommandRunner.RunCheckedAsync(
             "dotnet", ["tool", "install", "Modal.Cli", "--tool-path", tools, "--version", feed.Version, "--add-source", feed.Folder],
             feed.Root, LocalFeed.CommandTimeout);
@@ -98,7 +101,9 @@ public sealed partial class FreshAppTests(LocalFeed feed) : IClassFixture<LocalF
         using var server = new Process
         {
             StartInfo = CommandRunner.StartInfo(
-                Path.Combine(tools, "modal"), ["server", "--port", "0", "--db", Path.Combine(feed.Root, "server.db")], feed.Root, null),
+                Path.Combine(tools, "modal"),
+                ["server", "--port", "0", "--db", Path.Combine(feed.Root, "server.db"), "--token-id", tokenId, "--token-secret", tokenSecret],
+                feed.Root, null),
         };
         server.Start();
         try
@@ -106,7 +111,7 @@ public sealed partial class FreshAppTests(LocalFeed feed) : IClassFixture<LocalF
             var url = await ReadListeningUrlAsync(server);
             var output = await CommandRunner.RunCheckedAsync(
                 "dotnet", [app.Assembly], app.Directory, LocalFeed.CommandTimeout,
-                new Dictionary<string, string> { ["MODAL_SERVER_URL"] = url });
+                new Dictionary<string, string> { ["MODAL_SERVER_URL"] = url, ["MODAL_TOKEN_ID"] = tokenId, ["MODAL_TOKEN_SECRET"] = tokenSecret });
 
             Assert.Contains("mode=Remote", output);
             Assert.Contains("square=49", output);

@@ -39,3 +39,12 @@ public static partial class ReliabilityFunctions
         return (long)x * x;
     }
 }
+
+/// <summary>What the fuzz test needs from inside a real worker.</summary>
+public static partial class FuzzProbes
+{
+    /// <summary>This worker's container id and token, so that the fuzz test can send worker RPCs as a real container.</summary>
+    [Function]
+    public static string[] ContainerCredentials() =>
+        [Environment.GetEnvironmentVariable("MODAL_CONTAINER_ID") ?? "", Environment.GetEnvironmentVariable("MODAL_CONTAINER_TOKEN") ?? ""];
+}

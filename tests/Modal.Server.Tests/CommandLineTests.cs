@@ -19,4 +19,14 @@ public sealed class CommandLineTests
 
         Assert.Contains("--nope", error.Message);
     }
+
+    [Fact]
+    public void The_command_line_server_is_standalone_and_takes_tls_and_insecure()
+    {
+        var options = ControlPlaneCommandLine.Parse(["--listen", "0.0.0.0", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--insecure"]);
+
+        Assert.True(options.Standalone);
+        Assert.Equal(("0.0.0.0", "c.pem", "k.pem", true), (options.ListenAddress, options.TlsCertificatePath, options.TlsKeyPath, options.Insecure));
+        Assert.False(new ControlPlaneOptions().Standalone);
+    }
 }

@@ -6,7 +6,7 @@ public sealed class LoggingTests
     [Fact]
     public async Task Given_a_logger_the_runtime_logs_container_starts_retries_with_attempt_numbers_failures_and_slow_calls()
     {
-        using var server = Processes.Start(Processes.BuildOutput("src/Server", "Modal.Server.dll"), ["--port", "0"], new Dictionary<string, string>());
+        using var server = Processes.Start(Processes.BuildOutput("src/Server", "Modal.Server.dll"), Processes.ServerArguments, new Dictionary<string, string>());
         try
         {
             var url = await Processes.ReadUrlAsync(server);

@@ -6,6 +6,15 @@ namespace Modal.Tracing.Tests;
 /// <summary>The processes these tests start: the standalone control plane and the traced app, from this clone's build output.</summary>
 internal static partial class Processes
 {
+    /// <summary>The admin token the control plane is started with (<see cref="ServerArguments"/>); every process started here presents it.</summary>
+    public static readonly string TokenId = "tk-trace" + Guid.NewGuid().ToString("N")[..12];
+
+    /// <summary>The admin token's secret.</summary>
+    public static readonly string TokenSecret = "ts-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+
+    /// <summary>The standalone control plane's arguments: a free port and the test token (a standalone server always requires one).</summary>
+    public static string[] ServerArguments => ["--port", "0", "--token-id", TokenId, "--token-secret", TokenSecret];
+
     public static Process Start(string assembly, string[] arguments, IReadOnlyDictionary<string, string> environment)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -18,6 +27,8 @@ internal static partial class Processes
         {
             start.Environment.Remove(name);
         }
+        start.Environment["MODAL_TOKEN_ID"] = TokenId;
+        start.Environment["MODAL_TOKEN_SECRET"] = TokenSecret;
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;

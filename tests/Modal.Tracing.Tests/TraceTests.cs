@@ -21,7 +21,7 @@ public sealed class TraceTests
             ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000",
         };
-        using var server = Processes.Start(Processes.BuildOutput("src/Server", "Modal.Server.dll"), ["--port", "0"], otel);
+        using var server = Processes.Start(Processes.BuildOutput("src/Server", "Modal.Server.dll"), Processes.ServerArguments, otel);
         try
         {
             var url = await Processes.ReadUrlAsync(server);

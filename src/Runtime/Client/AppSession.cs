@@ -44,12 +44,26 @@ internal sealed class AppSession : IAsyncDisposable
     /// <summary>The backend over this app's connection.</summary>
     public GrpcBackend Backend { get; }
 
-    /// <summary>Registers the app (with no functions when <paramref name="entrypoints"/> is null); an ephemeral one heartbeats and prints its containers' output here until disposed.</summary>
+    /// <summary>Registers the app; an ephemeral one heartbeats and prints its containers' output here until disposed.</summary>
+    /// <param name="connection">The control plane.</param>
+    /// <param name="appName">The app's name.</param>
+    /// <param name="kind">Ephemeral or deployed.</param>
+    /// <param name="entrypoints">The functions' generated entrypoints; null for a client-only app (a host's connection), with no functions and so no workers to launch.</param>
+    /// <param name="uploadArtifact">
+    /// True for a standalone control plane: the build output is uploaded as an artifact, which the server runs. False for
+    /// the embedded one in this process, which runs this executable.
+    /// </param>
+    /// <param name="cancellationToken">Stops the registration.</param>
     public static async Task<AppSession> CreateAsync(
-        GrpcConnection connection, string appName, AppKind kind, IReadOnlyList<IFunctionEntrypoint>? entrypoints, CancellationToken cancellationToken)
+        GrpcConnection connection, string appName, AppKind kind, IReadOnlyList<IFunctionEntrypoint>? entrypoints, bool uploadArtifact,
+        CancellationToken cancellationToken)
     {
-        // Null entrypoints: a client-only app (a host's connection), with no functions and so no workers to launch.
-        var request = new AppCreateRequest { Name = appName, Kind = kind, Launch = entrypoints is null ? null : LaunchSpecs.ForEntrypoints(entrypoints) };
+        var launch = entrypoints is null
+            ? null
+            : uploadArtifact
+                ? await ArtifactUploader.UploadAsync(connection, entrypoints, cancellationToken).ConfigureAwait(false)
+                : LaunchSpecs.ForEntrypoints(entrypoints);
+        var request = new AppCreateRequest { Name = appName, Kind = kind, Launch = launch };
         entrypoints ??= [];
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entrypoint in entrypoints)

@@ -40,7 +40,8 @@ internal sealed class ControlPlaneBackend : IModalBackend, IAsyncDisposable
             serverUrl,
             options.TokenId ?? Environment.GetEnvironmentVariable("MODAL_TOKEN_ID"),
             options.TokenSecret ?? Environment.GetEnvironmentVariable("MODAL_TOKEN_SECRET"),
-            Hosting.BackendFactory.RetryWindow(options));
+            Hosting.BackendFactory.RetryWindow(options),
+            options.CaCertificatePath ?? (Environment.GetEnvironmentVariable(PrivateCertificateAuthority.Variable) is { Length: > 0 } ca ? ca : null));
         try
         {
             IReadOnlyList<IFunctionEntrypoint>? entrypoints = null;
@@ -49,7 +50,8 @@ internal sealed class ControlPlaneBackend : IModalBackend, IAsyncDisposable
                 Hosting.AppIdentity.EnsureEntrypointsRegistered();
                 entrypoints = Hosting.AppIdentity.EntrypointsOf(appName);
             }
-            var session = await AppSession.CreateAsync(connection, appName, kind, entrypoints, cancellationToken).ConfigureAwait(false);
+            var session = await AppSession.CreateAsync(connection, appName, kind, entrypoints, uploadArtifact: ownedServer is null, cancellationToken)
+                .ConfigureAwait(false);
             return new ControlPlaneBackend(connection, session, ownedServer);
         }
         catch

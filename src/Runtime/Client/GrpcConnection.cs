@@ -22,7 +22,7 @@ internal sealed class GrpcConnection : IDisposable
     /// <summary>Connects to every URL of the list; <paramref name="handlerFactory"/> replaces the HTTP stack (tests).</summary>
     internal GrpcConnection(
         IReadOnlyList<string> serverUrls, Metadata headers, TimeSpan retryWindow, TimeProvider? time = null,
-        Func<string, HttpMessageHandler>? handlerFactory = null)
+        Func<string, HttpMessageHandler>? handlerFactory = null, string? caCertificatePath = null)
     {
         if (serverUrls.Count == 0)
         {
@@ -32,7 +32,8 @@ internal sealed class GrpcConnection : IDisposable
         Time = time ?? TimeProvider.System;
         RetryWindow = retryWindow;
         _headers = headers;
-        _endpoints = serverUrls.Select(url => new GrpcEndpoint(url, Time, handlerFactory?.Invoke(url))).ToArray();
+        var trust = caCertificatePath is null ? null : PrivateCertificateAuthority.Load(caCertificatePath);
+        _endpoints = serverUrls.Select(url => new GrpcEndpoint(url, Time, handlerFactory?.Invoke(url), trust)).ToArray();
         ServerUrls = serverUrls;
         ServerUrl = string.Join(",", serverUrls);
     }
@@ -57,8 +58,11 @@ internal sealed class GrpcConnection : IDisposable
     /// <param name="tokenId">The token id, if any.</param>
     /// <param name="tokenSecret">The token secret, if any.</param>
     /// <param name="retryWindow">How long calls ride out an unreachable control plane; 60 s when null.</param>
-    public static GrpcConnection ForClient(string serverUrls, string? tokenId, string? tokenSecret, TimeSpan? retryWindow = null)
-        => new(ParseServerUrls(serverUrls), TokenHeaders(new Metadata(), tokenId, tokenSecret), retryWindow ?? DefaultRetryWindow);
+    /// <param name="caCertificatePath">A PEM file of CA certificates to trust for <c>https://</c> besides the system's; null: the system's only.</param>
+    public static GrpcConnection ForClient(
+        string serverUrls, string? tokenId, string? tokenSecret, TimeSpan? retryWindow = null, string? caCertificatePath = null)
+        => new(ParseServerUrls(serverUrls), TokenHeaders(new Metadata(), tokenId, tokenSecret), retryWindow ?? DefaultRetryWindow,
+            caCertificatePath: caCertificatePath);
 
     /// <summary>A connection that presents a container's identity (and a user token when the environment has one).</summary>
     public static GrpcConnection ForContainer(
@@ -69,7 +73,8 @@ internal sealed class GrpcConnection : IDisposable
             { "x-modal-container-id", containerId },
             { "x-modal-container-token", containerToken },
         };
-        return new(ParseServerUrls(serverUrls), TokenHeaders(headers, tokenId, tokenSecret), retryWindow ?? DefaultRetryWindow);
+        return new(ParseServerUrls(serverUrls), TokenHeaders(headers, tokenId, tokenSecret), retryWindow ?? DefaultRetryWindow,
+            caCertificatePath: Environment.GetEnvironmentVariable(PrivateCertificateAuthority.Variable) is { Length: > 0 } ca ? ca : null);
     }
 
     /// <summary>

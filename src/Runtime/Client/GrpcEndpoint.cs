@@ -16,12 +16,13 @@ internal sealed class GrpcEndpoint : IDisposable
     private readonly TimeProvider _time;
     private long _passOverUntil;
 
-    public GrpcEndpoint(string url, TimeProvider time, HttpMessageHandler? handler = null)
+    public GrpcEndpoint(string url, TimeProvider time, HttpMessageHandler? handler = null, PrivateCertificateAuthority? trust = null)
     {
         Url = url;
         _time = time;
         handler ??= new SocketsHttpHandler
         {
+            SslOptions = trust is null ? new() : new() { RemoteCertificateValidationCallback = trust.Validate },
             // Long polls, log streams and map pumps each hold a stream; one connection allows only 100.
             EnableMultipleHttp2Connections = true,
             KeepAlivePingDelay = TimeSpan.FromSeconds(20),

@@ -21,6 +21,15 @@ internal static class EmbeddedControlPlane
             $"{EmbeddedControlPlanes.ServerAssemblyName} package, which this app does not reference. Either run " +
             $"'dotnet add package {EmbeddedControlPlanes.ServerAssemblyName}' to run a control plane inside this process, or set " +
             $"{BackendFactory.ServerUrlVariable} (or ModalAppOptions.ServerUrl) to the address of a running 'modal server'.");
+        // A token of this run's own unless one is given: other processes on this machine cannot reach the loopback port's RPCs.
+        if (string.IsNullOrEmpty(options.TokenId) || string.IsNullOrEmpty(options.TokenSecret))
+        {
+            options = options with
+            {
+                TokenId = "tk-embedded" + Guid.NewGuid().ToString("N")[..12],
+                TokenSecret = "ts-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)),
+            };
+        }
         var (url, server) = await start(options.TokenId, options.TokenSecret, cancellationToken).ConfigureAwait(false);
         try
         {

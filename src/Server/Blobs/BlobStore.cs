@@ -32,7 +32,8 @@ internal sealed class BlobStore : IDisposable
 
     public async Task<string> PutAsync(IAsyncStreamReader<BlobChunk> chunks, CancellationToken cancellationToken)
     {
-        string blobId = "bl-" + Guid.NewGuid().ToString("N");
+        // 128 random bits from the system CSPRNG: a blob id cannot be guessed.
+        string blobId = "bl-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
         string temporary = PathOf(blobId) + ".partial";
         long size = 0;
         long? declared = null;

@@ -33,6 +33,16 @@ public sealed record ContainerLaunchRequest(
     /// <summary>The GPU request, e.g. <c>"A100:2"</c>; empty for none.</summary>
     public string Gpu { get; init; } = "";
 
+    /// <summary>
+    /// The stored artifact the worker runs from (a standalone server); empty when <see cref="Executable"/> is given. The
+    /// control plane turns it into the command (its .NET host running <see cref="Entrypoint"/> inside the artifact) just
+    /// before the launcher sees the request.
+    /// </summary>
+    public string ArtifactDigest { get; init; } = "";
+
+    /// <summary>The entry assembly inside <see cref="ArtifactDigest"/>, e.g. <c>App.dll</c>.</summary>
+    public string Entrypoint { get; init; } = "";
+
     /// <summary>How long the worker has to connect (say hello) before it is killed and relaunched.</summary>
     public TimeSpan StartupTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }

@@ -2,23 +2,48 @@ using System.Diagnostics;
 
 namespace Modal.Server.Launching;
 
-/// <summary>Runs each worker as a local child process, capturing its stdout and stderr lines.</summary>
-public sealed class LocalProcessLauncher : IContainerLauncher
+/// <summary>
+/// Runs each worker as a local child process, capturing its stdout and stderr lines. With a <see cref="ProcessSandbox"/>
+/// (a standalone control plane) the worker gets a minimal environment instead of the server's, and runs under bubblewrap
+/// when it is installed; without one (the embedded control plane, in the caller's own process) it inherits the caller's.
+/// </summary>
+/// <param name="sandbox">How to confine workers; null runs them as plain children of this process.</param>
+public sealed class LocalProcessLauncher(ProcessSandbox? sandbox = null) : IContainerLauncher
 {
+    private readonly string? _bubblewrap = sandbox is null ? null : ProcessSandbox.Bubblewrap();
+
+    /// <summary>Whether workers run under bubblewrap.</summary>
+    public bool Sandboxed => _bubblewrap is not null;
+
     /// <inheritdoc/>
     public Task<IContainerHandle> LaunchAsync(ContainerLaunchRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var startInfo = new ProcessStartInfo(request.Executable)
+        IReadOnlyList<string> arguments = request.Arguments;
+        string executable = request.Executable;
+        if (sandbox is not null && _bubblewrap is not null)
+        {
+            arguments = sandbox.WrapArguments(executable, arguments, request.WorkingDirectory);
+            executable = _bubblewrap;
+        }
+        var startInfo = new ProcessStartInfo(executable)
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = false,
         };
-        foreach (string argument in request.Arguments)
+        foreach (string argument in arguments)
         {
             startInfo.ArgumentList.Add(argument);
+        }
+        if (sandbox is not null)
+        {
+            startInfo.Environment.Clear();
+            foreach (var (key, value) in ProcessSandbox.BaseEnvironment().Concat(sandbox.Environment ?? new Dictionary<string, string>()))
+            {
+                startInfo.Environment[key] = value;
+            }
         }
         if (!string.IsNullOrEmpty(request.WorkingDirectory))
         {

@@ -7,7 +7,7 @@ using Modal.Server.Store;
 namespace Modal.Server.Scheduling;
 
 /// <summary>Apps and functions: create (with every spec field validated), heartbeat, stop, list, look up, stats, keep warm.</summary>
-internal sealed class AppOperations(IControlStore store, ContainerControl containers, LogHub logs)
+internal sealed class AppOperations(IControlStore store, ContainerControl containers, LogHub logs, Security.LaunchPolicy launchPolicy)
 {
     /// <summary>How long a function's spec is reused for validating arguments before it is read again (a redeploy shows after this).</summary>
     private const long SpecCacheMs = 1_000;
@@ -58,8 +58,9 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
         {
             FunctionSpecValidator.Validate(request.Name, spec);
         }
+        var launch = await launchPolicy.ResolveAsync(request.Launch).ConfigureAwait(false);
         var created = await store.CreateAppAsync(
-            new NewApp(Ids.New("ap-"), request.Name, (int)request.Kind, (request.Launch ?? new WorkerLaunchSpec()).ToByteArray()),
+            new NewApp(Ids.New("ap-"), request.Name, (int)request.Kind, launch.ToByteArray()),
             request.Functions.Select(f => new NewFunction(Ids.New("fu-"), f.Name, f.ToByteArray())).ToList()).ConfigureAwait(false);
         // A redeploy: running workers hold the old code; they finish what they run and stop.
         foreach (string containerId in created.OutdatedContainerIds)

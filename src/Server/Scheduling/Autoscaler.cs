@@ -37,7 +37,7 @@ internal static class Autoscaler
             var spec = FunctionSpec.Parser.ParseFrom(function.Spec);
             var mine = byFunction.GetValueOrDefault(function.FunctionId) ?? [];
             var launch = WorkerLaunchSpec.Parser.ParseFrom(function.Launch);
-            if (string.IsNullOrEmpty(launch.Executable) && string.IsNullOrEmpty(launch.Image))
+            if (string.IsNullOrEmpty(launch.Executable) && string.IsNullOrEmpty(launch.Image) && string.IsNullOrEmpty(launch.ArtifactDigest))
             {
                 continue; // Nothing to launch: workers of this app connect on their own, or not at all.
             }

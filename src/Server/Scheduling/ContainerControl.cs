@@ -111,6 +111,8 @@ internal sealed class ContainerControl(
             MemoryMb = spec.MemoryMb,
             Gpu = spec.Gpu,
             StartupTimeout = options.StartupTimeout,
+            ArtifactDigest = launch.ArtifactDigest,
+            Entrypoint = launch.Entrypoint,
         };
         _ = Task.Run(() => RunAsync(container, request, spec.Name));
     }

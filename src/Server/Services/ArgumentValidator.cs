@@ -86,6 +86,7 @@ internal sealed class ArgumentValidator(BlobStore blobs)
         }
         if (payload?.DataCase == Payload.DataOneofCase.BlobId)
         {
+            RequestLimits.Id(payload.BlobId, "blob_id", what);
             blobs.GetSize(payload.BlobId);
         }
     }

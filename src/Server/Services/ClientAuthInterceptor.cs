@@ -1,40 +1,45 @@
-using System.Security.Cryptography;
-using System.Text;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Modal.Server.Scheduling;
+using Modal.Server.Security;
 
 namespace Modal.Server.Services;
 
 /// <summary>
-/// When the control plane has a token, caller RPCs must present it (<c>x-modal-token-id</c>, <c>x-modal-token-secret</c>);
-/// workers may present their container credentials instead, so that functions can call functions.
+/// Establishes who calls each caller RPC and leaves it in the call's user state for <see cref="AccessControl"/>: a worker
+/// by its container credentials (<c>x-modal-container-id</c>, <c>x-modal-container-token</c>), anyone else by a token
+/// (<c>x-modal-token-id</c>, <c>x-modal-token-secret</c>), which a standalone control plane always requires and checks
+/// against the store on every request. An embedded control plane without a token trusts its own process's callers.
 /// </summary>
-internal sealed class ClientAuthInterceptor(ControlPlaneOptions options, WorkerSessions sessions) : Interceptor
+internal sealed class ClientAuthInterceptor(ControlPlaneOptions options, WorkerSessions sessions, TokenAuthority tokens) : Interceptor
 {
     private const string ClientServicePrefix = "/modal.api.v1.ModalClient/";
 
     private async Task CheckAsync(ServerCallContext context)
     {
-        if (options.TokenId is null || !context.Method.StartsWith(ClientServicePrefix, StringComparison.Ordinal))
+        if (!context.Method.StartsWith(ClientServicePrefix, StringComparison.Ordinal))
         {
             return;
         }
         var headers = context.RequestHeaders;
-        if (Same(headers.GetValue("x-modal-token-id"), options.TokenId) && Same(headers.GetValue("x-modal-token-secret"), options.TokenSecret ?? ""))
+        string? containerId = headers.GetValue(ModalWorkerService.ContainerIdHeader);
+        Principal principal;
+        if (containerId is not null)
         {
-            return;
+            var session = await sessions.AuthenticateAsync(containerId, headers.GetValue(ModalWorkerService.ContainerTokenHeader)).ConfigureAwait(false);
+            principal = new Principal(PrincipalKind.Worker, session.ContainerId, AppId: session.AppId, ContainerId: session.ContainerId);
         }
-        if (await sessions.IsContainerAsync(headers.GetValue(ModalWorkerService.ContainerIdHeader), headers.GetValue(ModalWorkerService.ContainerTokenHeader))
-                .ConfigureAwait(false))
+        else if (options.Standalone || options.TokenId is not null)
         {
-            return;
+            principal = await tokens.AuthenticateAsync(headers.GetValue(TokenAuthority.IdHeader), headers.GetValue(TokenAuthority.SecretHeader))
+                .ConfigureAwait(false);
         }
-        throw Errors.Unauthenticated("Missing or wrong token: present x-modal-token-id and x-modal-token-secret (MODAL_TOKEN_ID, MODAL_TOKEN_SECRET).");
+        else
+        {
+            principal = Principal.Local;
+        }
+        context.UserState[Principal.ContextKey] = principal;
     }
-
-    private static bool Same(string? presented, string expected) =>
-        presented is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(expected));
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)

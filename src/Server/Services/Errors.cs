@@ -21,6 +21,8 @@ internal static class Errors
 
     public static RpcException Unauthenticated(string message) => new(new Status(StatusCode.Unauthenticated, message));
 
+    public static RpcException Denied(string message) => new(new Status(StatusCode.PermissionDenied, message));
+
     public static RpcException Expired(string callId, TimeSpan retention) => new(
         new Status(StatusCode.NotFound,
             $"The outputs of function call {callId} expired: outputs are kept for {retention} after they are produced."),

@@ -1,40 +1,82 @@
 using Grpc.Core;
 using Modal.Api;
+using Modal.Server.Artifacts;
 using Modal.Server.Blobs;
 using Modal.Server.Scheduling;
+using Modal.Server.Security;
+using Modal.Server.Store;
 
 namespace Modal.Server.Services;
 
-/// <summary>The caller-facing RPCs: apps, calls, outputs, blobs.</summary>
-internal sealed class ModalClientService(AppOperations apps, CallOperations calls, BlobStore blobs, ArgumentValidator validator, LogHub logs)
-    : ModalClient.ModalClientBase
+/// <summary>
+/// The caller-facing RPCs: apps, calls, outputs, blobs, artifacts, tokens. Each checks its fields (<see cref="RequestLimits"/>)
+/// and who may do it (<see cref="AccessControl"/>) before it translates the request into an operation.
+/// </summary>
+internal sealed class ModalClientService(
+    AppOperations apps, CallOperations calls, BlobStore blobs, ArgumentValidator validator, LogHub logs, AccessControl access,
+    ArtifactStore artifacts, TokenAuthority tokens, IControlStore store) : ModalClient.ModalClientBase
 {
-    private static string Require(string value, string field, string rpc) =>
-        string.IsNullOrEmpty(value) ? throw Errors.Invalid($"{rpc} needs {field}.") : value;
+    private static string Require(string value, string field, string rpc) => RequestLimits.Id(value, field, rpc);
 
-    public override Task<AppCreateResponse> AppCreate(AppCreateRequest request, ServerCallContext context) =>
-        apps.CreateAppAsync(request);
+    public override Task<AppCreateResponse> AppCreate(AppCreateRequest request, ServerCallContext context)
+    {
+        RequestLimits.Name(request.Name, "name", "AppCreate");
+        RequestLimits.Enum(request.Kind, "kind", "AppCreate");
+        RequestLimits.Count(request.Functions.Count, 1000, "functions", "AppCreate");
+        AccessControl.CheckAppName(AccessControl.Of(context), request.Name, "AppCreate");
+        return apps.CreateAppAsync(request);
+    }
 
     public override async Task<AppHeartbeatResponse> AppHeartbeat(AppHeartbeatRequest request, ServerCallContext context)
     {
-        await apps.HeartbeatAsync(Require(request.AppId, "app_id", "AppHeartbeat")).ConfigureAwait(false);
+        string appId = Require(request.AppId, "app_id", "AppHeartbeat");
+        await access.CheckAppAsync(AccessControl.Of(context), appId, "AppHeartbeat", workerMay: false).ConfigureAwait(false);
+        await apps.HeartbeatAsync(appId).ConfigureAwait(false);
         return new AppHeartbeatResponse();
     }
 
     public override async Task<AppStopResponse> AppStop(AppStopRequest request, ServerCallContext context)
     {
-        await apps.StopAsync(Require(request.AppId, "app_id", "AppStop")).ConfigureAwait(false);
+        string appId = Require(request.AppId, "app_id", "AppStop");
+        await access.CheckAppAsync(AccessControl.Of(context), appId, "AppStop", workerMay: false).ConfigureAwait(false);
+        await apps.StopAsync(appId).ConfigureAwait(false);
         return new AppStopResponse();
     }
 
-    public override Task<AppListResponse> AppList(AppListRequest request, ServerCallContext context) => apps.ListAsync();
+    public override async Task<AppListResponse> AppList(AppListRequest request, ServerCallContext context)
+    {
+        var principal = AccessControl.Of(context);
+        AccessControl.RequireClient(principal, "AppList");
+        var all = await apps.ListAsync().ConfigureAwait(false);
+        if (principal.Apps is null)
+        {
+            return all;
+        }
+        var visible = new AppListResponse();
+        visible.Apps.AddRange(all.Apps.Where(app => principal.Apps.Contains(app.Name)));
+        return visible;
+    }
 
-    public override Task<FunctionListResponse> FunctionList(FunctionListRequest request, ServerCallContext context)
-        => apps.ListFunctionsAsync(request.AppName);
+    public override async Task<FunctionListResponse> FunctionList(FunctionListRequest request, ServerCallContext context)
+    {
+        var principal = AccessControl.Of(context);
+        AccessControl.RequireClient(principal, "FunctionList");
+        RequestLimits.Optional(request.AppName, "app_name", "FunctionList");
+        var all = await apps.ListFunctionsAsync(request.AppName).ConfigureAwait(false);
+        if (principal.Apps is null)
+        {
+            return all;
+        }
+        // A token limited to named apps sees only their functions, as AppList shows only those apps.
+        var visible = new FunctionListResponse();
+        visible.Functions.AddRange(all.Functions.Where(function => principal.Apps.Contains(function.AppName)));
+        return visible;
+    }
 
     public override async Task AppGetLogs(AppGetLogsRequest request, IServerStreamWriter<LogLine> responseStream, ServerCallContext context)
     {
         string appId = Require(request.AppId, "app_id", "AppGetLogs");
+        await access.CheckAppAsync(AccessControl.Of(context), appId, "AppGetLogs", workerMay: true).ConfigureAwait(false);
         if (await apps.IsStoppedAsync(appId).ConfigureAwait(false))
         {
             return; // Nothing more will be written.
@@ -53,34 +95,80 @@ internal sealed class ModalClientService(AppOperations apps, CallOperations call
         }
     }
 
-    public override Task<FunctionGetResponse> FunctionGet(FunctionGetRequest request, ServerCallContext context) =>
-        apps.GetFunctionByNameAsync(Require(request.AppName, "app_name", "FunctionGet"), Require(request.FunctionName, "function_name", "FunctionGet"));
+    public override async Task<FunctionGetResponse> FunctionGet(FunctionGetRequest request, ServerCallContext context)
+    {
+        string appName = RequestLimits.Name(request.AppName, "app_name", "FunctionGet");
+        string functionName = RequestLimits.Name(request.FunctionName, "function_name", "FunctionGet");
+        RequestLimits.Optional(request.EnvironmentName, "environment_name", "FunctionGet");
+        var principal = AccessControl.Of(context);
+        if (principal.Kind != PrincipalKind.Worker && !AccessControl.MayUseAppName(principal, appName))
+        {
+            throw Errors.Denied($"FunctionGet: {principal} may not reach app '{appName}'.");
+        }
+        return await apps.GetFunctionByNameAsync(appName, functionName).ConfigureAwait(false);
+    }
 
     public override async Task<FunctionMapResponse> FunctionMap(FunctionMapRequest request, ServerCallContext context)
     {
         using var activity = ServerMetrics.ActivitySource.StartActivity("FunctionMap");
-        validator.ValidateInputs(await apps.GetSpecAsync(Require(request.FunctionId, "function_id", "FunctionMap")).ConfigureAwait(false),
-            request.PipelinedInputs);
+        string functionId = Require(request.FunctionId, "function_id", "FunctionMap");
+        RequestLimits.Enum(request.Invocation, "invocation", "FunctionMap");
+        RequestLimits.Inputs(request.PipelinedInputs, "pipelined_inputs", "FunctionMap");
+        RequestLimits.Optional(request.IdempotencyKey, "idempotency_key", "FunctionMap");
+        var principal = AccessControl.Of(context);
+        var function = await apps.GetFunctionAsync(functionId).ConfigureAwait(false);
+        AccessControl.CheckFunction(principal, function, "FunctionMap", workerOwnAppOnly: false);
+        if (!string.IsNullOrEmpty(request.ParentInputId))
+        {
+            await access.CheckParentAsync(principal, Require(request.ParentInputId, "parent_input_id", "FunctionMap")).ConfigureAwait(false);
+        }
+        else if (principal.Kind == PrincipalKind.Worker && function.AppId != principal.AppId)
+        {
+            throw Errors.Denied($"FunctionMap: {principal} may call another app's function only from an input it runs (set parent_input_id).");
+        }
+        var spec = await apps.GetSpecAsync(functionId).ConfigureAwait(false);
+        validator.ValidateInputs(spec, request.PipelinedInputs);
+        await access.AttachBlobsAsync(principal, request.PipelinedInputs.Select(i => i.Arguments), "app:" + function.AppId).ConfigureAwait(false);
         return await calls.MapAsync(request, context.CancellationToken).ConfigureAwait(false);
     }
 
     public override async Task<FunctionPutInputsResponse> FunctionPutInputs(FunctionPutInputsRequest request, ServerCallContext context)
     {
-        var call = await calls.GetCallAsync(Require(request.FunctionCallId, "function_call_id", "FunctionPutInputs")).ConfigureAwait(false);
+        RequestLimits.Inputs(request.Inputs, "inputs", "FunctionPutInputs");
+        RequestLimits.Optional(request.IdempotencyKey, "idempotency_key", "FunctionPutInputs");
+        var principal = AccessControl.Of(context);
+        var call = await CallAsync(principal, request.FunctionCallId, "FunctionPutInputs").ConfigureAwait(false);
         validator.ValidateInputs(await apps.GetSpecAsync(call.FunctionId).ConfigureAwait(false), request.Inputs);
+        await access.AttachBlobsAsync(principal, request.Inputs.Select(i => i.Arguments), "app:" + call.AppId).ConfigureAwait(false);
         return await calls.PutInputsAsync(request).ConfigureAwait(false);
     }
 
-    public override Task<FunctionGetOutputsResponse> FunctionGetOutputs(FunctionGetOutputsRequest request, ServerCallContext context)
+    /// <summary>The call, once the principal may reach it (NOT_FOUND, or expired, when unknown).</summary>
+    private async Task<CallRow> CallAsync(Principal principal, string callId, string rpc)
     {
-        Require(request.FunctionCallId, "function_call_id", "FunctionGetOutputs");
-        return calls.GetOutputsAsync(request, context.CancellationToken);
+        var call = await calls.GetCallAsync(Require(callId, "function_call_id", rpc)).ConfigureAwait(false);
+        await access.CheckCallAsync(principal, call, rpc).ConfigureAwait(false);
+        return call;
+    }
+
+    public override async Task<FunctionGetOutputsResponse> FunctionGetOutputs(FunctionGetOutputsRequest request, ServerCallContext context)
+    {
+        RequestLimits.Range(request.AfterCursor, 0, long.MaxValue, "after_cursor", "FunctionGetOutputs");
+        RequestLimits.Range(request.MaxOutputs, 0, 10_000, "max_outputs", "FunctionGetOutputs");
+        if (!double.IsFinite(request.TimeoutSeconds) || request.TimeoutSeconds < 0 || request.TimeoutSeconds > 3600)
+        {
+            throw Errors.Invalid($"FunctionGetOutputs: timeout_seconds is {request.TimeoutSeconds}; it must be 0 to 3600.");
+        }
+        await CallAsync(AccessControl.Of(context), request.FunctionCallId, "FunctionGetOutputs").ConfigureAwait(false);
+        return await calls.GetOutputsAsync(request, context.CancellationToken).ConfigureAwait(false);
     }
 
     public override async Task FunctionCallGetDataOut(FunctionCallGetDataOutRequest request, IServerStreamWriter<DataChunk> responseStream,
         ServerCallContext context)
     {
-        Require(request.FunctionCallId, "function_call_id", "FunctionCallGetDataOut");
+        RequestLimits.Range(request.StartIndex, 0, long.MaxValue, "start_index", "FunctionCallGetDataOut");
+        RequestLimits.Range(request.Attempt, 0, int.MaxValue, "attempt", "FunctionCallGetDataOut");
+        await CallAsync(AccessControl.Of(context), request.FunctionCallId, "FunctionCallGetDataOut").ConfigureAwait(false);
         try
         {
             await calls.StreamDataOutAsync(request, responseStream, context.CancellationToken).ConfigureAwait(false);
@@ -93,31 +181,118 @@ internal sealed class ModalClientService(AppOperations apps, CallOperations call
 
     public override async Task<FunctionCallCancelResponse> FunctionCallCancel(FunctionCallCancelRequest request, ServerCallContext context)
     {
-        await calls.CancelAsync(Require(request.FunctionCallId, "function_call_id", "FunctionCallCancel"), request.TerminateContainers)
-            .ConfigureAwait(false);
+        var call = await CallAsync(AccessControl.Of(context), request.FunctionCallId, "FunctionCallCancel").ConfigureAwait(false);
+        await calls.CancelAsync(call.Id, request.TerminateContainers).ConfigureAwait(false);
         return new FunctionCallCancelResponse();
     }
 
-    public override Task<FunctionCallFromIdResponse> FunctionCallFromId(FunctionCallFromIdRequest request, ServerCallContext context) =>
-        calls.FromIdAsync(Require(request.FunctionCallId, "function_call_id", "FunctionCallFromId"));
+    public override async Task<FunctionCallFromIdResponse> FunctionCallFromId(FunctionCallFromIdRequest request, ServerCallContext context)
+    {
+        var call = await CallAsync(AccessControl.Of(context), request.FunctionCallId, "FunctionCallFromId").ConfigureAwait(false);
+        return await calls.FromIdAsync(call.Id).ConfigureAwait(false);
+    }
 
-    public override Task<FunctionGetCallGraphResponse> FunctionGetCallGraph(FunctionGetCallGraphRequest request, ServerCallContext context) =>
-        calls.GetCallGraphAsync(Require(request.FunctionCallId, "function_call_id", "FunctionGetCallGraph"));
+    public override async Task<FunctionGetCallGraphResponse> FunctionGetCallGraph(FunctionGetCallGraphRequest request, ServerCallContext context)
+    {
+        var call = await CallAsync(AccessControl.Of(context), request.FunctionCallId, "FunctionGetCallGraph").ConfigureAwait(false);
+        return await calls.GetCallGraphAsync(call.Id).ConfigureAwait(false);
+    }
 
-    public override Task<FunctionStatsResponse> FunctionGetCurrentStats(FunctionGetCurrentStatsRequest request, ServerCallContext context) =>
-        apps.GetStatsAsync(Require(request.FunctionId, "function_id", "FunctionGetCurrentStats"));
+    public override async Task<FunctionStatsResponse> FunctionGetCurrentStats(FunctionGetCurrentStatsRequest request, ServerCallContext context)
+    {
+        var function = await apps.GetFunctionAsync(Require(request.FunctionId, "function_id", "FunctionGetCurrentStats")).ConfigureAwait(false);
+        AccessControl.CheckFunction(AccessControl.Of(context), function, "FunctionGetCurrentStats", workerOwnAppOnly: true);
+        return await apps.GetStatsAsync(function.Id).ConfigureAwait(false);
+    }
 
     public override async Task<FunctionUpdateKeepWarmResponse> FunctionUpdateKeepWarm(FunctionUpdateKeepWarmRequest request,
         ServerCallContext context)
     {
-        await apps.UpdateKeepWarmAsync(Require(request.FunctionId, "function_id", "FunctionUpdateKeepWarm"), request.WarmPoolSize)
-            .ConfigureAwait(false);
+        var principal = AccessControl.Of(context);
+        AccessControl.RequireClient(principal, "FunctionUpdateKeepWarm");
+        var function = await apps.GetFunctionAsync(Require(request.FunctionId, "function_id", "FunctionUpdateKeepWarm")).ConfigureAwait(false);
+        AccessControl.CheckFunction(principal, function, "FunctionUpdateKeepWarm", workerOwnAppOnly: true);
+        await apps.UpdateKeepWarmAsync(function.Id, request.WarmPoolSize).ConfigureAwait(false);
         return new FunctionUpdateKeepWarmResponse();
     }
 
-    public override async Task<BlobPutResponse> BlobPut(IAsyncStreamReader<BlobChunk> requestStream, ServerCallContext context) =>
-        new() { BlobId = await blobs.PutAsync(requestStream, context.CancellationToken).ConfigureAwait(false) };
+    public override async Task<BlobPutResponse> BlobPut(IAsyncStreamReader<BlobChunk> requestStream, ServerCallContext context)
+    {
+        string blobId = await blobs.PutAsync(requestStream, context.CancellationToken).ConfigureAwait(false);
+        await store.GrantBlobAsync(blobId, AccessControl.Of(context).Reader).ConfigureAwait(false);
+        return new BlobPutResponse { BlobId = blobId };
+    }
 
-    public override Task BlobGet(BlobGetRequest request, IServerStreamWriter<BlobChunk> responseStream, ServerCallContext context) =>
-        blobs.GetAsync(Require(request.BlobId, "blob_id", "BlobGet"), responseStream, context.CancellationToken);
+    public override async Task BlobGet(BlobGetRequest request, IServerStreamWriter<BlobChunk> responseStream, ServerCallContext context)
+    {
+        string blobId = Require(request.BlobId, "blob_id", "BlobGet");
+        // Someone else's blob looks exactly like one that does not exist: ids are not probed.
+        if (!await access.MayReadBlobAsync(AccessControl.Of(context), blobId).ConfigureAwait(false))
+        {
+            throw Errors.NotFound($"Blob '{blobId}' was not found. Upload it with BlobPut first.");
+        }
+        await blobs.GetAsync(blobId, responseStream, context.CancellationToken).ConfigureAwait(false);
+    }
+
+    public override Task<ArtifactCommitResponse> ArtifactCommit(ArtifactManifest request, ServerCallContext context)
+    {
+        AccessControl.RequireClient(AccessControl.Of(context), "ArtifactCommit");
+        return artifacts.CommitAsync(request);
+    }
+
+    public override async Task<ArtifactFilePutResponse> ArtifactFilePut(IAsyncStreamReader<ArtifactFileChunk> requestStream, ServerCallContext context)
+    {
+        AccessControl.RequireClient(AccessControl.Of(context), "ArtifactFilePut");
+        await artifacts.PutFileAsync(requestStream, context.CancellationToken).ConfigureAwait(false);
+        return new ArtifactFilePutResponse();
+    }
+
+    public override async Task<TokenCreateResponse> TokenCreate(TokenCreateRequest request, ServerCallContext context)
+    {
+        AccessControl.RequireAdmin(AccessControl.Of(context), "TokenCreate");
+        RequestLimits.Count(request.AppNames.Count, 1000, "app_names", "TokenCreate");
+        for (int i = 0; i < request.AppNames.Count; i++)
+        {
+            RequestLimits.Name(request.AppNames[i], $"app_names[{i}]", "TokenCreate");
+        }
+        RequestLimits.Range(request.ExpiresUnixMs, 0, long.MaxValue, "expires_unix_ms", "TokenCreate");
+        RequestLimits.Optional(request.Description, "description", "TokenCreate");
+        if (request.Admin && request.AppNames.Count > 0)
+        {
+            throw Errors.Invalid("TokenCreate: an admin token reaches every app; give admin or app_names, not both.");
+        }
+        string id = TokenAuthority.NewId();
+        string secret = TokenAuthority.NewSecret();
+        await tokens.CreateAsync(id, secret, request.Admin, request.AppNames.Count == 0 ? null : [.. request.AppNames.Distinct(StringComparer.Ordinal)],
+            request.ExpiresUnixMs == 0 ? null : request.ExpiresUnixMs, request.Description).ConfigureAwait(false);
+        return new TokenCreateResponse { TokenId = id, TokenSecret = secret };
+    }
+
+    public override async Task<TokenListResponse> TokenList(TokenListRequest request, ServerCallContext context)
+    {
+        AccessControl.RequireAdmin(AccessControl.Of(context), "TokenList");
+        var response = new TokenListResponse();
+        foreach (var token in await store.ListTokensAsync().ConfigureAwait(false))
+        {
+            var info = new TokenInfo
+            {
+                TokenId = token.Id, Admin = token.Admin, ExpiresUnixMs = token.ExpiresUnixMs ?? 0, CreatedUnixMs = token.CreatedUnixMs,
+                Revoked = token.Revoked, Description = token.Description,
+            };
+            info.AppNames.AddRange(token.Apps ?? []);
+            response.Tokens.Add(info);
+        }
+        return response;
+    }
+
+    public override async Task<TokenRevokeResponse> TokenRevoke(TokenRevokeRequest request, ServerCallContext context)
+    {
+        AccessControl.RequireAdmin(AccessControl.Of(context), "TokenRevoke");
+        string tokenId = Require(request.TokenId, "token_id", "TokenRevoke");
+        if (!await store.RevokeTokenAsync(tokenId).ConfigureAwait(false))
+        {
+            throw Errors.NotFound($"Token '{tokenId}' was not found.");
+        }
+        return new TokenRevokeResponse();
+    }
 }

@@ -5,7 +5,8 @@ using Modal.Server.Scheduling;
 namespace Modal.Server.Services;
 
 /// <summary>The worker-facing RPCs; each checks the container's id and token.</summary>
-internal sealed class ModalWorkerService(WorkerSessions sessions, ArgumentValidator validator) : ModalWorker.ModalWorkerBase
+internal sealed class ModalWorkerService(WorkerSessions sessions, ArgumentValidator validator, Security.AccessControl access, Store.IControlStore store)
+    : ModalWorker.ModalWorkerBase
 {
     public const string ContainerIdHeader = "x-modal-container-id";
     public const string ContainerTokenHeader = "x-modal-container-token";
@@ -13,8 +14,15 @@ internal sealed class ModalWorkerService(WorkerSessions sessions, ArgumentValida
     private Task<WorkerSession> AuthenticateAsync(ServerCallContext context) =>
         sessions.AuthenticateAsync(context.RequestHeaders.GetValue(ContainerIdHeader), context.RequestHeaders.GetValue(ContainerTokenHeader));
 
-    public override async Task<ContainerHelloResponse> ContainerHello(ContainerHelloRequest request, ServerCallContext context) =>
-        await sessions.HelloAsync(await AuthenticateAsync(context).ConfigureAwait(false), request).ConfigureAwait(false);
+    public override async Task<ContainerHelloResponse> ContainerHello(ContainerHelloRequest request, ServerCallContext context)
+    {
+        var container = await AuthenticateAsync(context).ConfigureAwait(false);
+        if (request.StartupError.Length > MaxLogLineLength)
+        {
+            throw Errors.Invalid($"ContainerHello: startup_error has {request.StartupError.Length} characters; at most {MaxLogLineLength}.");
+        }
+        return await sessions.HelloAsync(container, request).ConfigureAwait(false);
+    }
 
     public override async Task FunctionGetInputs(IAsyncStreamReader<InputCredit> requestStream, IServerStreamWriter<InputAssignment> responseStream,
         ServerCallContext context)
@@ -62,9 +70,18 @@ internal sealed class ModalWorkerService(WorkerSessions sessions, ArgumentValida
     public override async Task<FunctionPutOutputsResponse> FunctionPutOutputs(FunctionPutOutputsRequest request, ServerCallContext context)
     {
         var container = await AuthenticateAsync(context).ConfigureAwait(false);
-        foreach (var output in request.Outputs)
+        RequestLimits.Count(request.Outputs.Count, RequestLimits.MaxInputsPerRequest, "outputs", "FunctionPutOutputs");
+        for (int i = 0; i < request.Outputs.Count; i++)
         {
+            var output = request.Outputs[i];
+            RequestLimits.Id(output.InputId, $"outputs[{i}].input_id", "FunctionPutOutputs");
+            RequestLimits.Range(output.Attempt, 0, int.MaxValue, $"outputs[{i}].attempt", "FunctionPutOutputs");
+            if (output.Result is { } result)
+            {
+                RequestLimits.Enum(result.Status, $"outputs[{i}].result.status", "FunctionPutOutputs");
+            }
             validator.ValidateResult(output.Result?.Data, $"The result of input {output.InputId}");
+            await AttachResultAsync(container, output.InputId, output.Result?.Data).ConfigureAwait(false);
         }
         await sessions.PutOutputsAsync(container, request).ConfigureAwait(false);
         return new FunctionPutOutputsResponse();
@@ -73,20 +90,72 @@ internal sealed class ModalWorkerService(WorkerSessions sessions, ArgumentValida
     public override async Task<FunctionPutDataOutResponse> FunctionPutDataOut(FunctionPutDataOutRequest request, ServerCallContext context)
     {
         var container = await AuthenticateAsync(context).ConfigureAwait(false);
+        RequestLimits.Id(request.InputId, "input_id", "FunctionPutDataOut");
+        RequestLimits.Count(request.Chunks.Count, RequestLimits.MaxInputsPerRequest, "chunks", "FunctionPutDataOut");
         foreach (var chunk in request.Chunks)
         {
+            RequestLimits.Range(chunk.Index, 0, long.MaxValue, "chunks[].index", "FunctionPutDataOut");
             validator.ValidateResult(chunk.Data, $"Generator item {chunk.Index} of input {request.InputId}");
+            await AttachResultAsync(container, request.InputId, chunk.Data).ConfigureAwait(false);
         }
         await sessions.PutDataOutAsync(container, request).ConfigureAwait(false);
         return new FunctionPutDataOutResponse();
     }
 
-    public override async Task<ContainerHeartbeatResponse> ContainerHeartbeat(ContainerHeartbeatRequest request, ServerCallContext context) =>
-        await sessions.HeartbeatAsync(await AuthenticateAsync(context).ConfigureAwait(false), request).ConfigureAwait(false);
+    /// <summary>
+    /// A result sent as a blob: the worker must be able to read it (it uploaded it), and it becomes readable by whoever may
+    /// read the input's call. Results for inputs this container does not hold are dropped by the store's fencing anyway.
+    /// </summary>
+    private async Task AttachResultAsync(WorkerSession container, string inputId, Payload? data)
+    {
+        if (data?.DataCase != Payload.DataOneofCase.BlobId)
+        {
+            return;
+        }
+        var worker = new Security.Principal(Security.PrincipalKind.Worker, container.ContainerId, AppId: container.AppId, ContainerId: container.ContainerId);
+        if (!await access.MayReadBlobAsync(worker, data.BlobId).ConfigureAwait(false))
+        {
+            throw Errors.NotFound($"Blob '{data.BlobId}' was not found. Upload it with BlobPut first.");
+        }
+        if (await store.GetInputOwnerAsync(inputId).ConfigureAwait(false) is { } owner && owner.Holder == container.ContainerId)
+        {
+            await store.GrantBlobAsync(data.BlobId, "out:" + owner.CallId).ConfigureAwait(false);
+        }
+    }
+
+    public override async Task<ContainerHeartbeatResponse> ContainerHeartbeat(ContainerHeartbeatRequest request, ServerCallContext context)
+    {
+        var container = await AuthenticateAsync(context).ConfigureAwait(false);
+        RequestLimits.Count(request.ActiveInputs.Count, RequestLimits.MaxInputsPerRequest, "active_inputs", "ContainerHeartbeat");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < request.ActiveInputs.Count; i++)
+        {
+            RequestLimits.Id(request.ActiveInputs[i].InputId, $"active_inputs[{i}].input_id", "ContainerHeartbeat");
+            if (!seen.Add(request.ActiveInputs[i].InputId))
+            {
+                throw Errors.Invalid($"ContainerHeartbeat: active_inputs[{i}].input_id {request.ActiveInputs[i].InputId} appears twice; report each running input once.");
+            }
+            RequestLimits.Range(request.ActiveInputs[i].Attempt, 0, int.MaxValue, $"active_inputs[{i}].attempt", "ContainerHeartbeat");
+        }
+        return await sessions.HeartbeatAsync(container, request).ConfigureAwait(false);
+    }
+
+    /// <summary>The most log lines one request carries, and the longest line kept.</summary>
+    public const int MaxLogLines = 10_000;
+    public const int MaxLogLineLength = 64 * 1024;
 
     public override async Task<ContainerLogsResponse> ContainerLogs(ContainerLogsRequest request, ServerCallContext context)
     {
-        sessions.PublishLogs(await AuthenticateAsync(context).ConfigureAwait(false), request.Lines);
+        var container = await AuthenticateAsync(context).ConfigureAwait(false);
+        RequestLimits.Count(request.Lines.Count, MaxLogLines, "lines", "ContainerLogs");
+        for (int i = 0; i < request.Lines.Count; i++)
+        {
+            if (request.Lines[i].Text.Length > MaxLogLineLength)
+            {
+                throw Errors.Invalid($"ContainerLogs: lines[{i}].text has {request.Lines[i].Text.Length} characters; a line has at most {MaxLogLineLength}.");
+            }
+        }
+        sessions.PublishLogs(container, request.Lines);
         return new ContainerLogsResponse();
     }
 }

@@ -123,3 +123,13 @@ internal enum StoreRejectionKind
     FailedPrecondition,
     ResourceExhausted,
 }
+
+/// <summary>
+/// An API token as stored: the secret only as its SHA-256 hash. <paramref name="Apps"/> null: any app; otherwise the token
+/// may reach only the apps of these names. <paramref name="ExpiresUnixMs"/> null: no expiry.
+/// </summary>
+internal sealed record TokenRecord(
+    string Id, byte[] SecretHash, bool Admin, IReadOnlyList<string>? Apps, long? ExpiresUnixMs, long CreatedUnixMs, bool Revoked, string Description);
+
+/// <summary>An input's call, its call's app, and the container holding its lease (null when none), for access checks.</summary>
+internal sealed record InputOwner(string InputId, string CallId, string AppId, string? Holder);

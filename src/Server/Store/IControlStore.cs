@@ -185,6 +185,38 @@ internal interface IControlStore : IAsyncDisposable
     Task InsertBlobAsync(string blobId, long size);
     Task<long?> GetBlobSizeAsync(string blobId);
 
+    /// <summary>
+    /// Adds a reader to a blob's access list (a principal such as <c>tk:ID</c>, <c>app:ID</c> or <c>out:CALL</c>), once;
+    /// false when the blob is unknown. The list goes with the blob's row when retention deletes it.
+    /// </summary>
+    Task<bool> GrantBlobAsync(string blobId, string reader);
+
+    /// <summary>A blob's readers; null when the blob is unknown.</summary>
+    Task<IReadOnlyList<string>?> ReadBlobReadersAsync(string blobId);
+
+    /// <summary>An input's call, app and lease holder, for checking who may attach calls under it. Null when unknown.</summary>
+    Task<InputOwner?> GetInputOwnerAsync(string inputId);
+
+    // ---- Tokens and artifacts -------------------------------------------------------------------------------------
+
+    /// <summary>Stores a token; a token of the same id is replaced (a configured admin token after a restart).</summary>
+    Task CreateTokenAsync(TokenRecord token);
+
+    /// <summary>The token of that id, revoked or not; null when unknown.</summary>
+    Task<TokenRecord?> GetTokenAsync(string tokenId);
+
+    /// <summary>Every token, oldest first.</summary>
+    Task<IReadOnlyList<TokenRecord>> ListTokensAsync();
+
+    /// <summary>Revokes a token at once; false when unknown.</summary>
+    Task<bool> RevokeTokenAsync(string tokenId);
+
+    /// <summary>Records a content-addressed artifact (its manifest); true when it was new, false when already stored.</summary>
+    Task<bool> RecordArtifactAsync(string digest, byte[] manifest, long size);
+
+    /// <summary>An artifact's manifest; null when it was never stored.</summary>
+    Task<byte[]?> GetArtifactAsync(string digest);
+
     /// <summary>Row counts per table, for tests of bounded growth and diagnostics.</summary>
     Task<IReadOnlyDictionary<string, long>> CountRowsAsync();
 

@@ -139,7 +139,11 @@ public sealed class ControlPlaneProcess : IAsyncDisposable
             WorkingDirectory = Path.GetDirectoryName(dll)!,
         };
         start.ArgumentList.Add(dll);
-        foreach (var argument in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--blobs", Path.Combine(_directory, "blobs") })
+        foreach (var argument in new[]
+        {
+            "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--blobs", Path.Combine(_directory, "blobs"),
+            "--token-id", TestToken.Id, "--token-secret", TestToken.Secret,
+        })
         {
             start.ArgumentList.Add(argument);
         }

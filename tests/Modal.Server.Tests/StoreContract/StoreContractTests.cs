@@ -10,7 +10,7 @@ namespace Modal.Server.Tests.StoreContract;
 /// through a subclass that opens that store on a database of its own for each test (and a second instance on the same
 /// database for the tests of concurrent replicas).
 /// </summary>
-public abstract class StoreContractTests : IAsyncLifetime
+public abstract partial class StoreContractTests : IAsyncLifetime
 {
     private static readonly BacklogLimits NoLimits = new(long.MaxValue, long.MaxValue);
     private readonly List<IControlStore> _opened = [];

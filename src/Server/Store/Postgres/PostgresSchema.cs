@@ -61,6 +61,13 @@ internal static class PostgresSchema
         """
         CREATE TABLE replicas(id text PRIMARY KEY, url text NOT NULL, expires_ms bigint NOT NULL);
         """,
+        // 3: security: API tokens (secrets hashed), content-addressed artifacts, and who may read each blob (space-separated).
+        """
+        ALTER TABLE blobs ADD COLUMN readers text NOT NULL DEFAULT '';
+        CREATE TABLE tokens(id text PRIMARY KEY, secret_hash bytea NOT NULL, admin boolean NOT NULL, apps text, expires_ms bigint,
+            created_ms bigint NOT NULL, revoked boolean NOT NULL DEFAULT false, description text NOT NULL DEFAULT '');
+        CREATE TABLE artifacts(digest text PRIMARY KEY, manifest bytea NOT NULL, size bigint NOT NULL, created_ms bigint NOT NULL);
+        """,
     ];
 
     /// <summary>Applies the migrations this database lacks; returns how many this call applied.</summary>

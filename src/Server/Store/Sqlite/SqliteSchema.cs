@@ -48,5 +48,12 @@ internal static class SqliteSchema
         """
         CREATE TABLE replicas(id TEXT PRIMARY KEY, url TEXT NOT NULL, expires_ms INTEGER NOT NULL);
         """,
+        // 3: security: API tokens (secrets hashed), content-addressed artifacts, and who may read each blob (space-separated).
+        """
+        ALTER TABLE blobs ADD COLUMN readers TEXT NOT NULL DEFAULT '';
+        CREATE TABLE tokens(id TEXT PRIMARY KEY, secret_hash BLOB NOT NULL, admin INTEGER NOT NULL, apps TEXT, expires_ms INTEGER,
+            created_ms INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, description TEXT NOT NULL DEFAULT '');
+        CREATE TABLE artifacts(digest TEXT PRIMARY KEY, manifest BLOB NOT NULL, size INTEGER NOT NULL, created_ms INTEGER NOT NULL);
+        """,
     ];
 }
