@@ -36,10 +36,9 @@ internal static class Autoscaler
         {
             var spec = FunctionSpec.Parser.ParseFrom(function.Spec);
             var mine = byFunction.GetValueOrDefault(function.FunctionId) ?? [];
-            var launch = WorkerLaunchSpec.Parser.ParseFrom(function.Launch);
-            if (string.IsNullOrEmpty(launch.Executable) && string.IsNullOrEmpty(launch.Image) && string.IsNullOrEmpty(launch.ArtifactDigest))
+            if (!WorkerLaunchSpec.Parser.ParseFrom(function.Launch).LaunchesWorkers())
             {
-                continue; // Nothing to launch: workers of this app connect on their own, or not at all.
+                continue;
             }
             long work = function.Ready + function.Running;
             long perContainer = Math.Max(1, FunctionLimits.InputsPerContainer(spec));
