@@ -17,7 +17,7 @@ public sealed partial class SecurityTests(IntegrationFixture fixture) : IDisposa
 
     private ModalClient.ModalClientClient Client => new(_channel);
 
-    private static Metadata Admin => new() { { "x-modal-token-id", TestToken.Id }, { "x-modal-token-secret", TestToken.Secret } };
+    private static Metadata Admin => TestToken.Headers();
 
     private static Metadata Container(string[] credentials) =>
         new() { { "x-modal-container-id", credentials[0] }, { "x-modal-container-token", credentials[1] } };

@@ -10,7 +10,7 @@ public sealed class TokenTests(IntegrationFixture fixture) : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("modal-tokens-").FullName;
 
-    private static Metadata Admin => new() { { "x-modal-token-id", TestToken.Id }, { "x-modal-token-secret", TestToken.Secret } };
+    private static Metadata Admin => TestToken.Headers();
 
     private static Task<AppListResponse> ListAppsAsync(string url, string? tokenId, string? secret)
     {

@@ -149,7 +149,7 @@ public sealed class FuzzTests
             call.InputIds, blobId, credentials[0], credentials[1]);
     }
 
-    private static Metadata AdminHeaders() => new() { { "x-modal-token-id", TestToken.Id }, { "x-modal-token-secret", TestToken.Secret } };
+    private static Metadata AdminHeaders() => TestToken.Headers();
 
     /// <summary>Mostly the admin token; also the real worker's credentials, wrong ones, or none.</summary>
     private static Metadata Headers(Random random, Seeds seeds) => random.Next(20) switch

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Grpc.Net.Client;
 using Modal.Api;
+using Modal.Integration.Tests;
 using Api = Modal.Api;
 using Modal.Reliability;
 
@@ -55,11 +56,13 @@ public sealed class ServerCrashTests
             var client = new ModalClient.ModalClientClient(channel);
             await CheckAsync(problems, "The spawned call's output, read on a new connection after the restart", async () =>
             {
-                var outputs = await client.FunctionGetOutputsAsync(new FunctionGetOutputsRequest { FunctionCallId = spawned.ObjectId, TimeoutSeconds = 10 });
+                var outputs = await client.FunctionGetOutputsAsync(new FunctionGetOutputsRequest { FunctionCallId = spawned.ObjectId, TimeoutSeconds = 10 },
+                    TestToken.Headers());
                 Assert.Equal(Api.InputStatus.Success, Assert.Single(outputs.Outputs).Result.Status);
             });
             await CheckAsync(problems, "The deployed app's function, looked up on a new connection after the restart", async () =>
-                Assert.NotEmpty((await client.FunctionGetAsync(new FunctionGetRequest { AppName = deployedName, FunctionName = "Square" })).FunctionId));
+                Assert.NotEmpty((await client.FunctionGetAsync(new FunctionGetRequest { AppName = deployedName, FunctionName = "Square" }, TestToken.Headers()))
+                    .FunctionId));
         }
         // ...and through the app's own client, which must ride through the restart too.
         await CheckAsync(problems, "The spawned call, fetched by the app after the restart",

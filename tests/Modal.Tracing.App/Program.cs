@@ -11,8 +11,7 @@ bool worker = Environment.GetEnvironmentVariable("MODAL_WORKER") == "1";
 using var tracing = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 }
     ? Sdk.CreateTracerProviderBuilder()
         .ConfigureResource(resource => resource
-            .AddService(worker ? "traced-worker" : "traced-caller")
-            .AddAttributes([new KeyValuePair<string, object>("process.pid", Environment.ProcessId)]))
+            .AddService(worker ? "traced-worker" : "traced-caller", serviceInstanceId: Guid.NewGuid().ToString("N")))
         .AddSource(ModalTelemetry.SourceName)
         .AddOtlpExporter(otlp => otlp.ExportProcessorType = ExportProcessorType.Simple)
         .Build()

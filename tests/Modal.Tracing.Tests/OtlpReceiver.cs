@@ -7,8 +7,12 @@ using Modal.Tracing.Tests.Otlp;
 
 namespace Modal.Tracing.Tests;
 
-/// <summary>One span as an OTLP exporter sent it, with the service and process that sent it.</summary>
-public sealed record ReceivedSpan(string Name, string TraceId, string SpanId, string ParentSpanId, string Service, long ProcessId);
+/// <summary>
+/// One span as an OTLP exporter sent it, with the service and process that sent it. The process is its
+/// <c>service.instance.id</c> (<see cref="Instance"/>): unique per process, where a pid is not (sandboxed workers each
+/// have their own PID namespace, so two of them can both be pid 2).
+/// </summary>
+public sealed record ReceivedSpan(string Name, string TraceId, string SpanId, string ParentSpanId, string Service, string Instance);
 
 /// <summary>
 /// An OTLP/HTTP receiver (protobuf) on 127.0.0.1: it keeps every span posted to <c>/v1/traces</c> and accepts, and drops,
@@ -51,12 +55,12 @@ public sealed class OtlpReceiver : IAsyncDisposable
         {
             var attributes = resourceSpans.Resource?.Attributes ?? [];
             var service = attributes.FirstOrDefault(a => a.Key == "service.name")?.Value?.StringValue ?? string.Empty;
-            var processId = attributes.FirstOrDefault(a => a.Key == "process.pid")?.Value?.IntValue ?? 0;
+            var instance = attributes.FirstOrDefault(a => a.Key == "service.instance.id")?.Value?.StringValue ?? string.Empty;
             foreach (var span in resourceSpans.ScopeSpans.SelectMany(scope => scope.Spans))
             {
                 _spans.Enqueue(new ReceivedSpan(
                     span.Name, Convert.ToHexStringLower(span.TraceId.Span), Convert.ToHexStringLower(span.SpanId.Span),
-                    Convert.ToHexStringLower(span.ParentSpanId.Span), service, processId));
+                    Convert.ToHexStringLower(span.ParentSpanId.Span), service, instance));
             }
         }
     }

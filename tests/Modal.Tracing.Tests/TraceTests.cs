@@ -49,8 +49,8 @@ public sealed class TraceTests
             var innerRun = Child(spans, nestedEnqueue, "modal.run Inner", "traced-worker");
 
             Assert.All(new[] { enqueue, run, nested, nestedEnqueue, innerRun }, span => Assert.Equal(call.TraceId, span.TraceId));
-            Assert.Equal(3, new[] { call.ProcessId, run.ProcessId, innerRun.ProcessId }.Distinct().Count());
-            Assert.Equal(nested.ProcessId, run.ProcessId);
+            Assert.Equal(3, new[] { call.Instance, run.Instance, innerRun.Instance }.Where(i => i.Length > 0).Distinct().Count());
+            Assert.Equal(nested.Instance, run.Instance);
         }
         finally
         {
@@ -75,7 +75,7 @@ public sealed class TraceTests
     }
 
     private static string Describe(IEnumerable<ReceivedSpan> spans)
-        => string.Join('\n', spans.Select(s => $"  {s.Service} pid {s.ProcessId}: {s.Name} trace {s.TraceId} span {s.SpanId} parent {s.ParentSpanId}"));
+        => string.Join('\n', spans.Select(s => $"  {s.Service} instance {s.Instance}: {s.Name} trace {s.TraceId} span {s.SpanId} parent {s.ParentSpanId}"));
 
     private static async Task<IReadOnlyList<ReceivedSpan>> WaitForSpansAsync(OtlpReceiver receiver, Func<IReadOnlyList<ReceivedSpan>, bool> done)
     {

@@ -27,7 +27,8 @@ internal static class ArtifactUploader
         GrpcConnection connection, IReadOnlyList<IFunctionEntrypoint> entrypoints, CancellationToken cancellationToken)
     {
         string root = Path.GetFullPath(AppContext.BaseDirectory);
-        string entryAssembly = LaunchSpecs.ForEntrypoints(entrypoints).Arguments[0];
+        var local = LaunchSpecs.ForEntrypoints(entrypoints);
+        string entryAssembly = local.Arguments[0];
         string entrypoint = Path.GetRelativePath(root, entryAssembly).Replace(Path.DirectorySeparatorChar, '/');
         if (entrypoint.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(entrypoint))
         {
@@ -37,7 +38,10 @@ internal static class ArtifactUploader
         }
         var (manifest, paths) = Manifest(root);
         string digest = await CommitAsync(connection, manifest, paths, cancellationToken).ConfigureAwait(false);
-        return new WorkerLaunchSpec { ArtifactDigest = digest, Entrypoint = entrypoint };
+        var launch = new WorkerLaunchSpec { ArtifactDigest = digest, Entrypoint = entrypoint };
+        // The app's OpenTelemetry settings go with its workers, as they do from an embedded control plane.
+        launch.Environment.Add(local.Environment);
+        return launch;
     }
 
     private static async Task<string> CommitAsync(
