@@ -50,6 +50,13 @@ internal static class EndToEndRun
         var activeTimers = Timer.ActiveCount;
 
         var echoLatency = await echo.MeasureAsync(options.Warmup, options.Calls);
+        // The breakdown: a unary request that reaches the control plane and reads its store (no worker), and an
+        // enqueue alone (its commit, no worker on the path). RemoteAsync minus these is the worker's round trip.
+        var statsLatency = await TimeAsync(options, async () => await handle.GetCurrentStatsAsync());
+        Func<int, Task> spawn = options.DefaultOptions
+            ? async x => await EndToEndFunctions.Functions.SquareDefaults.SpawnAsync(x)
+            : async x => await EndToEndFunctions.Functions.Square.SpawnAsync(x);
+        var spawnLatency = await TimeAsync(options, () => spawn(2));
 
         // A small map of each kind first, so neither measured map pays for JIT or for first-use setup of the map path.
         var warmupInputs = Math.Min(options.Inputs, 1_000);
@@ -77,6 +84,8 @@ internal static class EndToEndRun
             Calls: options.Calls,
             Latency: LatencyStats.From(latencies),
             Echo: echoLatency,
+            Stats: statsLatency,
+            Spawn: spawnLatency,
             AllocatedBytesPerCall: allocatedPerCall,
             ActiveTimersAfterCalls: activeTimers,
             MapOrdered: ordered,
@@ -90,6 +99,23 @@ internal static class EndToEndRun
             Gen2Collections: collections.Gen2,
             CallAllocations: callAllocations,
             MapAllocations: mapAllocations);
+    }
+
+    /// <summary>Warm-up calls, then <c>--calls</c> sequential timed calls of <paramref name="call"/>.</summary>
+    private static async Task<LatencyStats> TimeAsync(RunnerOptions options, Func<Task> call)
+    {
+        for (var i = 0; i < options.Warmup; i++)
+        {
+            await call();
+        }
+        var latencies = new double[options.Calls];
+        for (var i = 0; i < options.Calls; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            await call();
+            latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        }
+        return LatencyStats.From(latencies);
     }
 
     /// <summary>

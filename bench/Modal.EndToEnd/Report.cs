@@ -20,6 +20,8 @@ internal static class Report
         Row(output, $"RemoteAsync latency, {r.Calls} sequential calls", Latency(r.Latency));
         Row(output, $"floor: bare gRPC unary echo of {EchoFloor.PayloadBytes} B, {r.Calls} sequential calls", Latency(r.Echo));
         Row(output, "RemoteAsync / echo", $"p50 {r.Latency.P50Ms / r.Echo.P50Ms:F1}x, p99 {r.Latency.P99Ms / r.Echo.P99Ms:F1}x");
+        Row(output, $"breakdown: GetCurrentStatsAsync (control plane and store, no worker), {r.Calls} calls", Latency(r.Stats));
+        Row(output, $"breakdown: SpawnAsync (an enqueue's commit, no worker), {r.Calls} calls", Latency(r.Spawn));
         Row(output, "allocated per RemoteAsync (this process)", Bytes(r.AllocatedBytesPerCall));
         Row(output, "timers active right after the timed calls (this process)", r.ActiveTimersAfterCalls.ToString(CultureInfo.InvariantCulture));
         foreach (var map in new[] { r.MapOrdered, r.MapUnordered })
@@ -84,6 +86,12 @@ internal static class Report
         WriteEcho(json, r.Calls, r.Echo);
         json.WriteNumber("remoteToEchoP50", r.Latency.P50Ms / r.Echo.P50Ms);
         json.WriteNumber("remoteToEchoP99", r.Latency.P99Ms / r.Echo.P99Ms);
+        json.WriteStartObject("getCurrentStats");
+        WriteLatency(json, r.Stats);
+        json.WriteEndObject();
+        json.WriteStartObject("spawn");
+        WriteLatency(json, r.Spawn);
+        json.WriteEndObject();
         WriteMap(json, "mapOrdered", r.MapOrdered);
         WriteMap(json, "mapUnordered", r.MapUnordered);
         json.WriteNumber("peakWorkingSetBytes", r.PeakWorkingSetBytes);

@@ -16,6 +16,8 @@ internal sealed record RunResult(
     int Calls,
     LatencyStats Latency,
     LatencyStats Echo,
+    LatencyStats Stats,
+    LatencyStats Spawn,
     long AllocatedBytesPerCall,
     long ActiveTimersAfterCalls,
     MapResult MapOrdered,

@@ -9,28 +9,40 @@ namespace Modal.Server.Scheduling;
 /// <summary>Apps and functions: create (with every spec field validated), heartbeat, stop, list, look up, stats, keep warm.</summary>
 internal sealed class AppOperations(IControlStore store, ContainerControl containers, LogHub logs, Security.LaunchPolicy launchPolicy)
 {
-    /// <summary>How long a function's spec is reused for validating arguments before it is read again (a redeploy shows after this).</summary>
+    /// <summary>How long a function's row and spec are reused before they are read again (a redeploy shows after this).</summary>
     private const long SpecCacheMs = 1_000;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (FunctionSpec Spec, long LoadedTick)> _specs =
-        new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, RecentFunction> _specs = new(StringComparer.Ordinal);
+
+    /// <summary>A function as read from the store, its spec parsed, and when it was read.</summary>
+    private sealed record RecentFunction(FunctionRow Row, FunctionSpec Spec, long LoadedTick);
 
     /// <summary>Specs held in the cache.</summary>
     public int CachedSpecs => _specs.Count;
 
     /// <summary>The function's spec for validating a call's arguments; read from the store at most once a second.</summary>
-    public async Task<FunctionSpec> GetSpecAsync(string functionId)
+    public async Task<FunctionSpec> GetSpecAsync(string functionId) => (await GetRecentAsync(functionId).ConfigureAwait(false)).Spec;
+
+    /// <summary>
+    /// The function's row, read from the store at most once a second: for a request's access check, which needs only
+    /// what never changes for a function id (its app's id and name, its name). <see cref="FunctionRow.AppStopped"/> may
+    /// be a second old; the store checks it again when it enqueues.
+    /// </summary>
+    public async Task<FunctionRow> GetRecentFunctionAsync(string functionId) => (await GetRecentAsync(functionId).ConfigureAwait(false)).Row;
+
+    private async Task<RecentFunction> GetRecentAsync(string functionId)
     {
         long now = Environment.TickCount64;
         if (_specs.TryGetValue(functionId, out var cached) && now - cached.LoadedTick < SpecCacheMs)
         {
-            return cached.Spec;
+            return cached;
         }
-        var spec = FunctionSpec.Parser.ParseFrom((await GetFunctionAsync(functionId).ConfigureAwait(false)).Spec);
-        _specs[functionId] = (spec, now);
-        return spec;
+        var row = await GetFunctionAsync(functionId).ConfigureAwait(false);
+        var recent = new RecentFunction(row, FunctionSpec.Parser.ParseFrom(row.Spec), now);
+        _specs[functionId] = recent;
+        return recent;
     }
 
-    /// <summary>Drops specs past their second (called by the duty loop), so that the cache holds only functions in use.</summary>
+    /// <summary>Drops functions past their second (called by the duty loop), so that the cache holds only functions in use.</summary>
     public void EvictExpiredSpecs()
     {
         long now = Environment.TickCount64;
@@ -38,7 +50,7 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
         {
             if (now - cached.LoadedTick >= SpecCacheMs)
             {
-                _specs.TryRemove(new KeyValuePair<string, (FunctionSpec, long)>(functionId, cached));
+                _specs.TryRemove(new KeyValuePair<string, RecentFunction>(functionId, cached));
             }
         }
     }

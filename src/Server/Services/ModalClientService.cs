@@ -116,7 +116,7 @@ internal sealed class ModalClientService(
         RequestLimits.Inputs(request.PipelinedInputs, "pipelined_inputs", "FunctionMap");
         RequestLimits.Optional(request.IdempotencyKey, "idempotency_key", "FunctionMap");
         var principal = AccessControl.Of(context);
-        var function = await apps.GetFunctionAsync(functionId).ConfigureAwait(false);
+        var function = await apps.GetRecentFunctionAsync(functionId).ConfigureAwait(false);
         AccessControl.CheckFunction(principal, function, "FunctionMap", workerOwnAppOnly: false);
         if (!string.IsNullOrEmpty(request.ParentInputId))
         {
@@ -200,7 +200,7 @@ internal sealed class ModalClientService(
 
     public override async Task<FunctionStatsResponse> FunctionGetCurrentStats(FunctionGetCurrentStatsRequest request, ServerCallContext context)
     {
-        var function = await apps.GetFunctionAsync(Require(request.FunctionId, "function_id", "FunctionGetCurrentStats")).ConfigureAwait(false);
+        var function = await apps.GetRecentFunctionAsync(Require(request.FunctionId, "function_id", "FunctionGetCurrentStats")).ConfigureAwait(false);
         AccessControl.CheckFunction(AccessControl.Of(context), function, "FunctionGetCurrentStats", workerOwnAppOnly: true);
         return await apps.GetStatsAsync(function.Id).ConfigureAwait(false);
     }
