@@ -81,14 +81,17 @@ internal static class AdminCommands
             var function = await GetFunctionAsync(client, appName, parseResult.GetValue(functionArgument)!, unknownIsUsage: false, cancellationToken);
             var current = await client.FunctionGetCurrentStatsAsync(
                 new FunctionGetCurrentStatsRequest { FunctionId = function.FunctionId }, cancellationToken: cancellationToken);
-            return Output.Write(parseResult, [current],
-                _ => new JsonObject
+            if (parseResult.GetValue(Output.JsonOption))
+            {
+                Output.WriteJson(new JsonObject
                 {
                     ["appName"] = appName, ["function"] = function.Spec.Name, ["functionId"] = function.FunctionId,
                     ["backlog"] = current.Backlog, ["runners"] = current.NumTotalRunners,
-                },
-                ["App", "Function", "Backlog", "Runners"],
-                _ => [appName, function.Spec.Name, Output.Number(current.Backlog), Output.Number(current.NumTotalRunners)]);
+                });
+                return 0;
+            }
+            return Output.Table(["App", "Function", "Backlog", "Runners"],
+                [[appName, function.Spec.Name, Output.Number(current.Backlog), Output.Number(current.NumTotalRunners)]]);
         }));
         return new Command("function", "List functions and show their load.") { list, stats, Connection.ServerOption };
     }

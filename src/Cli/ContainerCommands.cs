@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Grpc.Core;
 using Modal.Api;
 
 namespace Modal.Cli;
@@ -42,7 +43,14 @@ internal static class ContainerCommands
         stop.SetAction((parseResult, cancellationToken) => Connection.RunAsync(parseResult, async (client, _) =>
         {
             string containerId = parseResult.GetValue(containerArgument)!;
-            await client.ContainerStopAsync(new ContainerStopRequest { ContainerId = containerId }, cancellationToken: cancellationToken);
+            try
+            {
+                await client.ContainerStopAsync(new ContainerStopRequest { ContainerId = containerId }, cancellationToken: cancellationToken);
+            }
+            catch (RpcException exception) when (exception.StatusCode == StatusCode.NotFound)
+            {
+                throw new FailedException($"{exception.Status.Detail} 'modal container list' shows the live containers.");
+            }
             Console.WriteLine($"Asked container {containerId} to stop.");
             return 0;
         }));

@@ -26,14 +26,20 @@ internal static class Output
             WriteJson(items.Select(json));
             return 0;
         }
+        return Table(columns, items.Select(row));
+    }
+
+    /// <summary>A table of rows, each cell escaped.</summary>
+    public static int Table(string[] columns, IEnumerable<string[]> rows)
+    {
         if (Console.IsOutputRedirected)
         {
             AnsiConsole.Profile.Width = 240; // a pipe or a file has no width: keep rows on one line rather than 80 columns
         }
         var table = new Table().AddColumns(columns);
-        foreach (var item in items)
+        foreach (var row in rows)
         {
-            table.AddRow([.. row(item).Select(Markup.Escape)]);
+            table.AddRow([.. row.Select(Markup.Escape)]);
         }
         AnsiConsole.Write(table);
         return 0;

@@ -16,7 +16,13 @@ internal static class TokenCommands
             HelpName = "admin|client",
             DefaultValueFactory = _ => "client",
         };
-        kind.AcceptOnlyFromAmong("admin", "client");
+        kind.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string>() is not ("admin" or "client") and var given)
+            {
+                result.AddError($"--kind '{given}' is not a kind of token: use admin or client.");
+            }
+        });
         var apps = new Option<string[]>("--app")
         {
             Description = "Limit a client token to this app (repeat for several). Default: every app.",
