@@ -254,6 +254,19 @@ public sealed partial class CliTests
         Assert.Equal(server.AppName, chatty.GetProperty("appName").GetString());
         Assert.StartsWith("ap-", chatty.GetProperty("appId").GetString());
 
+        // A token limited to another app neither sees nor stops this app's containers.
+        var other = await JsonAsync("token", "new", "--app", "some-other-app");
+        var asOther = new Dictionary<string, string?>
+        {
+            ["MODAL_TOKEN_ID"] = other.GetProperty("tokenId").GetString(), ["MODAL_TOKEN_SECRET"] = other.GetProperty("tokenSecret").GetString(),
+        };
+        var hidden = await ModalTool.RunWithAsync(asOther, "container", "list", "--json", "--server", server.Url);
+        Assert.True(hidden.ExitCode == 0, hidden.Errors);
+        Assert.Empty(JsonDocument.Parse(hidden.Output).RootElement.EnumerateArray());
+        var refused = await ModalTool.RunWithAsync(asOther, "container", "stop", containerId, "--server", server.Url);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains($"may not reach app '{server.AppName}'", refused.Errors);
+
         using (var logs = ModalTool.Start("container", "logs", containerId, "--idle", "8", "--json", "--server", server.Url))
         {
             var output = new LineCollector(logs);
