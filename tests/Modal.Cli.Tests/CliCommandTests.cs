@@ -207,11 +207,8 @@ public sealed partial class CliTests
     public async Task App_logs_follows_the_lines_a_call_writes_until_interrupted()
     {
         await WarmAsync("Chatty", "1");
-        using var logs = ModalTool.Start("app", "logs", server.AppName, "-f", "--json", "--server", server.Url);
-        var output = new LineCollector(logs);
-        await output.WaitForErrorAsync("following the logs of app");
-
-        await CallAsync("Chatty", "2");
+        var (logs, output) = await LogsWhileChattyWritesAsync("following the logs of app", 2, "app", "logs", server.AppName, "-f", "--json");
+        using var _ = logs;
         await output.WaitForOutputAsync("line 1 to stderr");
         Interrupt(logs);
         await logs.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
@@ -228,11 +225,8 @@ public sealed partial class CliTests
     public async Task App_logs_without_follow_stops_once_the_app_is_quiet_and_an_unknown_app_fails_with_1()
     {
         await WarmAsync("Chatty", "1");
-        using var logs = ModalTool.Start("app", "logs", server.AppName, "--idle", "8", "--server", server.Url);
-        var output = new LineCollector(logs);
-        await output.WaitForErrorAsync("printing the logs of app");
-
-        await CallAsync("Chatty", "1");
+        var (logs, output) = await LogsWhileChattyWritesAsync("printing the logs of app", 1, "app", "logs", server.AppName, "--idle", "8");
+        using var _ = logs;
         await logs.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(0, logs.ExitCode);
@@ -267,11 +261,10 @@ public sealed partial class CliTests
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains($"may not reach app '{server.AppName}'", refused.Errors);
 
-        using (var logs = ModalTool.Start("container", "logs", containerId, "--idle", "8", "--json", "--server", server.Url))
+        var (logs, output) = await LogsWhileChattyWritesAsync($"printing the logs of container {containerId}", 1,
+            "container", "logs", containerId, "--idle", "8", "--json");
+        using (logs)
         {
-            var output = new LineCollector(logs);
-            await output.WaitForErrorAsync($"printing the logs of container {containerId}");
-            await CallAsync("Chatty", "1");
             await logs.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
             Assert.Equal(0, logs.ExitCode);
             Assert.NotEmpty(output.Output);
@@ -307,6 +300,16 @@ public sealed partial class CliTests
     {
         var result = await ModalTool.RunAsync(["call", server.AppName, function, .. arguments, "--server", server.Url]);
         Assert.True(result.ExitCode == 0, $"modal call {function} failed: {result.Errors}");
+    }
+
+    /// <summary>Starts a logs command, waits until it says it is connected, then has Chatty write <paramref name="lines"/> lines to each stream.</summary>
+    private async Task<(Process Logs, LineCollector Output)> LogsWhileChattyWritesAsync(string announcement, int lines, params string[] arguments)
+    {
+        var logs = ModalTool.Start([.. arguments, "--server", server.Url]);
+        var output = new LineCollector(logs);
+        await output.WaitForErrorAsync(announcement);
+        await CallAsync("Chatty", lines.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return (logs, output);
     }
 
     /// <summary>Calls once so that a container of the function runs: later calls then write their lines within a second.</summary>
