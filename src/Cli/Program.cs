@@ -8,6 +8,7 @@ var root = new RootCommand("Modal for .NET: run the control plane and manage its
 root.Subcommands.Add(ControlPlaneCommandLine.AddServer(new Command("server", "Run the standalone control plane until SIGINT or SIGTERM.")));
 root.Subcommands.Add(AdminCommands.App());
 root.Subcommands.Add(AdminCommands.Function());
+root.Subcommands.Add(RunCommand.Run());
 root.Subcommands.Add(CallCommand.Call());
 root.Subcommands.Add(ContainerCommands.Container());
 root.Subcommands.Add(TokenCommands.Token());

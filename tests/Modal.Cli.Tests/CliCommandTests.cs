@@ -289,6 +289,45 @@ public sealed partial class CliTests
         Assert.Contains($"no live container has the id '{containerId}'", noLogs.Errors);
     }
 
+    [Fact]
+    public async Task Run_runs_a_project_with_the_profiles_server_and_token_in_its_environment()
+    {
+        string profile = Path.Combine(Directory.CreateTempSubdirectory("modal-cli-run-").FullName, ".modal.toml");
+        await File.WriteAllTextAsync(profile,
+            $"server_url = \"{server.Url}\"\ntoken_id = \"{ModalTool.TokenId}\"\ntoken_secret = \"{ModalTool.TokenSecret}\"\n");
+        string name = "cli-run-" + Guid.NewGuid().ToString("N")[..8];
+        string project = ModalTool.ProjectDirectory("tests/Modal.Integration.Functions", "Modal.Integration.Functions.csproj");
+        try
+        {
+            // --no-build: the other tests run this project's build output; the app's own "deploy NAME" mode deploys it.
+            var run = await ModalTool.RunWithAsync(new Dictionary<string, string?>(s_noConnectionVariables) { ["MODAL_CONFIG_PATH"] = profile },
+                "run", project, "--no-build", "-c", ModalTool.Configuration, "--", "deploy", name);
+
+            Assert.True(run.ExitCode == 0, run.Output + run.Errors);
+            Assert.Contains($"deployed={name}", run.Output);
+            var app = Assert.Single((await JsonAsync("app", "list")).EnumerateArray(), item => item.GetProperty("name").GetString() == name);
+            Assert.Equal("deployed", app.GetProperty("state").GetString());
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(profile)!, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Run_of_a_missing_project_exits_2_and_a_failing_app_exits_1()
+    {
+        var missing = await ModalTool.RunAsync("run", "/nonexistent/project", "--server", server.Url);
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("the project '/nonexistent/project' does not exist", missing.Errors);
+
+        // The app's "get ID" mode fails for a call id that does not exist.
+        string project = ModalTool.ProjectDirectory("tests/Modal.Integration.Functions", "Modal.Integration.Functions.csproj");
+        var failing = await ModalTool.RunAsync("run", project, "--no-build", "-c", ModalTool.Configuration, "--server", server.Url, "--", "get", "fc-nosuchcall");
+        Assert.Equal(1, failing.ExitCode);
+        Assert.Contains("the app Modal.Integration.Functions exited with code", failing.Errors);
+    }
+
     private async Task<JsonElement> JsonAsync(params string[] arguments)
     {
         var result = await ModalTool.RunAsync([.. arguments, "--json", "--server", server.Url]);

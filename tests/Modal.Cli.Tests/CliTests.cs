@@ -46,6 +46,7 @@ public sealed partial class CliTests(ToolServerFixture server) : IClassFixture<T
     [InlineData(new[] { "function", "stats", "--help" }, "<function>")]
     [InlineData(new[] { "app", "logs", "--help" }, "--follow")]
     [InlineData(new[] { "call", "--help" }, "<json-args>")]
+    [InlineData(new[] { "run", "--help" }, "--no-build")]
     [InlineData(new[] { "container", "list", "--help" }, "--app <APP>")]
     [InlineData(new[] { "container", "stop", "--help" }, "<container>")]
     [InlineData(new[] { "container", "logs", "--help" }, "--idle <SECONDS>")]

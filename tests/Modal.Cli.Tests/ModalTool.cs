@@ -87,19 +87,24 @@ internal static partial class ModalTool
         return start;
     }
 
+    /// <summary>The configuration these tests were built in (Debug or Release).</summary>
+    public static string Configuration => new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
+
     /// <summary>A project's build output in this clone, in the configuration these tests were built in.</summary>
     public static string BuildOutput(string project, string file)
+        => Path.Combine(ProjectDirectory(project, Path.Combine("bin", Configuration, "net10.0", file)), "bin", Configuration, "net10.0", file);
+
+    /// <summary>A project's folder in this clone: the first folder above the tests' own that holds <paramref name="project"/>/<paramref name="inside"/>.</summary>
+    public static string ProjectDirectory(string project, string inside)
     {
-        var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {
-            var candidate = Path.Combine(directory.FullName, project, "bin", configuration, "net10.0", file);
-            if (File.Exists(candidate))
+            if (File.Exists(Path.Combine(directory.FullName, project, inside)))
             {
-                return candidate;
+                return Path.Combine(directory.FullName, project);
             }
         }
-        throw new FileNotFoundException($"{project}/bin/{configuration}/net10.0/{file} was not found above {AppContext.BaseDirectory}.");
+        throw new FileNotFoundException($"{project}/{inside} was not found above {AppContext.BaseDirectory}.");
     }
 
     [GeneratedRegex(@"listening on (\S+)")]
