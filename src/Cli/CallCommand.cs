@@ -62,9 +62,9 @@ internal static class CallCommand
             TokenSecret = connection.TokenSecret, RetryWindow = TimeSpan.FromSeconds(10),
         });
         using var host = builder.Build();
-        await host.StartAsync(cancellationToken);
         try
         {
+            await host.StartAsync(cancellationToken); // connects (AuthenticationException, ConnectionException are handled below)
             var result = await Modal.Function.FromName(appName, functionName).RemoteAsync<object?>(values, cancellationToken);
             Output.WriteJson(ToJson(result));
             return 0;
