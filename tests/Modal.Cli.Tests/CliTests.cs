@@ -18,7 +18,7 @@ public sealed class ToolServerFixture : IAsyncLifetime
         (_server, Url) = await ModalTool.StartServerAsync(Path.Combine(_directory, "modal.db"));
         var deploy = await ModalTool.RunAsync(
             ModalTool.BuildOutput("tests/Modal.Integration.Functions", "Modal.Integration.Functions.dll"), ["deploy", AppName],
-            new Dictionary<string, string> { ["MODAL_SERVER_URL"] = Url });
+            new Dictionary<string, string?> { ["MODAL_SERVER_URL"] = Url });
         Assert.True(deploy.ExitCode == 0, $"Deploying {AppName} failed: {deploy.Output}{deploy.Errors}");
     }
 
@@ -34,7 +34,7 @@ public sealed class ToolServerFixture : IAsyncLifetime
     }
 }
 
-public sealed class CliTests(ToolServerFixture server) : IClassFixture<ToolServerFixture>
+public sealed partial class CliTests(ToolServerFixture server) : IClassFixture<ToolServerFixture>
 {
     [Theory]
     [InlineData(new[] { "--help" }, "modal [command] [options]")]
@@ -43,6 +43,16 @@ public sealed class CliTests(ToolServerFixture server) : IClassFixture<ToolServe
     [InlineData(new[] { "app", "list", "--help" }, "--json")]
     [InlineData(new[] { "app", "stop", "--help" }, "<app>")]
     [InlineData(new[] { "function", "list", "--help" }, "--app <NAME>")]
+    [InlineData(new[] { "function", "stats", "--help" }, "<function>")]
+    [InlineData(new[] { "app", "logs", "--help" }, "--follow")]
+    [InlineData(new[] { "call", "--help" }, "<json-args>")]
+    [InlineData(new[] { "run", "--help" }, "--no-build")]
+    [InlineData(new[] { "container", "list", "--help" }, "--app <APP>")]
+    [InlineData(new[] { "container", "stop", "--help" }, "<container>")]
+    [InlineData(new[] { "container", "logs", "--help" }, "--idle <SECONDS>")]
+    [InlineData(new[] { "token", "new", "--help" }, "--save-profile")]
+    [InlineData(new[] { "token", "list", "--help" }, "--json")]
+    [InlineData(new[] { "token", "revoke", "--help" }, "<token-id>")]
     public async Task Help_prints_usage_and_exits_0(string[] arguments, string expected)
     {
         var result = await ModalTool.RunAsync(arguments);
@@ -57,6 +67,8 @@ public sealed class CliTests(ToolServerFixture server) : IClassFixture<ToolServe
     [InlineData("server", "--port", "many")]
     [InlineData("app", "list", "--nope")]
     [InlineData("nosuchcommand")]
+    [InlineData("token", "new", "--kind", "root")]
+    [InlineData("call", "only-an-app")]
     public async Task A_bad_flag_exits_2_with_one_line(params string[] arguments)
     {
         var result = await ModalTool.RunAsync(arguments);
@@ -99,7 +111,7 @@ public sealed class CliTests(ToolServerFixture server) : IClassFixture<ToolServe
         var name = "cli-stop-" + Guid.NewGuid().ToString("N")[..8];
         var deploy = await ModalTool.RunAsync(
             ModalTool.BuildOutput("tests/Modal.Integration.Functions", "Modal.Integration.Functions.dll"), ["deploy", name],
-            new Dictionary<string, string> { ["MODAL_SERVER_URL"] = server.Url });
+            new Dictionary<string, string?> { ["MODAL_SERVER_URL"] = server.Url });
         Assert.True(deploy.ExitCode == 0, deploy.Errors);
 
         var stopped = await ModalTool.RunAsync("app", "stop", name, "--server", server.Url);

@@ -13,7 +13,14 @@ internal static partial class ModalTool
 
     public static async Task<Result> RunAsync(params string[] arguments) => await RunAsync(ToolAssembly, arguments);
 
-    public static async Task<Result> RunAsync(string assembly, string[] arguments, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>Runs the tool with these variables (a null value removes one) and waits for it to exit.</summary>
+    public static async Task<Result> RunWithAsync(IReadOnlyDictionary<string, string?> environment, params string[] arguments)
+        => await RunAsync(ToolAssembly, arguments, environment);
+
+    /// <summary>Starts the tool without waiting for it, its output redirected (a command that runs until stopped).</summary>
+    public static Process Start(params string[] arguments) => Process.Start(StartInfo(ToolAssembly, arguments, null))!;
+
+    public static async Task<Result> RunAsync(string assembly, string[] arguments, IReadOnlyDictionary<string, string?>? environment = null)
     {
         using var process = Process.Start(StartInfo(assembly, arguments, environment))!;
         var output = process.StandardOutput.ReadToEndAsync();
@@ -47,7 +54,10 @@ internal static partial class ModalTool
     /// <summary>The admin token's secret.</summary>
     public static readonly string TokenSecret = "ts-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
 
-    private static ProcessStartInfo StartInfo(string assembly, string[] arguments, IReadOnlyDictionary<string, string>? environment)
+    /// <summary>A profile file path that does not exist, so that no test reads the real ~/.modal.toml.</summary>
+    public static readonly string NoProfile = Path.Combine(Path.GetTempPath(), "modal-cli-test-no-profile-" + Guid.NewGuid().ToString("N"), ".modal.toml");
+
+    private static ProcessStartInfo StartInfo(string assembly, string[] arguments, IReadOnlyDictionary<string, string?>? environment)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(assembly);
@@ -62,26 +72,39 @@ internal static partial class ModalTool
         // A standalone server always requires a token.
         start.Environment["MODAL_TOKEN_ID"] = TokenId;
         start.Environment["MODAL_TOKEN_SECRET"] = TokenSecret;
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        start.Environment["MODAL_CONFIG_PATH"] = NoProfile;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
         {
-            start.Environment[name] = value;
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
         }
         return start;
     }
 
+    /// <summary>The configuration these tests were built in (Debug or Release).</summary>
+    public static string Configuration => new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
+
     /// <summary>A project's build output in this clone, in the configuration these tests were built in.</summary>
     public static string BuildOutput(string project, string file)
+        => Path.Combine(ProjectDirectory(project, Path.Combine("bin", Configuration, "net10.0", file)), "bin", Configuration, "net10.0", file);
+
+    /// <summary>A project's folder in this clone: the first folder above the tests' own that holds <paramref name="project"/>/<paramref name="inside"/>.</summary>
+    public static string ProjectDirectory(string project, string inside)
     {
-        var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {
-            var candidate = Path.Combine(directory.FullName, project, "bin", configuration, "net10.0", file);
-            if (File.Exists(candidate))
+            if (File.Exists(Path.Combine(directory.FullName, project, inside)))
             {
-                return candidate;
+                return Path.Combine(directory.FullName, project);
             }
         }
-        throw new FileNotFoundException($"{project}/bin/{configuration}/net10.0/{file} was not found above {AppContext.BaseDirectory}.");
+        throw new FileNotFoundException($"{project}/{inside} was not found above {AppContext.BaseDirectory}.");
     }
 
     [GeneratedRegex(@"listening on (\S+)")]

@@ -9,7 +9,7 @@ using Modal.Server.Store;
 namespace Modal.Server.Services;
 
 /// <summary>
-/// The caller-facing RPCs: apps, calls, outputs, blobs, artifacts, tokens. Each checks its fields (<see cref="RequestLimits"/>)
+/// The caller-facing RPCs: apps, calls, outputs, blobs, artifacts, tokens, containers. Each checks its fields (<see cref="RequestLimits"/>)
 /// and who may do it (<see cref="AccessControl"/>) before it translates the request into an operation.
 /// </summary>
 internal sealed class ModalClientService(
@@ -82,6 +82,8 @@ internal sealed class ModalClientService(
             return; // Nothing more will be written.
         }
         var reader = logs.Subscribe(appId, context.CancellationToken);
+        // Headers now tell the caller that it is subscribed: every line written from here on reaches it.
+        await context.WriteResponseHeadersAsync(new Metadata()).ConfigureAwait(false);
         try
         {
             await foreach (var line in reader.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
@@ -294,5 +296,59 @@ internal sealed class ModalClientService(
             throw Errors.NotFound($"Token '{tokenId}' was not found.");
         }
         return new TokenRevokeResponse();
+    }
+
+    public override async Task<ContainerListResponse> ContainerList(ContainerListRequest request, ServerCallContext context)
+    {
+        var principal = AccessControl.Of(context);
+        AccessControl.RequireClient(principal, "ContainerList");
+        string? onlyAppId = null;
+        if (request.AppId.Length > 0)
+        {
+            onlyAppId = Require(request.AppId, "app_id", "ContainerList");
+            await access.CheckAppAsync(principal, onlyAppId, "ContainerList", workerMay: false).ConfigureAwait(false);
+        }
+        var appNames = new Dictionary<string, string?>(StringComparer.Ordinal);
+        var functionNames = new Dictionary<string, string>(StringComparer.Ordinal);
+        var response = new ContainerListResponse();
+        foreach (var row in await store.ListContainersAsync().ConfigureAwait(false))
+        {
+            if (onlyAppId is not null && row.AppId != onlyAppId)
+            {
+                continue;
+            }
+            if (!appNames.TryGetValue(row.AppId, out string? appName))
+            {
+                appNames[row.AppId] = appName = (await store.GetAppAsync(row.AppId).ConfigureAwait(false))?.Name;
+            }
+            // A token limited to named apps sees only their containers, as AppList shows only those apps.
+            if (appName is null || !AccessControl.MayUseAppName(principal, appName))
+            {
+                continue;
+            }
+            if (!functionNames.TryGetValue(row.FunctionId, out string? functionName))
+            {
+                functionNames[row.FunctionId] = functionName = (await store.GetFunctionAsync(row.FunctionId).ConfigureAwait(false))?.Name ?? string.Empty;
+            }
+            response.Containers.Add(new ContainerInfo
+            {
+                ContainerId = row.Id, AppId = row.AppId, AppName = appName, FunctionId = row.FunctionId, FunctionName = functionName,
+                State = row.State, RunningInputs = row.Running, LaunchedUnixMs = row.LaunchedUnixMs,
+            });
+        }
+        return response;
+    }
+
+    public override async Task<ContainerStopResponse> ContainerStop(ContainerStopRequest request, ServerCallContext context)
+    {
+        var principal = AccessControl.Of(context);
+        AccessControl.RequireClient(principal, "ContainerStop");
+        string containerId = Require(request.ContainerId, "container_id", "ContainerStop");
+        var container = await store.GetContainerAsync(containerId).ConfigureAwait(false)
+            ?? throw Errors.NotFound($"Container '{containerId}' was not found: it is unknown or already gone.");
+        await access.CheckAppAsync(principal, container.AppId, "ContainerStop", workerMay: false).ConfigureAwait(false);
+        // Every replica applies stop requests to the containers it launched on its next tick.
+        await store.RequestContainerStopAsync(containerId, kill: false).ConfigureAwait(false);
+        return new ContainerStopResponse();
     }
 }
