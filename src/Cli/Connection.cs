@@ -3,6 +3,7 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Modal.Api;
+using Modal.Hosting;
 using Modal.Server;
 
 namespace Modal.Cli;
@@ -27,19 +28,15 @@ internal sealed record Connection(string ServerUrls, string? TokenId, string? To
     /// <summary>The first of the URLs (MODAL_SERVER_URL may list replicas), which the admin calls use.</summary>
     public string ServerUrl => ServerUrls.Split(',')[0].Trim();
 
-    /// <summary>The settings for this command line.</summary>
-    /// <exception cref="UsageException">The profile file is bad.</exception>
+    /// <summary>The settings for this command line (<see cref="ClientSettings"/>, with <c>--server</c> first).</summary>
+    /// <exception cref="ProfileFileException">The profile file is bad.</exception>
     public static Connection Resolve(ParseResult parseResult)
     {
-        var profile = ProfileFile.Read();
-        string url = parseResult.GetValue(ServerOption) is { Length: > 0 } given ? given
-            : Variable("MODAL_SERVER_URL") ?? profile.GetValueOrDefault(ProfileFile.ServerUrl) ?? DefaultServerUrl;
-        return Variable("MODAL_TOKEN_ID") is not null || Variable("MODAL_TOKEN_SECRET") is not null
-            ? new Connection(url, Variable("MODAL_TOKEN_ID"), Variable("MODAL_TOKEN_SECRET"))
-            : new Connection(url, profile.GetValueOrDefault(ProfileFile.TokenId), profile.GetValueOrDefault(ProfileFile.TokenSecret));
+        // The tool refuses a bad profile file even when --server and the variables leave it unused (apps read it only when needed).
+        ProfileFile.Read();
+        var settings = ClientSettings.Resolve(new ModalAppOptions { ServerUrl = parseResult.GetValue(ServerOption) });
+        return new Connection(settings.ServerUrl ?? DefaultServerUrl, settings.TokenId, settings.TokenSecret);
     }
-
-    private static string? Variable(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
 
     /// <summary>
     /// Runs one command's action with a client of the control plane. A failed call is one line on standard error and
@@ -82,7 +79,7 @@ internal sealed record Connection(string ServerUrls, string? TokenId, string? To
             await Console.Error.WriteLineAsync($"modal: {exception.Message}").ConfigureAwait(false);
             return FailedExitCode;
         }
-        catch (UsageException exception)
+        catch (Exception exception) when (exception is UsageException or ProfileFileException)
         {
             await Console.Error.WriteLineAsync($"modal: {exception.Message}").ConfigureAwait(false);
             return ControlPlaneCommandLine.UsageExitCode;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Modal.Api;
+using Modal.Hosting;
 
 namespace Modal.Cli;
 

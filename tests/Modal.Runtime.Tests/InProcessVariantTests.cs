@@ -65,15 +65,16 @@ public sealed class InProcessVariantTests : IAsyncLifetime
     {
         var hold = TestFunctions.Functions.Hold; // MaxContainers = 1, one input at a time
         var declared = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => hold.RemoteAsync(500)));
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => hold.RemoteAsync(1_000)));
         declared.Stop();
-        Assert.True(declared.Elapsed >= TimeSpan.FromMilliseconds(1_900), $"one at a time takes 4 x 500 ms, took {declared.Elapsed}");
+        Assert.True(declared.Elapsed >= TimeSpan.FromMilliseconds(3_900), $"one at a time takes 4 x 1 s, took {declared.Elapsed}");
 
+        // Four at once take about 1 s, one at a time 4 s: under 3 s means more than one at a time, with 2 s to spare for load.
         var wide = hold.WithConcurrency(maxInputs: 4);
         var variant = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => wide.RemoteAsync(500)));
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => wide.RemoteAsync(1_000)));
         variant.Stop();
-        Assert.True(variant.Elapsed < TimeSpan.FromMilliseconds(1_500), $"four at once take about 500 ms, took {variant.Elapsed}");
+        Assert.True(variant.Elapsed < TimeSpan.FromMilliseconds(3_000), $"four at once take about 1 s, took {variant.Elapsed}");
     }
 
     [Fact]

@@ -36,10 +36,11 @@ internal sealed class ControlPlaneBackend : IModalBackend, IAsyncDisposable
     public static async Task<ControlPlaneBackend> StartAsync(
         string serverUrl, string appName, AppKind kind, ModalAppOptions options, IAsyncDisposable? ownedServer, CancellationToken cancellationToken)
     {
+        var settings = Hosting.ClientSettings.Resolve(options);
         var connection = GrpcConnection.ForClient(
             serverUrl,
-            options.TokenId ?? Environment.GetEnvironmentVariable("MODAL_TOKEN_ID"),
-            options.TokenSecret ?? Environment.GetEnvironmentVariable("MODAL_TOKEN_SECRET"),
+            settings.TokenId,
+            settings.TokenSecret,
             Hosting.BackendFactory.RetryWindow(options),
             options.CaCertificatePath ?? (Environment.GetEnvironmentVariable(PrivateCertificateAuthority.Variable) is { Length: > 0 } ca ? ca : null));
         try

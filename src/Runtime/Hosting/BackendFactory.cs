@@ -8,7 +8,7 @@ namespace Modal.Hosting;
 internal static class BackendFactory
 {
     /// <summary>The environment variable naming a standalone control plane.</summary>
-    public const string ServerUrlVariable = "MODAL_SERVER_URL";
+    public const string ServerUrlVariable = ClientSettings.ServerUrlVariable;
 
     /// <summary>The environment variable that sets the retry window, in seconds.</summary>
     public const string RetryWindowVariable = "MODAL_RETRY_WINDOW_SECONDS";
@@ -23,10 +23,11 @@ internal static class BackendFactory
         return ServerUrl(options) is not null ? ModalMode.Remote : EmbeddedControlPlane.DefaultMode;
     }
 
-    /// <summary>The configured control plane URL: the options', else <c>MODAL_SERVER_URL</c>, else null.</summary>
-    public static string? ServerUrl(ModalAppOptions options)
-        => !string.IsNullOrWhiteSpace(options.ServerUrl) ? options.ServerUrl
-            : Environment.GetEnvironmentVariable(ServerUrlVariable) is { Length: > 0 } url ? url : null;
+    /// <summary>
+    /// The configured control plane URL: the options', else <c>MODAL_SERVER_URL</c>, else <c>server_url</c> in the
+    /// profile file, else null.
+    /// </summary>
+    public static string? ServerUrl(ModalAppOptions options) => ClientSettings.Resolve(options).ServerUrl;
 
     /// <summary>
     /// How long calls ride out an unreachable control plane: the options', else <c>MODAL_RETRY_WINDOW_SECONDS</c>, else

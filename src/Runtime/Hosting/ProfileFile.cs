@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Modal.Cli;
+namespace Modal.Hosting;
 
 /// <summary>
 /// The profile file, <c>~/.modal.toml</c> (or the file <c>MODAL_CONFIG_PATH</c> names): <c>server_url</c>,
@@ -24,7 +24,7 @@ internal static class ProfileFile
         : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".modal.toml");
 
     /// <summary>The file's keys; empty when there is no file.</summary>
-    /// <exception cref="UsageException">The file cannot be read, or a line is not one this reader accepts.</exception>
+    /// <exception cref="ProfileFileException">The file cannot be read, or a line is not one this reader accepts.</exception>
     public static IReadOnlyDictionary<string, string> Read() => Read(Path);
 
     public static IReadOnlyDictionary<string, string> Read(string path)
@@ -40,7 +40,7 @@ internal static class ProfileFile
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"the profile file {path} cannot be read: {exception.Message}");
+            throw new ProfileFileException($"the profile file {path} cannot be read: {exception.Message}");
         }
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         for (int i = 0; i < lines.Length; i++)
@@ -53,25 +53,25 @@ internal static class ProfileFile
             string Where() => $"{path} line {i + 1}";
             if (line[0] == '[')
             {
-                throw new UsageException($"{Where()}: '{line}' starts a section, which the profile file does not have. " +
+                throw new ProfileFileException($"{Where()}: '{line}' starts a section, which the profile file does not have. " +
                     $"Write {string.Join(", ", s_keys)} at the top level, one 'key = \"value\"' per line.");
             }
             int equals = line.IndexOf('=', StringComparison.Ordinal);
             string key = equals < 0 ? line : line[..equals].Trim();
             if (equals < 0)
             {
-                throw new UsageException($"{Where()}: '{line}' is not a 'key = \"value\"' line. Write for example {ServerUrl} = \"http://127.0.0.1:50051\".");
+                throw new ProfileFileException($"{Where()}: '{line}' is not a 'key = \"value\"' line. Write for example {ServerUrl} = \"http://127.0.0.1:50051\".");
             }
             if (!s_keys.Contains(key))
             {
-                throw new UsageException($"{Where()}: '{key}' is not a profile key. The keys are {string.Join(", ", s_keys)}.");
+                throw new ProfileFileException($"{Where()}: '{key}' is not a profile key. The keys are {string.Join(", ", s_keys)}.");
             }
             if (values.ContainsKey(key))
             {
-                throw new UsageException($"{Where()}: {key} is set a second time. Keep one {key} line.");
+                throw new ProfileFileException($"{Where()}: {key} is set a second time. Keep one {key} line.");
             }
             values[key] = ParseString(line[(equals + 1)..].Trim())
-                ?? throw new UsageException($"{Where()}: the value of {key} is not a double-quoted string. Write {key} = \"...\" " +
+                ?? throw new ProfileFileException($"{Where()}: the value of {key} is not a double-quoted string. Write {key} = \"...\" " +
                     "(inside the quotes, write \\\" for a quote and \\\\ for a backslash).");
         }
         return values;
@@ -182,8 +182,5 @@ internal static class ProfileFile
     }
 }
 
-/// <summary>Bad usage found after parsing (a bad value, a bad profile file): one line on standard error and exit code 2.</summary>
-internal sealed class UsageException(string message) : Exception(message);
-
-/// <summary>An operation that failed for a reason already explained (an unknown name, a refused call): exit code 1.</summary>
-internal sealed class FailedException(string message) : Exception(message);
+/// <summary>The profile file cannot be read, or has a line this reader does not accept; the message names the file, the line and the fix.</summary>
+internal sealed class ProfileFileException(string message) : InvalidOperationException(message);
