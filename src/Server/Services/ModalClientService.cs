@@ -308,8 +308,8 @@ internal sealed class ModalClientService(
             onlyAppId = Require(request.AppId, "app_id", "ContainerList");
             await access.CheckAppAsync(principal, onlyAppId, "ContainerList", workerMay: false).ConfigureAwait(false);
         }
-        var appNames = new Dictionary<string, string?>(StringComparer.Ordinal);
-        var functionNames = new Dictionary<string, string>(StringComparer.Ordinal);
+        // One read per function: its row names both the function and its app.
+        var functions = new Dictionary<string, FunctionRow?>(StringComparer.Ordinal);
         var response = new ContainerListResponse();
         foreach (var row in await store.ListContainersAsync().ConfigureAwait(false))
         {
@@ -317,22 +317,18 @@ internal sealed class ModalClientService(
             {
                 continue;
             }
-            if (!appNames.TryGetValue(row.AppId, out string? appName))
+            if (!functions.TryGetValue(row.FunctionId, out var function))
             {
-                appNames[row.AppId] = appName = (await store.GetAppAsync(row.AppId).ConfigureAwait(false))?.Name;
+                functions[row.FunctionId] = function = await store.GetFunctionAsync(row.FunctionId).ConfigureAwait(false);
             }
             // A token limited to named apps sees only their containers, as AppList shows only those apps.
-            if (appName is null || !AccessControl.MayUseAppName(principal, appName))
+            if (function is null || !AccessControl.MayUseAppName(principal, function.AppName))
             {
                 continue;
             }
-            if (!functionNames.TryGetValue(row.FunctionId, out string? functionName))
-            {
-                functionNames[row.FunctionId] = functionName = (await store.GetFunctionAsync(row.FunctionId).ConfigureAwait(false))?.Name ?? string.Empty;
-            }
             response.Containers.Add(new ContainerInfo
             {
-                ContainerId = row.Id, AppId = row.AppId, AppName = appName, FunctionId = row.FunctionId, FunctionName = functionName,
+                ContainerId = row.Id, AppId = row.AppId, AppName = function.AppName, FunctionId = row.FunctionId, FunctionName = function.Name,
                 State = row.State, RunningInputs = row.Running, LaunchedUnixMs = row.LaunchedUnixMs,
             });
         }
