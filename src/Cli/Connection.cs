@@ -33,8 +33,9 @@ internal sealed record Connection(string ServerUrls, string? TokenId, string? To
     public static Connection Resolve(ParseResult parseResult)
     {
         // The tool refuses a bad profile file even when --server and the variables leave it unused (apps read it only when needed).
-        ProfileFile.Read();
-        var settings = ClientSettings.Resolve(new ModalAppOptions { ServerUrl = parseResult.GetValue(ServerOption) });
+        var profile = ProfileFile.Read();
+        var settings = ClientSettings.Resolve(new ModalAppOptions { ServerUrl = parseResult.GetValue(ServerOption) },
+            Environment.GetEnvironmentVariable, () => profile);
         return new Connection(settings.ServerUrl ?? DefaultServerUrl, settings.TokenId, settings.TokenSecret);
     }
 

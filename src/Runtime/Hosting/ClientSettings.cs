@@ -17,9 +17,13 @@ internal sealed record ClientSettings(string? ServerUrl, string? TokenId, string
 
     /// <summary>The settings for <paramref name="options"/>, given the variables and the profile file's path.</summary>
     public static ClientSettings Resolve(ModalAppOptions options, Func<string, string?> variables, string profilePath)
+        => Resolve(options, variables, () => ProfileFile.Read(profilePath));
+
+    /// <summary>The settings for <paramref name="options"/>, given the variables and a reader of the profile's keys (called at most once, only when needed).</summary>
+    public static ClientSettings Resolve(ModalAppOptions options, Func<string, string?> variables, Func<IReadOnlyDictionary<string, string>> readProfile)
     {
         IReadOnlyDictionary<string, string>? profile = null;
-        string? Profile(string key) => (profile ??= ProfileFile.Read(profilePath)).GetValueOrDefault(key);
+        string? Profile(string key) => (profile ??= readProfile()).GetValueOrDefault(key);
         string? Variable(string name) => variables(name) is { Length: > 0 } value ? value : null;
 
         string? url = !string.IsNullOrWhiteSpace(options.ServerUrl) ? options.ServerUrl
