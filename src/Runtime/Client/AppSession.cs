@@ -77,6 +77,10 @@ internal sealed class AppSession : IAsyncDisposable
             }
         }
         var created = await connection.CallAsync((e, o) => e.Client.AppCreateAsync(request, o), cancellationToken).ConfigureAwait(false);
+        if (request.Functions.Count > 0)
+        {
+            Hosting.RunReport.Append(created.AppId, appName, kind == AppKind.Deployed, connection.ServerUrl); // for `modal run`'s progress
+        }
         return new AppSession(connection, appName, created, kind == AppKind.Ephemeral, entrypoints.SelectMany(entrypoint => entrypoint.Functions));
     }
 
