@@ -12,7 +12,7 @@ namespace Modal.Cli;
 /// </summary>
 internal sealed class LiveProgressView : ProgressView
 {
-    private const int BarWidth = 30;
+    private const int BarWidth = 24;
     private const int MapsShown = 8;
 
     private readonly Lock _lock = new();
@@ -113,10 +113,20 @@ internal sealed class LiveProgressView : ProgressView
                 rows.Add(new Markup($"  [grey]… {maps.Count - MapsShown} earlier calls[/]"));
                 maps = [.. maps.Skip(maps.Count - MapsShown)];
             }
-            foreach (var map in maps)
+            if (maps.Count > 0)
             {
-                rows.Add(new Markup(string.Create(CultureInfo.InvariantCulture,
-                    $"  {Markup.Escape(map.Function)} [grey]{Markup.Escape(map.CallId)}[/] {Bar(map)} {map.Done}/{map.Total}{Markup.Escape(Rate(map))}")));
+                // Columns line the bars up; the call id is cut to what tells calls apart on one screen (--json and plain lines give it whole).
+                var grid = new Grid().AddColumns(5);
+                foreach (var map in maps)
+                {
+                    grid.AddRow(
+                        new Markup("  " + Markup.Escape(map.Function)),
+                        new Markup($"[grey]{Markup.Escape(map.CallId.Length > 12 ? map.CallId[..11] + "…" : map.CallId)}[/]"),
+                        new Markup(Bar(map)),
+                        new Markup(string.Create(CultureInfo.InvariantCulture, $"{map.Done}/{map.Total}{(map.InputsComplete || map.Finished ? "" : "+")}")),
+                        new Markup(Markup.Escape(Rate(map).Trim())));
+                }
+                rows.Add(grid);
             }
             foreach (var calls in state.SingleCalls)
             {
