@@ -14,7 +14,7 @@ public sealed class AppProgressTests
     public async Task AppGetProgress_shows_a_maps_inputs_finished_of_sent_and_its_functions_running_container()
     {
         await using var server = await TokenServer.StartAsync();
-        var (appId, functionId, launched) = await TokenServer.CreateAppWithContainerAsync(server, "progress");
+        var (appId, functionId, launched) = await TokenServer.CreateAppWithContainerAsync(server, "progress", maxContainers: 1);
         await using var worker = server.Worker(launched.ContainerId, launched.ContainerToken);
         await worker.HelloAsync();
         await worker.StartAsync(credits: 1);
@@ -57,16 +57,12 @@ public sealed class AppProgressTests
     }
 
     [Fact]
-    public async Task AppGetProgress_is_open_to_tokens_that_reach_the_app_and_refused_to_workers_other_apps_tokens_and_bad_requests()
+    public async Task AppGetProgress_is_refused_to_workers_and_callers_without_a_token_and_checks_its_fields()
     {
         await using var server = await TokenServer.StartAsync();
         var (appId, _, launched) = await TokenServer.CreateAppWithContainerAsync(server, "progress-access");
-        var own = await server.Client.TokenCreateAsync(new TokenCreateRequest { AppNames = { "progress-access" } }, TokenServer.Admin);
-        var other = await server.Client.TokenCreateAsync(new TokenCreateRequest { AppNames = { "someone-else" } }, TokenServer.Admin);
         var request = new AppGetProgressRequest { AppId = appId };
 
-        Assert.Equal("progress-access", (await server.Client.AppGetProgressAsync(request, Token(own))).AppName);
-        var otherApp = await Assert.ThrowsAsync<RpcException>(() => server.Client.AppGetProgressAsync(request, Token(other)).ResponseAsync);
         var asWorker = await Assert.ThrowsAsync<RpcException>(() => server.Client.AppGetProgressAsync(request,
             TokenServer.WorkerHeaders(launched)).ResponseAsync);
         var noToken = await Assert.ThrowsAsync<RpcException>(() => server.Client.AppGetProgressAsync(request).ResponseAsync);
@@ -74,11 +70,9 @@ public sealed class AppProgressTests
             server.Client.AppGetProgressAsync(new AppGetProgressRequest { AppId = "ap-nosuchapp" }, TokenServer.Admin).ResponseAsync);
         var tooMany = await Assert.ThrowsAsync<RpcException>(() =>
             server.Client.AppGetProgressAsync(new AppGetProgressRequest { AppId = appId, MaxCalls = 5000 }, TokenServer.Admin).ResponseAsync);
-        var noApp = await Assert.ThrowsAsync<RpcException>(() => server.Client.AppGetProgressAsync(new AppGetProgressRequest(), TokenServer.Admin).ResponseAsync);
+        var noApp = await Assert.ThrowsAsync<RpcException>(() =>
+            server.Client.AppGetProgressAsync(new AppGetProgressRequest(), TokenServer.Admin).ResponseAsync);
 
-        Assert.Equal(StatusCode.PermissionDenied, otherApp.StatusCode);
-        Assert.Contains("AppGetProgress", otherApp.Status.Detail);
-        Assert.Contains("progress-access", otherApp.Status.Detail);
         Assert.Equal(StatusCode.PermissionDenied, asWorker.StatusCode);
         Assert.Contains("AppGetProgress is not open to workers", asWorker.Status.Detail);
         Assert.Equal(StatusCode.Unauthenticated, noToken.StatusCode);
@@ -88,5 +82,26 @@ public sealed class AppProgressTests
         Assert.Contains("max_calls", tooMany.Status.Detail);
         Assert.Equal(StatusCode.InvalidArgument, noApp.StatusCode);
         Assert.Contains("app_id", noApp.Status.Detail);
+    }
+
+    [Fact]
+    public async Task AppGetProgress_is_open_to_a_client_token_of_the_app_and_refused_to_one_limited_to_other_apps()
+    {
+        // A standalone control plane, whose store issues client tokens (the embedded one knows only its own admin token).
+        await using var server = await TestServer.StartAsync(new ControlPlaneOptions { Standalone = true, TokenId = "id", TokenSecret = "secret" });
+        var created = await server.Client.AppCreateAsync(new AppCreateRequest { Name = "progress-tokens", Functions = { Payloads.Spec() } },
+            TokenServer.Admin);
+        var own = await server.Client.TokenCreateAsync(new TokenCreateRequest { AppNames = { "progress-tokens" } }, TokenServer.Admin);
+        var other = await server.Client.TokenCreateAsync(new TokenCreateRequest { AppNames = { "someone-else" } }, TokenServer.Admin);
+        var request = new AppGetProgressRequest { AppId = created.AppId };
+
+        var allowed = await server.Client.AppGetProgressAsync(request, Token(own));
+        var refused = await Assert.ThrowsAsync<RpcException>(() => server.Client.AppGetProgressAsync(request, Token(other)).ResponseAsync);
+
+        Assert.Equal("progress-tokens", allowed.AppName);
+        Assert.Equal("Square", Assert.Single(allowed.Functions).FunctionName);
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        Assert.Contains("AppGetProgress", refused.Status.Detail);
+        Assert.Contains("progress-tokens", refused.Status.Detail);
     }
 }

@@ -11,11 +11,16 @@ internal static class TokenServer
 
     public static Task<TestServer> StartAsync() => TestServer.StartAsync(new ControlPlaneOptions { TokenId = "id", TokenSecret = "secret" });
 
-    /// <summary>An app whose one function (Square) keeps a container running; returns the app and function ids and that container.</summary>
-    public static async Task<(string AppId, string FunctionId, ContainerLaunchRequest Container)> CreateAppWithContainerAsync(TestServer server, string name)
+    /// <summary>
+    /// An app whose one function (Square) keeps a container running (and, with <paramref name="maxContainers"/> 1, no other);
+    /// returns the app and function ids and that container.
+    /// </summary>
+    public static async Task<(string AppId, string FunctionId, ContainerLaunchRequest Container)> CreateAppWithContainerAsync(TestServer server, string name,
+        int maxContainers = 0)
     {
         var spec = Payloads.Spec();
         spec.MinContainers = 1;
+        spec.MaxContainers = maxContainers;
         var created = await server.Client.AppCreateAsync(new AppCreateRequest
         {
             Name = name, Functions = { spec }, Launch = new WorkerLaunchSpec { Executable = "/bin/sleep", Arguments = { "30" } },
