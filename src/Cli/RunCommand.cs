@@ -98,7 +98,7 @@ internal static class RunCommand
                 {
                     while (!project.IsCompleted)
                     {
-                        await progress.PollAsync(cancellationToken);
+                        await progress.PollAsync(afterExit: false, cancellationToken);
                         await Task.WhenAny(project, Task.Delay(every, cancellationToken));
                     }
                 }
@@ -108,7 +108,7 @@ internal static class RunCommand
                     throw;
                 }
                 int code = await project;
-                await progress.PollAsync(cancellationToken); // the calls that finished since the last look, and the app stopped
+                await progress.PollAsync(afterExit: true, cancellationToken); // the calls that finished since the last look, and the app stopped
                 return code;
             });
             view.Exited(exitCode);

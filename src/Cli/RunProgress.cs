@@ -34,8 +34,11 @@ internal sealed class RunProgress(string reportPath, Connection connection, Prog
     private readonly List<FollowedApp> _apps = [];
     private int _reportedLines;
 
-    /// <summary>One poll: new apps from the report file, then each app's progress; the view gets the result.</summary>
-    public async Task PollAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// One poll: new apps from the report file, then each app's progress; the view gets the result. <paramref name="afterExit"/>:
+    /// the project has exited, and a control plane it embedded went with it (its apps keep their last state).
+    /// </summary>
+    public async Task PollAsync(bool afterExit, CancellationToken cancellationToken)
     {
         ReadReport();
         if (_apps.Count == 0)
@@ -45,7 +48,7 @@ internal sealed class RunProgress(string reportPath, Connection connection, Prog
         var states = new List<AppProgressState>(_apps.Count);
         foreach (var app in _apps)
         {
-            if (await app.PollAsync(view, cancellationToken).ConfigureAwait(false) is { } state)
+            if (await app.PollAsync(view, afterExit, cancellationToken).ConfigureAwait(false) is { } state)
             {
                 states.Add(state);
             }
@@ -72,21 +75,24 @@ internal sealed class RunProgress(string reportPath, Connection connection, Prog
             {
                 continue;
             }
-            _apps.Add(new FollowedApp(entry, Client(entry.ServerUrl)));
+            _apps.Add(new FollowedApp(entry, Client(entry)));
             view.AppFound(entry);
         }
         _reportedLines = entries.Count;
     }
 
-    /// <summary>A client of the control plane the app reported (the first of its replicas), with the tool's token.</summary>
-    private ModalClient.ModalClientClient Client(string reportedUrl)
+    /// <summary>
+    /// A client of the control plane the app reported (the first of its replicas), with the tool's token, or the one the app
+    /// reported for a control plane it embeds.
+    /// </summary>
+    private ModalClient.ModalClientClient Client(RunReport.Entry entry)
     {
-        string url = reportedUrl.Split(',')[0].Trim() is { Length: > 0 } first ? first : connection.ServerUrl;
+        string url = entry.ServerUrl.Split(',')[0].Trim() is { Length: > 0 } first ? first : connection.ServerUrl;
         if (!_channels.TryGetValue(url, out var channel))
         {
             _channels[url] = channel = GrpcChannel.ForAddress(url);
         }
-        return connection.ClientOf(channel);
+        return (entry.Token is { } token ? connection with { TokenId = token.Id, TokenSecret = token.Secret } : connection).ClientOf(channel);
     }
 
     public void Dispose()
@@ -105,15 +111,16 @@ internal sealed class RunProgress(string reportPath, Connection connection, Prog
         private readonly Dictionary<string, int> _singlesDone = new(StringComparer.Ordinal);
         private long _lastNow;
         private bool _gone;
+        private AppProgressState? _last;
         private string? _lastError;
 
         public RunReport.Entry Entry => entry;
 
-        public async Task<AppProgressState?> PollAsync(ProgressView view, CancellationToken cancellationToken)
+        public async Task<AppProgressState?> PollAsync(ProgressView view, bool afterExit, CancellationToken cancellationToken)
         {
-            if (_gone)
+            if (_gone || (afterExit && entry.Token is not null))
             {
-                return null;
+                return _last;
             }
             AppGetProgressResponse response;
             try
@@ -170,7 +177,7 @@ internal sealed class RunProgress(string reportPath, Connection connection, Prog
                 .Select(function => new ContainerProgress(function.FunctionName, function.RunningContainers, function.StartingContainers, function.Backlog,
                     function.RunningInputs))
                 .ToList();
-            return new AppProgressState(entry, response.State, maps, singles, containers);
+            return _last = new AppProgressState(entry, response.State, maps, singles, containers);
         }
 
         private static MapProgress ToMap(CallProgress call, long now)

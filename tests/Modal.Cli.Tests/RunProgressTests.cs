@@ -53,6 +53,21 @@ public sealed partial class CliTests
     }
 
     [Fact]
+    public async Task Run_follows_an_app_on_the_embedded_control_plane_the_project_starts_itself()
+    {
+        var run = await ModalTool.RunAsync("run", IntegrationProject, "--no-build", "-c", ModalTool.Configuration, "--server", server.Url,
+            "--progress-interval", "0.2", "--", "map", "60", "embedded");
+
+        Assert.True(run.ExitCode == 0, run.Output + run.Errors);
+        Assert.Contains("mapped=60 sum=1770", run.Output);
+        var following = Assert.Single(Following().Matches(run.Errors));
+        Assert.NotEqual(server.Url, following.Groups[1].Value);
+        // That control plane goes with the project: the last count is the last poll's before it exited.
+        var counts = MapLine().Matches(run.Errors).Select(match => (Done: int.Parse(match.Groups[2].Value), Total: int.Parse(match.Groups[3].Value))).ToList();
+        Assert.True(counts.Count > 0 && counts.All(count => count.Total == 60) && counts.Max(count => count.Done) > 0, "Progress lines:\n" + run.Errors);
+    }
+
+    [Fact]
     public async Task Run_builds_a_fresh_project_then_runs_it_and_follows_its_map()
     {
         string root = Path.GetFullPath(Path.Combine(IntegrationProject, "..", ".."));
@@ -122,6 +137,9 @@ public sealed partial class CliTests
 
     [GeneratedRegex(@"modal: SlowIdentity (fc-\S+): (\d+)/(\d+)\+? inputs done[^\n]*")]
     private static partial Regex MapLine();
+
+    [GeneratedRegex(@"modal: following the ephemeral app '[^']+' \(ap-\S+\) on (\S+)\.\n")]
+    private static partial Regex Following();
 
     [GeneratedRegex(@"modal: SlowIdentity containers: (\d+) running, (\d+) starting")]
     private static partial Regex ContainersLine();

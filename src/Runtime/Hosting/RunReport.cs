@@ -7,7 +7,10 @@ namespace Modal.Hosting;
 /// How <c>modal run</c> learns which apps the project it started runs: the tool names a file in <c>MODAL_RUN_REPORT</c>,
 /// and each app this process registers on a control plane appends one JSON line to it
 /// (<c>{"appId":"ap-…","appName":"…","kind":"ephemeral"|"deployed","serverUrl":"…"}</c>). Ids are exact where names may repeat
-/// (two runs of one project at once). Shared with the tool (linked source), which reads the file as it grows.
+/// (two runs of one project at once). An app on a control plane this process embeds adds that control plane's token
+/// (<c>"tokenId"</c>, <c>"tokenSecret"</c>), which the tool cannot know otherwise: the file is created readable by its owner only,
+/// in the folder the tool made for this run (also its owner's only). Shared with the tool (linked source), which reads the
+/// file as it grows.
 /// </summary>
 internal static class RunReport
 {
@@ -16,11 +19,14 @@ internal static class RunReport
 
     private static readonly Lock s_lock = new();
 
-    /// <summary>One registered app, as a line of the file says it.</summary>
-    public sealed record Entry(string AppId, string AppName, string Kind, string ServerUrl);
+    /// <summary>A control plane's token, for an app on an embedded control plane.</summary>
+    public sealed record Token(string Id, string Secret);
+
+    /// <summary>One registered app, as a line of the file says it; <paramref name="Token"/> only for an embedded control plane.</summary>
+    public sealed record Entry(string AppId, string AppName, string Kind, string ServerUrl, Token? Token = null);
 
     /// <summary>Appends an app to the file <c>MODAL_RUN_REPORT</c> names, if any; a file that cannot be written only costs the tool its progress display.</summary>
-    public static void Append(string appId, string appName, bool deployed, string serverUrl)
+    public static void Append(string appId, string appName, bool deployed, string serverUrl, Token? token = null)
     {
         if (Environment.GetEnvironmentVariable(Variable) is not { Length: > 0 } path)
         {
@@ -34,6 +40,11 @@ internal static class RunReport
             json.WriteString("appName", appName);
             json.WriteString("kind", deployed ? "deployed" : "ephemeral");
             json.WriteString("serverUrl", serverUrl);
+            if (token is not null)
+            {
+                json.WriteString("tokenId", token.Id);
+                json.WriteString("tokenSecret", token.Secret);
+            }
             json.WriteEndObject();
         }
         buffer.WriteByte((byte)'\n');
@@ -42,7 +53,12 @@ internal static class RunReport
             lock (s_lock)
             {
                 // One write of the whole line, so that a reader never sees half of it followed by another app's line.
-                using var file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+                var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite };
+                if (!OperatingSystem.IsWindows())
+                {
+                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                }
+                using var file = new FileStream(path, options);
                 file.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
             }
         }
@@ -67,7 +83,8 @@ internal static class RunReport
             {
                 using var document = JsonDocument.Parse(line);
                 var root = document.RootElement;
-                entries.Add(new Entry(Text(root, "appId"), Text(root, "appName"), Text(root, "kind"), Text(root, "serverUrl")));
+                var token = Text(root, "tokenId") is { Length: > 0 } tokenId ? new Token(tokenId, Text(root, "tokenSecret")) : null;
+                entries.Add(new Entry(Text(root, "appId"), Text(root, "appName"), Text(root, "kind"), Text(root, "serverUrl"), token));
             }
             catch (JsonException)
             {
