@@ -110,7 +110,9 @@ public sealed partial class CliTests
                 }
                 """);
 
-            var run = await ModalTool.RunAsync("run", folder.FullName, "-c", ModalTool.Configuration, "--server", server.Url);
+            // A build of a new project takes a minute or more on a loaded machine.
+            var run = await ModalTool.RunAsync(ModalTool.ToolAssembly, ["run", folder.FullName, "-c", ModalTool.Configuration, "--server", server.Url],
+                limit: TimeSpan.FromMinutes(8));
 
             Assert.True(run.ExitCode == 0, run.Output + run.Errors);
             Assert.Contains("doubled=1560", run.Output);
