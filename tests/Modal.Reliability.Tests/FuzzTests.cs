@@ -254,6 +254,7 @@ public sealed class FuzzTests
             ("TokenCreate", (r, h) => client.TokenCreateAsync(M(r, new TokenCreateRequest { AppNames = { "reliability" } }), h, Soon).ResponseAsync),
             ("TokenList", (r, h) => client.TokenListAsync(M(r, new TokenListRequest()), h, Soon).ResponseAsync),
             ("TokenRevoke", (r, h) => client.TokenRevokeAsync(M(r, new TokenRevokeRequest { TokenId = "tk-" + r.Next() }), h, Soon).ResponseAsync),
+            ("AppGetProgress", (r, h) => client.AppGetProgressAsync(M(r, new AppGetProgressRequest { AppId = s.AppId, FinishedSinceUnixMs = 1 }), h, Soon).ResponseAsync),
             ("ContainerList", (r, h) => client.ContainerListAsync(M(r, new ContainerListRequest { AppId = s.AppId }), h, Soon).ResponseAsync),
             // A made-up id only: the real worker's container is left running for the rest.
             ("ContainerStop", (r, h) => client.ContainerStopAsync(M(r, new ContainerStopRequest { ContainerId = "ct-" + r.Next() }), h, Soon).ResponseAsync),
@@ -418,7 +419,7 @@ public sealed class FuzzTests
             "ModalClient/FunctionMap", "ModalClient/FunctionPutInputs", "ModalClient/FunctionGetOutputs", "ModalClient/FunctionCallCancel",
             "ModalClient/FunctionCallFromId", "ModalClient/FunctionGetCallGraph", "ModalClient/FunctionGetCurrentStats",
             "ModalClient/FunctionUpdateKeepWarm", "ModalClient/ArtifactCommit", "ModalClient/TokenCreate", "ModalClient/TokenList",
-            "ModalClient/TokenRevoke", "ModalClient/ContainerList", "ModalClient/ContainerStop", "ModalWorker/ContainerHello", "ModalWorker/FunctionPutOutputs", "ModalWorker/FunctionPutDataOut",
+            "ModalClient/TokenRevoke", "ModalClient/AppGetProgress", "ModalClient/ContainerList", "ModalClient/ContainerStop", "ModalWorker/ContainerHello", "ModalWorker/FunctionPutOutputs", "ModalWorker/FunctionPutDataOut",
             "ModalWorker/ContainerHeartbeat", "ModalWorker/ContainerLogs",
         ];
         foreach (string name in unary)

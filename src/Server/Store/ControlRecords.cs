@@ -100,10 +100,21 @@ internal sealed record ContainerEnded(bool Known, string FunctionId, bool SaidHe
 /// <summary>A running input past its deadline.</summary>
 internal sealed record OverrunInput(string InputId, int Attempt, string ContainerId, string FunctionName, int TimeoutSeconds);
 
-/// <summary>The autoscaler's view of one function of a live app.</summary>
 /// <summary>One function's inputs waiting to be claimed and its live containers (those not asked to stop).</summary>
 internal sealed record FunctionStatsRow(long Ready, int LiveContainers);
 
+/// <summary>A call's progress: inputs sent and finished; <paramref name="FinishedUnixMs"/> null while some input is unfinished.</summary>
+internal sealed record CallProgressRow(
+    string Id, string FunctionId, string FunctionName, int Invocation, string? ParentInputId, long CreatedUnixMs, int InputCount, int FinishedInputs,
+    bool InputsComplete, long? FinishedUnixMs);
+
+/// <summary>One function of an app: inputs waiting and running, containers launched but not said hello, and running (not stopping).</summary>
+internal sealed record FunctionProgressRow(string FunctionId, string Name, long Ready, long Running, int StartingContainers, int RunningContainers);
+
+/// <summary>An app's calls in flight (or recently finished) and its functions' load, read in one transaction.</summary>
+internal sealed record AppProgress(IReadOnlyList<CallProgressRow> Calls, IReadOnlyList<FunctionProgressRow> Functions);
+
+/// <summary>The autoscaler's view of one function of a live app.</summary>
 internal sealed record FunctionLoad(
     string FunctionId, string AppId, string AppName, int AppKind, byte[] Spec, byte[] Launch, int WarmPool, long Ready, long Running,
     long DelayedDueInMs, int StartupFailures, string? LastStartupError, long OldestReadyAgeMs);
