@@ -207,7 +207,8 @@ public static class ControlPlaneCommandLine
     /// <summary>The --kubernetes-* options go with --launcher kubernetes, which needs the URL pods reach the server at.</summary>
     private static void CheckLauncher(System.CommandLine.Parsing.CommandResult result)
     {
-        bool kubernetes = result.GetValue(s_launcher) == "kubernetes";
+        // The token as given: a value outside process|kubernetes is the option's own error, reported beside these.
+        bool kubernetes = result.GetResult(s_launcher)?.Tokens is [.., { Value: "kubernetes" }];
         var given = s_kubernetesOptions.Where(option => result.GetResult(option) is { Implicit: false }).Select(option => option.Name).ToList();
         if (!kubernetes && given.Count > 0)
         {

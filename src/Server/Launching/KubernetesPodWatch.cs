@@ -21,9 +21,13 @@ internal sealed class KubernetesPodWatch(IKubernetes client, string @namespace, 
     private Task? _loop;
 
     /// <summary>Starts reporting the pod's events to the handle (before the pod is created, so that none is missed).</summary>
+    /// <exception cref="InvalidOperationException">This launcher already runs a pod of that name (a container id launched twice).</exception>
     public void Track(KubernetesPodHandle handle)
     {
-        _pods[handle.PodName] = handle;
+        if (!_pods.TryAdd(handle.PodName, handle))
+        {
+            throw new InvalidOperationException($"Pod {handle.PodName} already runs a worker of this launcher; a container id is launched once.");
+        }
         lock (_gate)
         {
             if (_loop is null && !_stop.IsCancellationRequested)
