@@ -108,6 +108,9 @@ internal static class KubernetesWorkerPod
                         Name = ContainerName,
                         Image = request.Image,
                         ImagePullPolicy = "IfNotPresent",
+                        // A worker that dies before it connects has shipped no logs: the tail of its output becomes the
+                        // termination message, which the end reason carries.
+                        TerminationMessagePolicy = "FallbackToLogsOnError",
                         Env = environment,
                         Resources = Resources(request, options),
                         SecurityContext = new V1SecurityContext

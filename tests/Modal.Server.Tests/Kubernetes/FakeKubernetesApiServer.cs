@@ -116,7 +116,7 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     /// <summary>Plays the kubelet: sets a pod's phase and its worker container's state, and sends a MODIFIED event.</summary>
     public void SetPhase(string @namespace, string name, string phase, string? reason = null, string? message = null,
-        int? exitCode = null, string? containerReason = null, string? waitingReason = null)
+        int? exitCode = null, string? containerReason = null, string? waitingReason = null, string? containerMessage = null)
     {
         lock (_gate)
         {
@@ -124,7 +124,7 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
             var state = new V1ContainerState();
             if (exitCode is { } code)
             {
-                state.Terminated = new V1ContainerStateTerminated { ExitCode = code, Reason = containerReason };
+                state.Terminated = new V1ContainerStateTerminated { ExitCode = code, Reason = containerReason, Message = containerMessage };
             }
             else if (waitingReason is not null)
             {

@@ -112,6 +112,7 @@ public sealed class KubernetesLauncherTests : IAsyncLifetime
             Assert.Equal(memory, container.Resources.Limits["memory"].ToString());
             Assert.Equal(gpus, container.Resources.Limits.TryGetValue("nvidia.com/gpu", out var gpu) ? gpu.ToString() : null);
             Assert.True(container.SecurityContext.ReadOnlyRootFilesystem);
+            Assert.Equal("FallbackToLogsOnError", container.TerminationMessagePolicy);
             Assert.Equal("/tmp", Assert.Single(container.VolumeMounts).MountPath);
 
             var environment = container.Env.ToDictionary(variable => variable.Name);
@@ -164,6 +165,20 @@ public sealed class KubernetesLauncherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_worker_that_crashes_before_connecting_ends_with_the_tail_of_its_output()
+    {
+        var request = Request();
+        var handle = await _launcher.LaunchAsync(request, CancellationToken.None);
+
+        _api.SetPhase(Namespace, "modal-" + request.ContainerId, "Failed", exitCode: 134, containerReason: "Error",
+            containerMessage: "Unhandled exception. System.IO.FileNotFoundException: Could not load file or assembly 'Missing'");
+
+        Assert.Equal(134, await handle.Exited.WaitAsync(Patience));
+        Assert.Contains(_lines, line => line.Stderr && line.Line.EndsWith(
+            "exited with code 134 (Error: Unhandled exception. System.IO.FileNotFoundException: Could not load file or assembly 'Missing')", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_pod_deleted_by_someone_else_is_observed_as_a_killed_worker()
     {
         var request = Request();
@@ -187,6 +202,20 @@ public sealed class KubernetesLauncherTests : IAsyncLifetime
         await WaitUntilAsync(() => _lines.Any(line => line.Line.Contains("is waiting: ImagePullBackOff (Back-off pulling image", StringComparison.Ordinal)),
             "the waiting reason in the worker's output");
         Assert.False(handle.Exited.IsCompleted);
+    }
+
+    [Fact]
+    public async Task A_pod_whose_image_name_is_invalid_fails_at_once_as_a_start_failure()
+    {
+        var request = Request();
+        var handle = await _launcher.LaunchAsync(request, CancellationToken.None);
+
+        _api.SetPhase(Namespace, "modal-" + request.ContainerId, "Pending", message: "couldn't parse image name \"registry.test:5000/Hello\"",
+            waitingReason: "InvalidImageName");
+
+        Assert.Equal(1, await handle.Exited.WaitAsync(Patience));
+        Assert.Contains(_lines, line => line.Stderr
+            && line.Line == $"pod modal-{request.ContainerId} cannot start: InvalidImageName (couldn't parse image name \"registry.test:5000/Hello\")");
     }
 
     [Fact]
