@@ -44,8 +44,10 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// <summary>The API server's URL.</summary>
     public string Url { get; private set; } = "";
 
-    /// <summary>How many watch requests have been answered.</summary>
-    public int WatchCount;
+    private int _watchCount;
+
+    /// <summary>How many watch requests have been answered; each counted one ends at the next <see cref="EndWatches"/>.</summary>
+    public int WatchCount => Volatile.Read(ref _watchCount);
 
     /// <summary>Starts listening on a free loopback port.</summary>
     public static async Task<FakeKubernetesApiServer> StartAsync()
@@ -330,12 +332,12 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     private async Task WatchAsync(HttpContext context, string ns, string selector, string resourceVersion)
     {
-        Interlocked.Increment(ref WatchCount);
         long from = long.TryParse(resourceVersion, CultureInfo.InvariantCulture, out long parsed) ? parsed : 0;
         CancellationToken ends;
         lock (_gate)
         {
             ends = _watchesEnd.Token;
+            _watchCount++;
             if (from > 0 && from < _compactedBelow)
             {
                 from = -1;
