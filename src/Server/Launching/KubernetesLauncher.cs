@@ -111,16 +111,19 @@ public sealed class KubernetesLauncher : IContainerLauncher, IAsyncDisposable
         try
         {
             await CallAsync("Secret", secret.Metadata.Name,
-                () => _client.CoreV1.CreateNamespacedSecretAsync(secret, Namespace, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                () => _client.CoreV1.CreateNamespacedSecretAsync(secret, Namespace, cancellationToken: cancellationToken), cancellationToken)
+                .ConfigureAwait(false);
             V1Pod created;
             try
             {
                 created = await CallAsync("pod", podName,
-                    () => _client.CoreV1.CreateNamespacedPodAsync(pod, Namespace, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    () => _client.CoreV1.CreateNamespacedPodAsync(pod, Namespace, cancellationToken: cancellationToken), cancellationToken)
+                    .ConfigureAwait(false);
             }
-            catch
+            catch (Exception exception)
             {
-                await DeleteQuietlyAsync(handle, pod: false).ConfigureAwait(false);
+                // Refused: no pod exists. Unanswered (a timeout, a broken connection): it may, and must not outlive its Secret.
+                await DeleteQuietlyAsync(handle, pod: exception.InnerException is not HttpOperationException).ConfigureAwait(false);
                 throw;
             }
             handle.Created(created);
@@ -244,7 +247,7 @@ public sealed class KubernetesLauncher : IContainerLauncher, IAsyncDisposable
     }
 
     /// <summary>Creates a pod or Secret; a refusal or an unreachable API server becomes a launch failure that says what to do.</summary>
-    private async Task<T> CallAsync<T>(string kind, string name, Func<Task<T>> call)
+    private async Task<T> CallAsync<T>(string kind, string name, Func<Task<T>> call, CancellationToken cancellationToken)
     {
         try
         {
@@ -271,6 +274,12 @@ public sealed class KubernetesLauncher : IContainerLauncher, IAsyncDisposable
             throw new InvalidOperationException(
                 $"Could not create {kind} {name}: the Kubernetes API server at {ApiServer} did not answer ({exception.Message}). " +
                 "Check that the cluster is up and that --kubeconfig / --kubernetes-context (or --kubernetes-in-cluster) point at it.", exception);
+        }
+        catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new InvalidOperationException(
+                $"Could not create {kind} {name}: the Kubernetes API server at {ApiServer} did not answer in time ({exception.Message}). " +
+                "Check the cluster's health; the control plane retries the launch.", exception);
         }
     }
 

@@ -104,6 +104,9 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// <summary>The next request whose method is <paramref name="method"/> and path contains <paramref name="pathContains"/> gets this status.</summary>
     public void Refuse(string method, string pathContains, int status, string message) => _refusals.Enqueue((method, pathContains, status, message));
 
+    /// <summary>How long the server waits, after creating a pod, before it answers (a slow or stuck API server).</summary>
+    public TimeSpan PodCreationAnswerDelay { get; set; }
+
     /// <summary>The pods that exist now, by namespace/name.</summary>
     public IReadOnlyDictionary<string, V1Pod> Pods
     {
@@ -226,10 +229,10 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
                 {
                     pod.Status = new V1PodStatus { Phase = "Pending" };
                     Publish("ADDED", pod);
-                });
+                }, PodCreationAnswerDelay);
                 break;
             case ("secrets", "POST", null):
-                await CreateAsync(context, ns, KubernetesJson.Deserialize<V1Secret>(body), _secrets, _ => { });
+                await CreateAsync(context, ns, KubernetesJson.Deserialize<V1Secret>(body), _secrets, _ => { }, TimeSpan.Zero);
                 break;
             case ("pods", "GET", null) when request.Query["watch"] == "true":
                 await WatchAsync(context, ns, request.Query["labelSelector"].ToString(), request.Query["resourceVersion"].ToString());
@@ -287,7 +290,7 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
         }
     }
 
-    private async Task CreateAsync<T>(HttpContext context, string ns, T item, Dictionary<string, T> store, Action<T> created)
+    private async Task CreateAsync<T>(HttpContext context, string ns, T item, Dictionary<string, T> store, Action<T> created, TimeSpan answerDelay)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         string kind = typeof(T) == typeof(V1Pod) ? "pods" : "secrets";
@@ -314,6 +317,17 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
         {
             await StatusAsync(context, 409, $"{kind} \"{name}\" already exists", "AlreadyExists");
             return;
+        }
+        if (answerDelay > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(answerDelay, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
         await JsonAsync(context, 201, item);
     }

@@ -276,6 +276,22 @@ public sealed class KubernetesLauncherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_pod_creation_left_unanswered_fails_the_launch_and_deletes_the_pod_it_may_have_made_and_its_secret()
+    {
+        _api.PodCreationAnswerDelay = TimeSpan.FromSeconds(30);
+        var configuration = KubernetesLauncher.LoadConfiguration(new KubernetesLauncherOptions { KubeconfigPath = _api.WriteKubeconfig(_directory, Namespace) });
+        configuration.HttpClientTimeout = TimeSpan.FromSeconds(1);
+        await using var launcher = new KubernetesLauncher(new KubernetesLauncherOptions { ServerUrl = PodServerUrl }, configuration);
+        var request = Request();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => launcher.LaunchAsync(request, CancellationToken.None));
+
+        Assert.Contains($"Could not create pod modal-{request.ContainerId}: the Kubernetes API server at {_api.Url} did not answer in time", error.Message);
+        Assert.Empty(_api.Pods);
+        Assert.Empty(_api.Secrets);
+    }
+
+    [Fact]
     public async Task An_api_server_that_does_not_answer_fails_the_launch_naming_it()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
