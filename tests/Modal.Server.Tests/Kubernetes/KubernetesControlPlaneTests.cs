@@ -29,6 +29,19 @@ public sealed class KubernetesControlPlaneTests
     }
 
     [Fact]
+    public async Task A_kubeconfig_that_cannot_be_read_stops_the_control_plane_at_start_naming_the_file()
+    {
+        string missing = Path.Combine(Path.GetTempPath(), "modal-no-such-dir-" + Guid.NewGuid().ToString("N"), "kubeconfig");
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ControlPlane.StartAsync(new ControlPlaneOptions
+        {
+            Kubernetes = new KubernetesLauncherOptions { KubeconfigPath = missing, ServerUrl = "http://modal.modal-system.svc:50051" },
+        }));
+
+        Assert.Contains($"The kubeconfig file '{missing}' does not exist", error.Message);
+    }
+
+    [Fact]
     public async Task Workers_run_as_pods_that_connect_with_their_secrets_token_and_a_failed_pod_is_replaced_and_stopping_the_app_deletes_them()
     {
         var directory = Directory.CreateTempSubdirectory("modal-k8s-cp-");
