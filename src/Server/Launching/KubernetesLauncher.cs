@@ -201,16 +201,19 @@ public sealed class KubernetesLauncher : IContainerLauncher, IAsyncDisposable
                 {
                     break;
                 }
-                catch (Exception exception) when (exception is HttpOperationException or HttpRequestException or TaskCanceledException)
+                catch (Exception exception)
                 {
+                    // Whatever went wrong (a refusal, a timeout, a client disposed at shutdown), a stop must complete.
                     if (attempt < 3)
                     {
                         await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt)).ConfigureAwait(false);
                         continue;
                     }
+                    string selector = $"{KubernetesWorkerPod.ContainerIdLabel}={handle.PodName["modal-".Length..]}";
                     _logger.LogError("Could not delete {What} in namespace {Namespace} after {Attempts} attempts: {Message}. Delete it by hand: " +
-                        "kubectl delete pod,secret -n {Namespace} -l {Selector}", what, Namespace, attempt, Describe(exception), Namespace,
-                        $"{KubernetesWorkerPod.ContainerIdLabel}={handle.PodName["modal-".Length..]}");
+                        "kubectl delete pod,secret -n {Namespace} -l {Selector}", what, Namespace, attempt, Describe(exception), Namespace, selector);
+                    handle.Report($"Could not delete {what} in namespace '{Namespace}' after {attempt} attempts: {Describe(exception)}. " +
+                        $"Delete it by hand: kubectl delete pod,secret -n {Namespace} -l {selector}");
                     break;
                 }
             }

@@ -57,6 +57,9 @@ internal sealed class KubernetesPodHandle : IContainerHandle
     /// <inheritdoc/>
     public Task<int> Exited => _exited.Task;
 
+    /// <summary>Writes a line to the worker's stderr (the app's logs).</summary>
+    public void Report(string line) => _output(line, true);
+
     /// <summary>Records the pod the API server returned from its creation.</summary>
     public void Created(V1Pod pod)
     {

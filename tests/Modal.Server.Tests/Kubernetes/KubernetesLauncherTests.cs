@@ -241,6 +241,27 @@ public sealed class KubernetesLauncherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stop_whose_deletion_is_refused_completes_and_says_what_to_delete_by_hand()
+    {
+        var request = Request();
+        var handle = await _launcher.LaunchAsync(request, CancellationToken.None);
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            _api.Refuse("DELETE", "/pods/", 403, "pods \"modal-x\" is forbidden: User \"modal\" cannot delete resource \"pods\"");
+        }
+
+        await handle.StopAsync().WaitAsync(Patience);
+
+        Assert.Equal(137, await handle.Exited.WaitAsync(Patience));
+        Assert.Equal(3, Sent("DELETE", "pods/").Count());
+        Assert.True(_api.Pods.ContainsKey($"{Namespace}/modal-{request.ContainerId}"));
+        Assert.False(_api.Secrets.ContainsKey($"{Namespace}/modal-{request.ContainerId}-token"));
+        Assert.Contains(_lines, line => line.Stderr && line.Line ==
+            $"Could not delete pod modal-{request.ContainerId} in namespace 'workers' after 3 attempts: pods \"modal-x\" is forbidden: User \"modal\" " +
+            $"cannot delete resource \"pods\". Delete it by hand: kubectl delete pod,secret -n workers -l modal.dev/container-id={request.ContainerId}");
+    }
+
+    [Fact]
     public async Task A_refused_pod_fails_the_launch_with_the_api_servers_reason_and_the_fix_and_leaves_no_secret()
     {
         _api.Refuse("POST", "/pods", 403,
