@@ -7,7 +7,9 @@ namespace Modal;
 /// later ones add to it (<c>FunctionPutInputs</c>), the last says so. Each request carries its own idempotency key, kept
 /// across its retries, so that a control plane restart never enqueues a batch twice.
 /// </summary>
-internal sealed class InputBatches(GrpcConnection connection, string functionId, FunctionCallInvocation invocation, string? parentInputId)
+/// <param name="newestVersion">The function was looked up by name without a version: the call goes to its app's newest version.</param>
+internal sealed class InputBatches(
+    GrpcConnection connection, string functionId, FunctionCallInvocation invocation, string? parentInputId, bool newestVersion = false)
 {
     private readonly List<FunctionInputItem> _batch = new(MapPump.MaxBatchSize);
     private long _batchBytes;
@@ -44,6 +46,7 @@ internal sealed class InputBatches(GrpcConnection connection, string functionId,
                 Invocation = invocation,
                 ParentInputId = parentInputId ?? string.Empty,
                 IdempotencyKey = GrpcBackend.NewIdempotencyKey(),
+                NewestVersion = newestVersion,
             };
             request.PipelinedInputs.AddRange(_batch);
             var response = await connection.CallAsync((e, o) => e.Client.FunctionMapAsync(request, o), cancellationToken).ConfigureAwait(false);
