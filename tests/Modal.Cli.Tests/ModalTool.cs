@@ -20,12 +20,13 @@ internal static partial class ModalTool
     /// <summary>Starts the tool without waiting for it, its output redirected (a command that runs until stopped).</summary>
     public static Process Start(params string[] arguments) => Process.Start(StartInfo(ToolAssembly, arguments, null))!;
 
-    public static async Task<Result> RunAsync(string assembly, string[] arguments, IReadOnlyDictionary<string, string?>? environment = null)
+    public static async Task<Result> RunAsync(string assembly, string[] arguments, IReadOnlyDictionary<string, string?>? environment = null,
+        TimeSpan? timeout = null)
     {
         using var process = Process.Start(StartInfo(assembly, arguments, environment))!;
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        using var limit = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(2));
         await process.WaitForExitAsync(limit.Token);
         return new Result(process.ExitCode, await output, await errors);
     }

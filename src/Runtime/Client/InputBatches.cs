@@ -5,9 +5,9 @@ namespace Modal;
 /// <summary>
 /// Gathers a call's inputs into requests: the first batch creates the call (<c>FunctionMap</c>, its inputs pipelined),
 /// later ones add to it (<c>FunctionPutInputs</c>), the last says so. Each request carries its own idempotency key, kept
-/// across its retries, so that a control plane restart never enqueues a batch twice.
+/// across its retries, so that a control plane restart never enqueues a batch twice. With <c>newestVersion</c> (a function
+/// looked up by name without a version) the call goes to the newest version of the function's app.
 /// </summary>
-/// <param name="newestVersion">The function was looked up by name without a version: the call goes to its app's newest version.</param>
 internal sealed class InputBatches(
     GrpcConnection connection, string functionId, FunctionCallInvocation invocation, string? parentInputId, bool newestVersion = false)
 {

@@ -97,7 +97,7 @@ internal static class Autoscaler
                     .Take((int)(mine.Count - desired)))
                 {
                     stopping.Add(container.Id);
-                    stops.Add((container.Id, "idle past the scaledown window"));
+                    stops.Add((container.Id, function.Superseded ? "idle, and a newer version of its app was deployed" : "idle past the scaledown window"));
                 }
             }
         }
