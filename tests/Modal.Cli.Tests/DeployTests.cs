@@ -41,7 +41,7 @@ public sealed class DeployTests : IAsyncLifetime
         Assert.True(first.ExitCode == 0, first.Output + first.Errors);
         var v1 = JsonDocument.Parse(first.Output).RootElement;
         Assert.Equal((App, 1), (v1.GetProperty("appName").GetString(), v1.GetProperty("version").GetInt32()));
-        Assert.Matches("^[0-9a-f]{64}$", v1.GetProperty("artifactDigest").GetString()!);
+        Assert.Matches("^sha256-[0-9a-f]{64}$", v1.GetProperty("artifactDigest").GetString()!);
         Assert.True(v1.GetProperty("filesUploaded").GetInt32() > 0);
 
         // A call that is running on version 1 while version 2 is deployed: it waits until version 2 exists, then answers.
