@@ -33,16 +33,21 @@ internal sealed class GrpcBackend : IModalBackend
     /// </summary>
     private readonly ConcurrentDictionary<string, (string App, string Function)> _followNewest = new(StringComparer.Ordinal);
     private readonly HashSet<FunctionDefinition> _runningFunctions;
+    private readonly int _runningAppVersion;
 
     /// <summary>Creates a backend over a connection.</summary>
     /// <param name="connection">The channel to the control plane; the backend does not own it.</param>
     /// <param name="runningAppName">The app this process runs, if any.</param>
     /// <param name="runningFunctionIds">The running app's function ids by name (from <c>AppCreate</c>), if known.</param>
     /// <param name="runningFunctions">The compiled functions the running app serves: handles of other apps keep their own app name.</param>
+    /// <param name="runningAppVersion">
+    /// In a worker of a deployed version, that version: calls to the worker's own app by name stay on it. 0 elsewhere.
+    /// </param>
     public GrpcBackend(
         GrpcConnection connection, string? runningAppName, IReadOnlyDictionary<string, string>? runningFunctionIds,
-        IEnumerable<FunctionDefinition> runningFunctions)
+        IEnumerable<FunctionDefinition> runningFunctions, int runningAppVersion = 0)
     {
+        _runningAppVersion = runningAppVersion;
         _runningFunctions = runningFunctions.ToHashSet();
         _connection = connection;
         _codec = new PayloadCodec(connection);
@@ -401,7 +406,9 @@ internal sealed class GrpcBackend : IModalBackend
         {
             return runningId;
         }
-        var key = (appName, function.Name, function.Version);
+        // A deployed version's worker calls its own app's functions in that same version.
+        int? version = function.Version ?? (appName == RunningAppName && _runningAppVersion > 0 ? _runningAppVersion : null);
+        var key = (appName, function.Name, version);
         if (_functionIds.TryGetValue(key, out var cached))
         {
             return cached;
@@ -411,17 +418,17 @@ internal sealed class GrpcBackend : IModalBackend
         {
             response = await _connection.CallAsync(
                 (e, o) => e.Client.FunctionGetAsync(
-                    new FunctionGetRequest { AppName = appName, FunctionName = function.Name, Version = function.Version ?? 0 }, o),
+                    new FunctionGetRequest { AppName = appName, FunctionName = function.Name, Version = version ?? 0 }, o),
                 cancellationToken).ConfigureAwait(false);
         }
         catch (NotFoundException exception)
         {
             throw new NotFoundException(
-                $"Function '{function.Name}' of app '{appName}'{(function.Version is { } version ? $" version {version}" : "")} was not found on the " +
+                $"Function '{function.Name}' of app '{appName}'{(version is { } pinned ? $" version {pinned}" : "")} was not found on the " +
                 $"control plane at {_connection.ServerUrl}: {exception.Message} Deploy the app (ModalApp.DeployAsync or modal deploy) or check the " +
                 "app and function names.", exception);
         }
-        if (function.Version is null)
+        if (version is null)
         {
             _followNewest[response.FunctionId] = (appName, function.Name);
         }
