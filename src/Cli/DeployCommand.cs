@@ -57,6 +57,7 @@ internal static class DeployCommand
                 publishArguments.Add("-p:" + property);
             }
             bool json = parseResult.GetValue(Output.JsonOption);
+            Output.KeepLinesWhole();
             string folder = Directory.CreateTempSubdirectory("modal-deploy-").FullName;
             try
             {

@@ -9,7 +9,7 @@ namespace Modal.Server.Scheduling;
 /// <summary>Apps and functions: create (with every spec field validated), heartbeat, stop, list, look up, stats, keep warm.</summary>
 internal sealed class AppOperations(IControlStore store, ContainerControl containers, LogHub logs, Security.LaunchPolicy launchPolicy)
 {
-    /// <summary>How long a function's row and spec are reused before they are read again (a redeploy shows after this).</summary>
+    /// <summary>How long a function's row and spec are reused before they are read again (a redeploy's new version reaches calls by name after this).</summary>
     private const long SpecCacheMs = 1_000;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, RecentFunction> _specs = new(StringComparer.Ordinal);
 
