@@ -81,6 +81,24 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task Deploys_of_one_name_through_two_store_instances_at_once_get_one_app_and_consecutive_versions()
+    {
+        var first = await OpenAsync();
+        var second = await OpenAsync();
+
+        var created = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => (i % 2 == 0 ? first : second).CreateAppAsync(
+            new NewApp($"ap-{i}", "svc", (int)AppKind.Deployed, [(byte)i], $"sha-{i}"), [Function($"fu-{i}")]))));
+
+        Assert.Single(created.Select(c => c.AppId).Distinct());
+        Assert.Equal(Enumerable.Range(1, 20), created.Select(c => c.Version).Order());
+        var versions = await second.ListVersionsAsync("svc");
+        Assert.Equal(Enumerable.Range(1, 20), versions.Select(v => v.Version));
+        // Each version holds the artifact of the deploy that made it.
+        Assert.All(created, c => Assert.Equal($"sha-{c.FunctionIds["Square"][3..]}", versions.Single(v => v.Version == c.Version).ArtifactDigest));
+        Assert.Equal(created.MaxBy(c => c.Version)!.FunctionIds["Square"], (await first.FindFunctionAsync("svc", "Square"))!.Id);
+    }
+
+    [Fact]
     public async Task Stopping_a_deployed_app_stops_every_version_and_retention_deletes_them_all()
     {
         var store = await OpenAsync();
