@@ -48,7 +48,7 @@ public sealed class DeployTests : IAsyncLifetime
         using var running = ModalTool.Start("call", App, "WhichBuild", $"\"{App}\"", "2", "--server", _url);
         var runningOutput = running.StandardOutput.ReadToEndAsync();
         var runningErrors = running.StandardError.ReadToEndAsync();
-        await WaitForRunningInputAsync();
+        string oldContainer = await WaitForRunningInputAsync();
 
         // Version 2, shown step by step.
         var second = await DeployAsync("-p", "VersionsBuild=2");
@@ -61,6 +61,8 @@ public sealed class DeployTests : IAsyncLifetime
         await running.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
         Assert.True(running.ExitCode == 0, await runningErrors);
         Assert.Equal("\"build 1\"", (await runningOutput).Trim());
+        // Version 1's container drains: idle and superseded, it stops well before the 60 s scaledown window would stop it.
+        await WaitUntilGoneAsync(oldContainer, TimeSpan.FromSeconds(30));
         await AssertVersionsAnswerAsync();
 
         var unknown = await CallAsync("--version", "9");
@@ -106,18 +108,37 @@ public sealed class DeployTests : IAsyncLifetime
     private Task<ModalTool.Result> DeployAsync(params string[] options) =>
         ModalTool.RunAsync(ModalTool.ToolAssembly, ["deploy", Project, "--name", App, "--server", _url, .. options], timeout: s_publishLimit);
 
-    /// <summary>Waits until a container of the app runs an input (the call is bound to version 1 and started).</summary>
-    private async Task WaitForRunningInputAsync()
+    /// <summary>Waits until a container of the app runs an input (the call is bound to version 1 and started); returns its id.</summary>
+    private async Task<string> WaitForRunningInputAsync()
     {
         var deadline = DateTime.UtcNow.AddMinutes(2);
         while (true)
         {
             var listed = await ModalTool.RunAsync("container", "list", "--app", App, "--json", "--server", _url);
-            if (listed.ExitCode == 0 && JsonDocument.Parse(listed.Output).RootElement.EnumerateArray().Any(c => c.GetProperty("runningInputs").GetInt32() > 0))
+            var busy = listed.ExitCode == 0
+                ? JsonDocument.Parse(listed.Output).RootElement.EnumerateArray().FirstOrDefault(c => c.GetProperty("runningInputs").GetInt32() > 0)
+                : default;
+            if (busy.ValueKind == JsonValueKind.Object)
+            {
+                return busy.GetProperty("containerId").GetString()!;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"No container of {App} ran the call within 2 minutes: {listed.Output}{listed.Errors}");
+            await Task.Delay(500);
+        }
+    }
+
+    private async Task WaitUntilGoneAsync(string containerId, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (true)
+        {
+            var listed = await ModalTool.RunAsync("container", "list", "--app", App, "--json", "--server", _url);
+            Assert.True(listed.ExitCode == 0, listed.Errors);
+            if (!JsonDocument.Parse(listed.Output).RootElement.EnumerateArray().Any(c => c.GetProperty("containerId").GetString() == containerId))
             {
                 return;
             }
-            Assert.True(DateTime.UtcNow < deadline, $"No container of {App} ran the call within 2 minutes: {listed.Output}{listed.Errors}");
+            Assert.True(DateTime.UtcNow < deadline, $"Container {containerId} of the superseded version is still listed after {limit.TotalSeconds} s: {listed.Output}");
             await Task.Delay(500);
         }
     }
