@@ -73,6 +73,7 @@ internal static class EndToEndRun
             StartedAt: startedAt,
             Mode: app.Mode,
             Database: options.Database,
+            Replicas: options.Database is null ? 0 : options.Replicas,
             Function: options.DefaultOptions ? "SquareDefaults" : "Square",
             ProcessorCount: Environment.ProcessorCount,
             Runtime: System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,

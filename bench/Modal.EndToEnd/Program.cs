@@ -12,7 +12,7 @@ if (options is { Json: true })
     Console.SetOut(Console.Error);
 }
 // --db: the standalone control plane, in its own process, before the app that connects to it (and not in its start time).
-await using var server = options is { Database: { } database, EchoOnly: false } ? await StandaloneServer.StartAsync(database) : null;
+await using var server = options is { Database: { } database, EchoOnly: false } ? await StandaloneServer.StartReplicasAsync(database, options.Replicas) : null;
 var startedAt = DateTimeOffset.UtcNow;
 var memory = MemorySampler.Start();
 var startup = System.Diagnostics.Stopwatch.StartNew();

@@ -9,7 +9,8 @@ internal static class Report
     public static void WriteTable(RunResult r, TextWriter output)
     {
         var c = CultureInfo.InvariantCulture;
-        var database = r.Database is null ? "" : $" (standalone control plane on {r.Database})";
+        var database = r.Database is null ? ""
+            : r.Replicas > 1 ? $" ({r.Replicas} standalone control planes on {r.Database})" : $" (standalone control plane on {r.Database})";
         output.WriteLine(string.Create(c, $"Modal.EndToEnd  {r.StartedAt:yyyy-MM-dd HH:mm} UTC  mode {r.Mode}{database}  function {r.Function}  {r.ProcessorCount} cores  {r.Runtime}"));
         output.WriteLine(string.Create(c, $"load average (1 min) before {Format(r.LoadAverageBefore)}, after {Format(r.LoadAverageAfter)}"));
         output.WriteLine();
@@ -69,6 +70,7 @@ internal static class Report
         json.WriteString("startedAt", r.StartedAt);
         json.WriteString("mode", r.Mode.ToString());
         json.WriteString("database", r.Database);
+        json.WriteNumber("replicas", r.Replicas);
         json.WriteString("function", r.Function);
         json.WriteNumber("processorCount", r.ProcessorCount);
         json.WriteString("runtime", r.Runtime);

@@ -5,6 +5,7 @@ internal sealed record RunResult(
     DateTimeOffset StartedAt,
     ModalMode Mode,
     string? Database,
+    int Replicas,
     string Function,
     int ProcessorCount,
     string Runtime,

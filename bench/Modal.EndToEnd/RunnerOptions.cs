@@ -10,7 +10,9 @@ internal sealed record RunnerOptions
         usage: dotnet run -c Release --project bench/Modal.EndToEnd -- [options]
           --mode InProcess|Embedded|Remote
                                       where calls run (default Embedded); Remote: the control plane at MODAL_SERVER_URL
-          --db PATH|URL               start a standalone control plane on this database (a SQLite file) and run Remote against it
+          --db PATH|URL               start a standalone control plane on this database (a SQLite file or a postgresql:// URL)
+                                      and run Remote against it
+          --replicas N                with a postgresql:// --db: start N control planes on it; the app spreads over them (default 1)
           --calls N                   sequential RemoteAsync calls timed for latency (default 200)
           --warmup N                  calls before timing (default 20)
           --inputs N                  inputs per Map (default 10000)
@@ -24,6 +26,9 @@ internal sealed record RunnerOptions
 
     /// <summary>With <c>--db</c>: the database of the standalone control plane the runner starts (implies Remote).</summary>
     public string? Database { get; init; }
+
+    /// <summary>With a PostgreSQL <c>--db</c>: how many control planes share it.</summary>
+    public int Replicas { get; init; } = 1;
     public int Calls { get; init; } = 200;
     public int Warmup { get; init; } = 20;
     public int Inputs { get; init; } = 10_000;
@@ -60,6 +65,15 @@ internal sealed record RunnerOptions
                         return null;
                     }
                     options = options with { Database = database };
+                    break;
+                case "--replicas":
+                    if (!TryValue(args, ref i, out var replicasText)
+                        || !int.TryParse(replicasText, NumberStyles.None, CultureInfo.InvariantCulture, out var replicas) || replicas is < 1 or > 16)
+                    {
+                        error = $"--replicas takes a whole number from 1 to 16, not '{replicasText}'.";
+                        return null;
+                    }
+                    options = options with { Replicas = replicas };
                     break;
                 case "--calls" or "--warmup" or "--inputs":
                     if (!TryValue(args, ref i, out var text) || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count)
@@ -100,6 +114,11 @@ internal sealed record RunnerOptions
                 return null;
             }
             options = options with { Mode = ModalMode.Remote };
+        }
+        if (options.Replicas > 1 && options.Database?.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase) != true)
+        {
+            error = $"--replicas {options.Replicas} needs a PostgreSQL database: add --db postgresql://USER@HOST:PORT/DB (replicas cannot share a SQLite file).";
+            return null;
         }
         return options;
     }

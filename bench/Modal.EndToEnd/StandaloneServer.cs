@@ -5,7 +5,8 @@ namespace Modal.EndToEnd;
 /// <summary>
 /// With <c>--db</c>: the standalone control plane (<c>Modal.Server.dll</c>, copied beside this runner because the runtime
 /// references it) in its own process on a free loopback port, on the given database: a SQLite file, or a PostgreSQL
-/// URL once the server takes one. The runner then calls it in Remote mode, as an app does through <c>MODAL_SERVER_URL</c>.
+/// URL, for which several replicas may run. The runner then calls them in Remote mode, as an app does through
+/// <c>MODAL_SERVER_URL</c> (a comma-separated list of replicas).
 /// </summary>
 internal sealed class StandaloneServer : IAsyncDisposable
 {
@@ -23,8 +24,52 @@ internal sealed class StandaloneServer : IAsyncDisposable
     /// <summary>The server's URL, as it printed it.</summary>
     public string Url { get; }
 
-    /// <summary>Starts the server on <paramref name="database"/> and waits until it listens.</summary>
-    public static async Task<StandaloneServer> StartAsync(string database)
+    /// <summary>
+    /// Starts <paramref name="replicas"/> servers on <paramref name="database"/> (several only on PostgreSQL), each on its
+    /// own port with this run's token, and waits until each listens; <see cref="Replicas.Url"/> lists them all.
+    /// </summary>
+    public static async Task<Replicas> StartReplicasAsync(string database, int replicas)
+    {
+        // A standalone server always requires a token: this run's own, which the benchmark's app presents too.
+        string tokenId = "tk-bench" + Guid.NewGuid().ToString("N")[..12];
+        string tokenSecret = "ts-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+        Environment.SetEnvironmentVariable("MODAL_TOKEN_ID", tokenId);
+        Environment.SetEnvironmentVariable("MODAL_TOKEN_SECRET", tokenSecret);
+        var started = new List<StandaloneServer>();
+        try
+        {
+            for (int i = 0; i < replicas; i++)
+            {
+                started.Add(await StartAsync(database, tokenId, tokenSecret).ConfigureAwait(false));
+            }
+        }
+        catch
+        {
+            foreach (var server in started)
+            {
+                await server.DisposeAsync().ConfigureAwait(false);
+            }
+            throw;
+        }
+        return new Replicas(started);
+    }
+
+    /// <summary>The servers of one run; the app reaches them through the comma-separated <see cref="Url"/>.</summary>
+    public sealed class Replicas(IReadOnlyList<StandaloneServer> servers) : IAsyncDisposable
+    {
+        public string Url { get; } = string.Join(",", servers.Select(s => s.Url));
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var server in servers)
+            {
+                await server.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Starts one server on <paramref name="database"/> and waits until it listens.</summary>
+    private static async Task<StandaloneServer> StartAsync(string database, string tokenId, string tokenSecret)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Modal.Server.dll");
         var start = new ProcessStartInfo(Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet")
@@ -34,11 +79,6 @@ internal sealed class StandaloneServer : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        // A standalone server always requires a token: this run's own, which the benchmark's app presents too.
-        string tokenId = "tk-bench" + Guid.NewGuid().ToString("N")[..12];
-        string tokenSecret = "ts-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
-        Environment.SetEnvironmentVariable("MODAL_TOKEN_ID", tokenId);
-        Environment.SetEnvironmentVariable("MODAL_TOKEN_SECRET", tokenSecret);
         foreach (var argument in new[] { dll, "--port", "0", "--db", database, "--token-id", tokenId, "--token-secret", tokenSecret })
         {
             start.ArgumentList.Add(argument);

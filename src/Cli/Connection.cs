@@ -28,6 +28,28 @@ internal sealed record Connection(string ServerUrls, string? TokenId, string? To
     /// <summary>The first of the URLs (MODAL_SERVER_URL may list replicas), which the admin calls use.</summary>
     public string ServerUrl => ServerUrls.Split(',')[0].Trim();
 
+    /// <summary>A client on <paramref name="channel"/> that presents this connection's token on every call.</summary>
+    public ModalClient.ModalClientClient ClientOf(GrpcChannel channel)
+    {
+        var headers = new Metadata();
+        if (TokenId is { } tokenId)
+        {
+            headers.Add("x-modal-token-id", tokenId);
+        }
+        if (TokenSecret is { } tokenSecret)
+        {
+            headers.Add("x-modal-token-secret", tokenSecret);
+        }
+        return new ModalClient.ModalClientClient(channel.Intercept(metadata =>
+        {
+            foreach (var header in headers)
+            {
+                metadata.Add(header);
+            }
+            return metadata;
+        }));
+    }
+
     /// <summary>The settings for this command line (<see cref="ClientSettings"/>, with <c>--server</c> first).</summary>
     /// <exception cref="ProfileFileException">The profile file is bad.</exception>
     public static Connection Resolve(ParseResult parseResult)
@@ -51,24 +73,7 @@ internal sealed record Connection(string ServerUrls, string? TokenId, string? To
             var connection = Resolve(parseResult);
             url = connection.ServerUrl;
             using var channel = GrpcChannel.ForAddress(url);
-            var headers = new Metadata();
-            if (connection.TokenId is { } tokenId)
-            {
-                headers.Add("x-modal-token-id", tokenId);
-            }
-            if (connection.TokenSecret is { } tokenSecret)
-            {
-                headers.Add("x-modal-token-secret", tokenSecret);
-            }
-            var invoker = channel.Intercept(metadata =>
-            {
-                foreach (var header in headers)
-                {
-                    metadata.Add(header);
-                }
-                return metadata;
-            });
-            return await action(new ModalClient.ModalClientClient(invoker), connection).ConfigureAwait(false);
+            return await action(connection.ClientOf(channel), connection).ConfigureAwait(false);
         }
         catch (RpcException exception)
         {

@@ -67,6 +67,10 @@ public sealed class ControlPlane : IAsyncDisposable
         var listenAddress = ParseAddress(options.ListenAddress);
         var certificate = Transport.LoadCertificate(options);
         Transport.CheckListen(options, listenAddress, certificate is not null);
+        // A kubeconfig that cannot be used fails the start, not every launch.
+        var kubernetes = options.Launcher is null && options.Kubernetes is { } kubernetesOptions
+            ? KubernetesLauncher.LoadConfiguration(kubernetesOptions)
+            : null;
         var store = await StoreFactory.OpenAsync(options, cancellationToken).ConfigureAwait(false);
         var blobs = new BlobStore(store, options.BlobDirectory ?? DefaultBlobDirectory(options));
         try
@@ -103,8 +107,17 @@ public sealed class ControlPlane : IAsyncDisposable
             builder.Services.AddSingleton(blobs);
             var artifacts = new ArtifactStore(store, Path.Combine(blobs.Directory, "artifacts"));
             builder.Services.AddSingleton(artifacts);
-            builder.Services.AddSingleton<IContainerLauncher>(new ArtifactLauncher(
-                options.Launcher ?? new LocalProcessLauncher(options.Standalone ? Sandbox(options, blobs, artifacts) : null), artifacts));
+            if (kubernetes is not null)
+            {
+                // Pods run the app version's image, never a stored artifact; the host disposes the launcher (its pod watch).
+                builder.Services.AddSingleton<IContainerLauncher>(services => new KubernetesLauncher(
+                    options.Kubernetes!, kubernetes, services.GetRequiredService<ILogger<KubernetesLauncher>>()));
+            }
+            else
+            {
+                builder.Services.AddSingleton<IContainerLauncher>(new ArtifactLauncher(
+                    options.Launcher ?? new LocalProcessLauncher(options.Standalone ? Sandbox(options, blobs, artifacts) : null), artifacts));
+            }
             builder.Services.AddSingleton<TokenAuthority>();
             builder.Services.AddSingleton<AccessControl>();
             builder.Services.AddSingleton<LaunchPolicy>();

@@ -62,15 +62,80 @@ public static class ControlPlaneCommandLine
         AllowMultipleArgumentsPerToken = false,
     };
 
+    private static readonly Option<string> s_launcher = new("--launcher")
+    {
+        Description = "How workers run: process (local processes, sandboxed) or kubernetes (a pod per worker from the app's deployed image; see the --kubernetes-* options).",
+        DefaultValueFactory = _ => "process",
+        HelpName = "process|kubernetes",
+    };
+
+    private static readonly Option<string?> s_kubeconfig = new("--kubeconfig")
+    {
+        Description = "With --launcher kubernetes: the kubeconfig file. Default: KUBECONFIG, else ~/.kube/config.",
+        HelpName = "FILE",
+    };
+
+    private static readonly Option<string?> s_kubernetesContext = new("--kubernetes-context")
+    {
+        Description = "With --launcher kubernetes: the kubeconfig context. Default: its current context.",
+        HelpName = "NAME",
+    };
+
+    private static readonly Option<bool> s_kubernetesInCluster = new("--kubernetes-in-cluster")
+    {
+        Description = "With --launcher kubernetes: use the service account of the pod this server runs in instead of a kubeconfig.",
+    };
+
+    private static readonly Option<string?> s_kubernetesNamespace = new("--kubernetes-namespace")
+    {
+        Description = "With --launcher kubernetes: the namespace of the workers' pods and secrets. Default: the context's namespace (in a pod: its own), else default.",
+        HelpName = "NAMESPACE",
+    };
+
+    private static readonly Option<string?> s_kubernetesServerUrl = new("--kubernetes-server-url")
+    {
+        Description = "With --launcher kubernetes (required): this control plane's URL as pods reach it, e.g. http://modal.modal-system.svc:50051.",
+        HelpName = "URL",
+    };
+
+    private static readonly Option<string[]> s_kubernetesImagePullSecret = new("--kubernetes-image-pull-secret")
+    {
+        Description = "With --launcher kubernetes: a secret in the namespace for pulling worker images from a private registry (repeatable).",
+        HelpName = "NAME",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    private static readonly Option[] s_kubernetesOptions =
+        [s_kubeconfig, s_kubernetesContext, s_kubernetesInCluster, s_kubernetesNamespace, s_kubernetesServerUrl, s_kubernetesImagePullSecret];
+
+    static ControlPlaneCommandLine()
+    {
+        s_launcher.AcceptOnlyFromAmong("process", "kubernetes");
+        s_kubernetesServerUrl.Validators.Add(result =>
+        {
+            string url = result.GetValueOrDefault<string?>() ?? "";
+            try
+            {
+                Launching.KubernetesLauncher.CheckServerUrl(url);
+            }
+            catch (ArgumentException exception)
+            {
+                result.AddError(exception.Message);
+            }
+        });
+    }
+
     /// <summary>Adds the server's options to <paramref name="command"/> and makes it run the control plane until SIGINT or SIGTERM.</summary>
     public static TCommand AddServer<TCommand>(TCommand command)
         where TCommand : Command
     {
         ArgumentNullException.ThrowIfNull(command);
-        foreach (var option in new Option[] { s_port, s_database, s_listen, s_blobs, s_tokenId, s_tokenSecret, s_tlsCertificate, s_tlsKey, s_insecure, s_workerBind })
+        foreach (var option in new Option[] { s_port, s_database, s_listen, s_blobs, s_tokenId, s_tokenSecret, s_tlsCertificate, s_tlsKey, s_insecure, s_workerBind, s_launcher }
+            .Concat(s_kubernetesOptions))
         {
             command.Options.Add(option);
         }
+        command.Validators.Add(CheckLauncher);
         command.SetAction(async (parseResult, _) =>
         {
             await StandaloneControlPlane.RunAsync(ToOptions(parseResult), Console.Out).ConfigureAwait(false);
@@ -126,7 +191,39 @@ public static class ControlPlaneCommandLine
         TlsKeyPath = parseResult.GetValue(s_tlsKey),
         Insecure = parseResult.GetValue(s_insecure),
         WorkerWritablePaths = [.. (parseResult.GetValue(s_workerBind) ?? []).Select(Path.GetFullPath)],
+        Kubernetes = parseResult.GetValue(s_launcher) == "kubernetes"
+            ? new Launching.KubernetesLauncherOptions
+            {
+                KubeconfigPath = parseResult.GetValue(s_kubeconfig) is { } kubeconfig ? Path.GetFullPath(kubeconfig) : null,
+                Context = parseResult.GetValue(s_kubernetesContext),
+                InCluster = parseResult.GetValue(s_kubernetesInCluster),
+                Namespace = parseResult.GetValue(s_kubernetesNamespace),
+                ServerUrl = parseResult.GetValue(s_kubernetesServerUrl),
+                ImagePullSecrets = parseResult.GetValue(s_kubernetesImagePullSecret) ?? [],
+            }
+            : null,
     };
+
+    /// <summary>The --kubernetes-* options go with --launcher kubernetes, which needs the URL pods reach the server at.</summary>
+    private static void CheckLauncher(System.CommandLine.Parsing.CommandResult result)
+    {
+        // The token as given: a value outside process|kubernetes is the option's own error, reported beside these.
+        bool kubernetes = result.GetResult(s_launcher)?.Tokens is [.., { Value: "kubernetes" }];
+        var given = s_kubernetesOptions.Where(option => result.GetResult(option) is { Implicit: false }).Select(option => option.Name).ToList();
+        if (!kubernetes && given.Count > 0)
+        {
+            result.AddError($"{given[0]} applies only to --launcher kubernetes; add --launcher kubernetes or remove {given[0]}.");
+        }
+        else if (kubernetes && result.GetValue(s_kubernetesServerUrl) is null)
+        {
+            result.AddError("--launcher kubernetes needs --kubernetes-server-url URL: this control plane's address as pods reach it " +
+                "(for example http://modal.modal-system.svc:50051); the address it listens on is usually loopback, which pods cannot reach.");
+        }
+        else if (kubernetes && result.GetValue(s_kubernetesInCluster) && result.GetResult(s_kubeconfig) is { Implicit: false })
+        {
+            result.AddError("--kubernetes-in-cluster and --kubeconfig exclude each other: give one.");
+        }
+    }
 
     private static IEnumerable<string> CommandPath(ParseResult parseResult)
     {

@@ -115,8 +115,14 @@ public sealed record ControlPlaneOptions
     /// <summary>The clock of the SQLite store and in-process timers (tests move it); PostgreSQL uses the database's clock.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
-    /// <summary>Starts workers; null uses <see cref="LocalProcessLauncher"/>.</summary>
+    /// <summary>Starts workers; null uses <see cref="KubernetesLauncher"/> when <see cref="Kubernetes"/> is set, else <see cref="LocalProcessLauncher"/>.</summary>
     public IContainerLauncher? Launcher { get; init; }
+
+    /// <summary>
+    /// Runs workers as Kubernetes pods with these settings (<c>--launcher kubernetes</c>) when <see cref="Launcher"/> is null;
+    /// the control plane owns that launcher and disposes it.
+    /// </summary>
+    public KubernetesLauncherOptions? Kubernetes { get; init; }
 
     /// <summary>Adjusts logging after the default (warnings and above to the console); may clear the providers.</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }

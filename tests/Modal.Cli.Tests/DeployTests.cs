@@ -106,7 +106,7 @@ public sealed class DeployTests : IAsyncLifetime
         ModalTool.RunAsync(["call", App, "WhichBuild", $"\"{App}\"", "0", "--server", _url, .. options]);
 
     private Task<ModalTool.Result> DeployAsync(params string[] options) =>
-        ModalTool.RunAsync(ModalTool.ToolAssembly, ["deploy", Project, "--name", App, "--server", _url, .. options], timeout: s_publishLimit);
+        ModalTool.RunAsync(ModalTool.ToolAssembly, ["deploy", Project, "--name", App, "--server", _url, .. options], limit: s_publishLimit);
 
     /// <summary>Waits until a container of the app runs an input (the call is bound to version 1 and started); returns its id.</summary>
     private async Task<string> WaitForRunningInputAsync()

@@ -20,14 +20,23 @@ internal static partial class ModalTool
     /// <summary>Starts the tool without waiting for it, its output redirected (a command that runs until stopped).</summary>
     public static Process Start(params string[] arguments) => Process.Start(StartInfo(ToolAssembly, arguments, null))!;
 
+    /// <summary>Runs a process and waits for it to exit; one still running after <paramref name="limit"/> (default 2 minutes) is killed.</summary>
     public static async Task<Result> RunAsync(string assembly, string[] arguments, IReadOnlyDictionary<string, string?>? environment = null,
-        TimeSpan? timeout = null)
+        TimeSpan? limit = null)
     {
         using var process = Process.Start(StartInfo(assembly, arguments, environment))!;
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(limit.Token);
+        using var deadline = new CancellationTokenSource(limit ?? TimeSpan.FromMinutes(2));
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"'{string.Join(' ', arguments)}' did not exit within {limit ?? TimeSpan.FromMinutes(2)}: {await output}{await errors}");
+        }
         return new Result(process.ExitCode, await output, await errors);
     }
 

@@ -1,6 +1,5 @@
 using Grpc.Core;
 using Modal.Api;
-using Modal.Server.Launching;
 using Modal.Server.Tests.Infrastructure;
 
 namespace Modal.Server.Tests;
@@ -8,36 +7,15 @@ namespace Modal.Server.Tests;
 /// <summary>ContainerList and ContainerStop: live containers of the apps a token reaches, and stopping one.</summary>
 public sealed class ContainerTests
 {
-    private static readonly Metadata Admin = new() { { "x-modal-token-id", "id" }, { "x-modal-token-secret", "secret" } };
-
-    private static Task<TestServer> StartAsync() => TestServer.StartAsync(new ControlPlaneOptions { TokenId = "id", TokenSecret = "secret" });
-
-    /// <summary>An app whose one function keeps a container running; returns the app id and that container.</summary>
-    private static async Task<(string AppId, ContainerLaunchRequest Container)> CreateAppWithContainerAsync(TestServer server, string name)
-    {
-        var spec = Payloads.Spec();
-        spec.MinContainers = 1;
-        var created = await server.Client.AppCreateAsync(new AppCreateRequest
-        {
-            Name = name, Functions = { spec }, Launch = new WorkerLaunchSpec { Executable = "/bin/sleep", Arguments = { "30" } },
-        }, Admin);
-        var launched = await server.Launcher.NextAsync();
-        Assert.Equal(created.AppId, launched.Environment["MODAL_APP_ID"]);
-        return (created.AppId, launched);
-    }
-
-    private static Metadata WorkerHeaders(ContainerLaunchRequest container) =>
-        new() { { "x-modal-container-id", container.ContainerId }, { "x-modal-container-token", container.ContainerToken } };
-
     [Fact]
     public async Task ContainerList_shows_an_apps_live_containers_and_ContainerStop_asks_one_to_stop()
     {
-        await using var server = await StartAsync();
-        var (appId, launched) = await CreateAppWithContainerAsync(server, "containers");
+        await using var server = await TokenServer.StartAsync();
+        var (appId, _, launched) = await TokenServer.CreateAppWithContainerAsync(server, "containers");
         await using var worker = server.Worker(launched.ContainerId, launched.ContainerToken);
         await worker.HelloAsync();
 
-        var container = Assert.Single((await server.Client.ContainerListAsync(new ContainerListRequest { AppId = appId }, Admin)).Containers);
+        var container = Assert.Single((await server.Client.ContainerListAsync(new ContainerListRequest { AppId = appId }, TokenServer.Admin)).Containers);
         Assert.Equal(launched.ContainerId, container.ContainerId);
         Assert.Equal(appId, container.AppId);
         Assert.Equal("containers", container.AppName);
@@ -46,14 +24,14 @@ public sealed class ContainerTests
         Assert.Equal("running", container.State);
         Assert.Equal(0, container.RunningInputs);
         Assert.InRange(container.LaunchedUnixMs, DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        Assert.Contains((await server.Client.ContainerListAsync(new ContainerListRequest(), Admin)).Containers, c => c.ContainerId == launched.ContainerId);
+        Assert.Contains((await server.Client.ContainerListAsync(new ContainerListRequest(), TokenServer.Admin)).Containers, c => c.ContainerId == launched.ContainerId);
 
-        await server.Client.ContainerStopAsync(new ContainerStopRequest { ContainerId = launched.ContainerId }, Admin);
+        await server.Client.ContainerStopAsync(new ContainerStopRequest { ContainerId = launched.ContainerId }, TokenServer.Admin);
 
-        var heartbeat = await worker.Client.ContainerHeartbeatAsync(new ContainerHeartbeatRequest(), WorkerHeaders(launched));
+        var heartbeat = await worker.Client.ContainerHeartbeatAsync(new ContainerHeartbeatRequest(), TokenServer.WorkerHeaders(launched));
         Assert.True(heartbeat.Stop);
         var unknown = await Assert.ThrowsAsync<RpcException>(() =>
-            server.Client.ContainerStopAsync(new ContainerStopRequest { ContainerId = "ct-nosuch" }, Admin).ResponseAsync);
+            server.Client.ContainerStopAsync(new ContainerStopRequest { ContainerId = "ct-nosuch" }, TokenServer.Admin).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
         Assert.Contains("ct-nosuch", unknown.Status.Detail);
     }
@@ -62,13 +40,13 @@ public sealed class ContainerTests
     public async Task Workers_may_neither_list_nor_stop_containers()
     {
         // (A client token limited to other apps is refused too: the CLI tests show it on a standalone server, whose store issues such tokens.)
-        await using var server = await StartAsync();
-        var (_, launched) = await CreateAppWithContainerAsync(server, "workers");
+        await using var server = await TokenServer.StartAsync();
+        var (_, _, launched) = await TokenServer.CreateAppWithContainerAsync(server, "workers");
 
         var list = await Assert.ThrowsAsync<RpcException>(() =>
-            server.Client.ContainerListAsync(new ContainerListRequest(), WorkerHeaders(launched)).ResponseAsync);
+            server.Client.ContainerListAsync(new ContainerListRequest(), TokenServer.WorkerHeaders(launched)).ResponseAsync);
         var stop = await Assert.ThrowsAsync<RpcException>(() =>
-            server.Client.ContainerStopAsync(new ContainerStopRequest { ContainerId = launched.ContainerId }, WorkerHeaders(launched)).ResponseAsync);
+            server.Client.ContainerStopAsync(new ContainerStopRequest { ContainerId = launched.ContainerId }, TokenServer.WorkerHeaders(launched)).ResponseAsync);
 
         Assert.Equal(StatusCode.PermissionDenied, list.StatusCode);
         Assert.Contains("ContainerList is not open to workers", list.Status.Detail);

@@ -62,10 +62,11 @@ internal sealed class AppSession : IAsyncDisposable
     /// True for a standalone control plane: the build output is uploaded as an artifact, which the server runs. False for
     /// the embedded one in this process, which runs this executable.
     /// </param>
+    /// <param name="reportedToken">The token to put in <c>modal run</c>'s run report: that of a control plane this process embeds, else none.</param>
     /// <param name="cancellationToken">Stops the registration.</param>
     public static async Task<AppSession> CreateAsync(
         GrpcConnection connection, string appName, AppKind kind, IReadOnlyList<IFunctionEntrypoint>? entrypoints, bool uploadArtifact,
-        CancellationToken cancellationToken)
+        Hosting.RunReport.Token? reportedToken, CancellationToken cancellationToken)
     {
         var launch = entrypoints is null
             ? null
@@ -86,6 +87,10 @@ internal sealed class AppSession : IAsyncDisposable
             }
         }
         var created = await connection.CallAsync((e, o) => e.Client.AppCreateAsync(request, o), cancellationToken).ConfigureAwait(false);
+        if (request.Functions.Count > 0)
+        {
+            Hosting.RunReport.Append(created.AppId, appName, kind == AppKind.Deployed, connection.ServerUrl, reportedToken); // for `modal run`'s progress
+        }
         return new AppSession(connection, appName, created, kind == AppKind.Ephemeral, entrypoints.SelectMany(entrypoint => entrypoint.Functions),
             launch?.ArtifactDigest ?? string.Empty);
     }

@@ -51,8 +51,12 @@ internal sealed class ControlPlaneBackend : IModalBackend, IAsyncDisposable
                 Hosting.AppIdentity.EnsureEntrypointsRegistered();
                 entrypoints = Hosting.AppIdentity.EntrypointsOf(appName);
             }
-            var session = await AppSession.CreateAsync(connection, appName, kind, entrypoints, uploadArtifact: ownedServer is null, cancellationToken)
-                .ConfigureAwait(false);
+            // `modal run` cannot know the token of a control plane this process embeds: the run report carries it (to the tool's private folder).
+            var reportedToken = ownedServer is null || settings.TokenId is null || settings.TokenSecret is null
+                ? null
+                : new Hosting.RunReport.Token(settings.TokenId, settings.TokenSecret);
+            var session = await AppSession.CreateAsync(connection, appName, kind, entrypoints, uploadArtifact: ownedServer is null, reportedToken,
+                cancellationToken).ConfigureAwait(false);
             return new ControlPlaneBackend(connection, session, ownedServer);
         }
         catch

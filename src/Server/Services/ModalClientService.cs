@@ -97,6 +97,41 @@ internal sealed class ModalClientService(
         }
     }
 
+    public override async Task<AppGetProgressResponse> AppGetProgress(AppGetProgressRequest request, ServerCallContext context)
+    {
+        string appId = Require(request.AppId, "app_id", "AppGetProgress");
+        RequestLimits.Range(request.FinishedSinceUnixMs, 0, long.MaxValue, "finished_since_unix_ms", "AppGetProgress");
+        RequestLimits.Range(request.MaxCalls, 0, 1000, "max_calls", "AppGetProgress");
+        var principal = AccessControl.Of(context);
+        AccessControl.RequireClient(principal, "AppGetProgress");
+        var app = await access.CheckAppAsync(principal, appId, "AppGetProgress", workerMay: false).ConfigureAwait(false);
+        long now = store.NowMs;
+        // Read after the clock: a call that finishes meanwhile has a later end, so a poller that passes `now` back sees it next time.
+        var progress = await store.ReadAppProgressAsync(appId,
+            request.FinishedSinceUnixMs == 0 ? long.MaxValue : request.FinishedSinceUnixMs,
+            request.MaxCalls == 0 ? 100 : request.MaxCalls).ConfigureAwait(false);
+        var response = new AppGetProgressResponse { AppId = app.Id, AppName = app.Name, State = app.State, NowUnixMs = now };
+        foreach (var call in progress.Calls)
+        {
+            response.Calls.Add(new CallProgress
+            {
+                FunctionCallId = call.Id, FunctionId = call.FunctionId, FunctionName = call.FunctionName, InputCount = call.InputCount,
+                FinishedInputs = call.FinishedInputs, InputsComplete = call.InputsComplete, CreatedUnixMs = call.CreatedUnixMs,
+                FinishedUnixMs = call.FinishedUnixMs ?? 0, ParentInputId = call.ParentInputId ?? string.Empty,
+                Invocation = (FunctionCallInvocation)call.Invocation,
+            });
+        }
+        foreach (var function in progress.Functions)
+        {
+            response.Functions.Add(new FunctionProgress
+            {
+                FunctionId = function.FunctionId, FunctionName = function.Name, Backlog = function.Ready, RunningInputs = function.Running,
+                StartingContainers = function.StartingContainers, RunningContainers = function.RunningContainers,
+            });
+        }
+        return response;
+    }
+
     public override async Task<FunctionGetResponse> FunctionGet(FunctionGetRequest request, ServerCallContext context)
     {
         string appName = RequestLimits.Name(request.AppName, "app_name", "FunctionGet");

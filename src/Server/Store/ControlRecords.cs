@@ -124,6 +124,17 @@ internal sealed record OverrunInput(string InputId, int Attempt, string Containe
 /// <summary>One function's inputs waiting to be claimed and its live containers (those not asked to stop).</summary>
 internal sealed record FunctionStatsRow(long Ready, int LiveContainers);
 
+/// <summary>A call's progress: inputs sent and finished; <paramref name="FinishedUnixMs"/> null while some input is unfinished.</summary>
+internal sealed record CallProgressRow(
+    string Id, string FunctionId, string FunctionName, int Invocation, string? ParentInputId, long CreatedUnixMs, int InputCount, int FinishedInputs,
+    bool InputsComplete, long? FinishedUnixMs);
+
+/// <summary>One function of an app: inputs waiting and running, containers launched but not said hello, and running (not stopping).</summary>
+internal sealed record FunctionProgressRow(string FunctionId, string Name, long Ready, long Running, int StartingContainers, int RunningContainers);
+
+/// <summary>An app's calls in flight (or recently finished) and its functions' load, read in one transaction.</summary>
+internal sealed record AppProgress(IReadOnlyList<CallProgressRow> Calls, IReadOnlyList<FunctionProgressRow> Functions);
+
 /// <summary>
 /// The autoscaler's view of one function of a live app. <paramref name="Launch"/> is its own version's;
 /// <paramref name="Superseded"/> marks a function of an older version of a deployed app, which runs only the inputs of

@@ -168,6 +168,12 @@ internal interface IControlStore : IAsyncDisposable
     /// <summary>One function's backlog and live containers (stats for callers); null when the function is unknown.</summary>
     Task<FunctionStatsRow?> ReadFunctionStatsAsync(string functionId);
 
+    /// <summary>
+    /// An app's calls that are unfinished or finished at or after <paramref name="finishedSinceMs"/> (unfinished first, then
+    /// the newest; at most <paramref name="maxCalls"/>), and each of its functions' backlog and containers, for progress displays.
+    /// </summary>
+    Task<AppProgress> ReadAppProgressAsync(string appId, long finishedSinceMs, int maxCalls);
+
     /// <summary>Live containers (launching, running or stopping), for the autoscaler and listings.</summary>
     Task<IReadOnlyList<ContainerRow>> ListContainersAsync();
 

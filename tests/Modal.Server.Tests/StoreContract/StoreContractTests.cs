@@ -516,6 +516,57 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Equal(InputStatus.Timeout, Result((await store.ReadOutputsAsync("fc-1", 0, 10)).Outputs.Single()).Status);
     }
 
+    [Fact]
+    public async Task App_progress_lists_unfinished_calls_with_inputs_finished_of_sent_and_each_functions_containers()
+    {
+        var store = await OpenAsync();
+        string functionId = await FunctionAsync(store);
+        string otherAppsFunction = await FunctionAsync(store, appId: "ap-2", appName: "other");
+        await CallAsync(store, functionId, "fc-1-map", 3);
+        await store.PutInputsAsync("fc-1-map", [new NewInput("fc-1-map-in-3", 3, [3])], last: true, null, NoLimits);
+        await CallAsync(store, functionId, "fc-2-done", 1);
+        await CallAsync(store, otherAppsFunction, "fc-other", 2);
+        await ContainerAsync(store, functionId, "ct-a");
+        await store.RegisterContainerAsync(new NewContainer("ct-b", functionId, "ap-1", [1, 2], "rp-test", 60_000));
+        await ContainerAsync(store, functionId, "ct-stopping");
+        await store.RequestContainerStopAsync("ct-stopping", kill: false);
+        for (int i = 0; i < 3; i++)
+        {
+            var claimed = await ClaimOneAsync(store, functionId, "ct-a");
+            await store.CompleteAsync("ct-a", [new AttemptResult(claimed.InputId, claimed.Attempt, Success(i))]);
+        }
+        var running = await ClaimOneAsync(store, functionId, "ct-a");
+        long beforeLast = store.NowMs;
+        if (running.CallId == "fc-1-map")
+        {
+            await store.CompleteAsync("ct-a", [new AttemptResult(running.InputId, running.Attempt, Success(0))]);
+            running = await ClaimOneAsync(store, functionId, "ct-a");
+        }
+        Assert.Equal("fc-2-done", running.CallId);
+        await store.CompleteAsync("ct-a", [new AttemptResult(running.InputId, running.Attempt, Success(9))]);
+        await CallAsync(store, functionId, "fc-3-open", 2);
+
+        var unfinishedOnly = await store.ReadAppProgressAsync("ap-1", long.MaxValue, 100);
+        var withFinished = await store.ReadAppProgressAsync("ap-1", beforeLast - 1000, 100);
+
+        var open = Assert.Single(unfinishedOnly.Calls);
+        Assert.Equal(("fc-3-open", functionId, "Square", 2, 0, false, (long?)null), (open.Id, open.FunctionId, open.FunctionName, open.InputCount,
+            open.FinishedInputs, open.InputsComplete, open.FinishedUnixMs));
+        Assert.InRange(open.CreatedUnixMs, beforeLast - 1000, store.NowMs + 1000);
+        // Unfinished calls first; finished ones (at or after the time given) newest first; another app's calls never.
+        Assert.Equal(["fc-3-open", "fc-2-done", "fc-1-map"], withFinished.Calls.Select(call => call.Id));
+        var map = withFinished.Calls.Single(call => call.Id == "fc-1-map");
+        Assert.Equal((4, 4, true), (map.InputCount, map.FinishedInputs, map.InputsComplete));
+        Assert.InRange(map.FinishedUnixMs!.Value, beforeLast - 1000, store.NowMs + 1000);
+        Assert.Equal(["fc-3-open"], (await store.ReadAppProgressAsync("ap-1", store.NowMs + 60_000, 100)).Calls.Select(call => call.Id));
+        Assert.Single((await store.ReadAppProgressAsync("ap-1", 0, 1)).Calls);
+
+        var function = Assert.Single(withFinished.Functions);
+        Assert.Equal(new FunctionProgressRow(functionId, "Square", Ready: 2, Running: 0, StartingContainers: 1, RunningContainers: 1), function);
+        Assert.Equal(["fc-other"], (await store.ReadAppProgressAsync("ap-2", long.MaxValue, 100)).Calls.Select(call => call.Id));
+        Assert.Empty((await store.ReadAppProgressAsync("ap-missing", 0, 100)).Calls);
+    }
+
     // ---- Cancelling and stopping ---------------------------------------------------------------------------------
 
     [Fact]

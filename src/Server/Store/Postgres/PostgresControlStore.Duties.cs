@@ -24,6 +24,26 @@ internal sealed partial class PostgresControlStore
         await tx.SingleAsync("SELECT f.ready, (SELECT COUNT(*) FROM containers c WHERE c.function_id = f.id AND NOT c.stop_requested)::integer " +
             "FROM functions f WHERE f.id = $1", r => new FunctionStatsRow(r.GetInt64(0), r.GetInt32(1)), functionId).ConfigureAwait(false));
 
+    public Task<AppProgress> ReadAppProgressAsync(string appId, long finishedSinceMs, int maxCalls) => ReadAsync(async tx =>
+    {
+        var calls = await tx.QueryAsync(
+            "SELECT c.id, c.function_id, f.name, c.invocation, c.parent_input_id, c.created_ms, c.input_count, c.input_count - c.unfinished, " +
+            "c.inputs_complete, c.finished_ms FROM calls c JOIN functions f ON f.id = c.function_id " +
+            "WHERE f.app_id = $1 AND (c.finished_ms IS NULL OR c.finished_ms >= $2) " +
+            "ORDER BY c.finished_ms IS NULL DESC, c.created_ms DESC, c.id DESC LIMIT $3",
+            r => new CallProgressRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), PostgresTx.NullableString(r, 4), r.GetInt64(5),
+                r.GetInt32(6), r.GetInt32(7), r.GetBoolean(8), r.IsDBNull(9) ? null : r.GetInt64(9)),
+            appId, finishedSinceMs, maxCalls).ConfigureAwait(false);
+        var functions = await tx.QueryAsync(
+            "SELECT f.id, f.name, f.ready, f.running, " +
+            "(SELECT COUNT(*) FROM containers c WHERE c.function_id = f.id AND NOT c.stop_requested AND NOT c.said_hello)::integer, " +
+            "(SELECT COUNT(*) FROM containers c WHERE c.function_id = f.id AND NOT c.stop_requested AND c.said_hello)::integer " +
+            "FROM functions f WHERE f.app_id = $1 ORDER BY f.name COLLATE \"C\"",
+            r => new FunctionProgressRow(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetInt32(4), r.GetInt32(5)), appId)
+            .ConfigureAwait(false);
+        return new AppProgress(calls, functions);
+    });
+
     public Task<bool> TryLeadAsync(string replicaId, long ttlMs) => WriteAsync(async tx =>
         await tx.ScalarAsync<string>(
             "INSERT INTO leader(name, holder, expires_ms) VALUES('leader', $1, modal_now_ms() + $2) ON CONFLICT (name) DO UPDATE " +

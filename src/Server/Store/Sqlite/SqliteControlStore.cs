@@ -1,14 +1,15 @@
-using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
 namespace Modal.Server.Store;
 
 /// <summary>
 /// The SQLite store: a file in WAL mode (for an ephemeral embedded run, a temporary file deleted at dispose). One
-/// writer connection runs every state transition through one loop that takes whatever is queued and commits it in
-/// one transaction (group commit); each operation runs inside its own savepoint, so one that throws is rolled back
-/// alone and fails alone, and the others commit. Results are handed back only after the commit; signals follow.
-/// Reads run on their own connections (WAL readers never block the writer).
+/// writer connection runs every state transition, one batch at a time, each batch one transaction (group commit): the
+/// first operation to arrive while the writer is idle commits on its caller's thread with no hand-off, and whatever
+/// queues meanwhile is committed as the next batch by a thread-pool item (<see cref="SqliteWriteQueue"/>). Each
+/// operation runs inside its own savepoint, so one that throws is rolled back alone and fails alone, and the others
+/// commit. Results are handed back only after the commit; signals follow. Reads run on their own connections (WAL
+/// readers never block the writer).
 /// </summary>
 internal sealed partial class SqliteControlStore : IControlStore
 {
@@ -16,8 +17,7 @@ internal sealed partial class SqliteControlStore : IControlStore
     private readonly bool _temporary;
     private readonly string _readConnectionString;
     private readonly SqliteTx _writer;
-    private readonly Channel<IWrite> _writes = Channel.CreateUnbounded<IWrite>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _writerLoop;
+    private readonly SqliteWriteQueue _writes;
     private readonly StoreClock _clock;
     private readonly Stack<SqliteTx> _readers = new();
     private long _transactionCount;
@@ -44,7 +44,7 @@ internal sealed partial class SqliteControlStore : IControlStore
         _writer.Execute("UPDATE apps SET heartbeat_ms = $1 WHERE stopped = 0", now);
         builder.Mode = SqliteOpenMode.ReadOnly;
         _readConnectionString = builder.ToString();
-        _writerLoop = Task.Run(WriterLoopAsync);
+        _writes = new SqliteWriteQueue(CommitBatch);
     }
 
     public string Kind => "sqlite";
@@ -70,16 +70,9 @@ internal sealed partial class SqliteControlStore : IControlStore
         }
     }
 
-    // ---- The writer loop -------------------------------------------------------------------------------------------
+    // ---- The writer ------------------------------------------------------------------------------------------------
 
-    private interface IWrite
-    {
-        /// <summary>Runs inside the batch's transaction and its own savepoint; signals it wants raised after commit.</summary>
-        void Apply(SqliteTx tx, long now, List<Action<StoreSignals>> afterCommit);
-        void Complete(Exception? failure);
-    }
-
-    private sealed class Write<T>(Func<SqliteTx, long, List<Action<StoreSignals>>, T> apply) : IWrite
+    private sealed class Write<T>(Func<SqliteTx, long, List<Action<StoreSignals>>, T> apply) : SqliteWriteQueue.IWrite
     {
         private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T? _result;
@@ -119,56 +112,45 @@ internal sealed partial class SqliteControlStore : IControlStore
     private Task<T> WriteAsync<T>(Func<SqliteTx, long, List<Action<StoreSignals>>, T> apply)
     {
         var write = new Write<T>(apply);
-        if (!_writes.Writer.TryWrite(write))
-        {
-            return Task.FromException<T>(new ObjectDisposedException(nameof(SqliteControlStore)));
-        }
-        return write.Task;
+        return _writes.TryEnqueue(write) ? write.Task : Task.FromException<T>(new ObjectDisposedException(nameof(SqliteControlStore)));
     }
 
-    private async Task WriterLoopAsync()
+    private readonly List<Action<StoreSignals>> _afterCommit = [];
+
+    /// <summary>Commits one batch in one transaction (only ever one batch at a time), then completes it and raises its signals.</summary>
+    private void CommitBatch(List<SqliteWriteQueue.IWrite> batch)
     {
-        var batch = new List<IWrite>();
-        var afterCommit = new List<Action<StoreSignals>>();
-        while (await _writes.Reader.WaitToReadAsync().ConfigureAwait(false))
+        _afterCommit.Clear();
+        Exception? failure = null;
+        try
         {
-            batch.Clear();
-            afterCommit.Clear();
-            while (batch.Count < 10_000 && _writes.Reader.TryRead(out var write))
-            {
-                batch.Add(write);
-            }
-            Exception? failure = null;
-            try
-            {
-                using var transaction = _writer.Connection.BeginTransaction();
-                _writer.Transaction = transaction;
-                long now = NowMs;
-                foreach (var write in batch)
-                {
-                    write.Apply(_writer, now, afterCommit);
-                }
-                transaction.Commit();
-                Interlocked.Increment(ref _transactionCount);
-            }
-            catch (Exception exception)
-            {
-                failure = exception;
-            }
-            finally
-            {
-                _writer.Transaction = null;
-            }
+            using var transaction = _writer.Connection.BeginTransaction();
+            _writer.Transaction = transaction;
+            long now = NowMs;
             foreach (var write in batch)
             {
-                write.Complete(failure);
+                write.Apply(_writer, now, _afterCommit);
             }
-            if (failure is null)
+            transaction.Commit();
+            Interlocked.Increment(ref _transactionCount);
+        }
+        catch (Exception exception)
+        {
+            failure = exception;
+        }
+        finally
+        {
+            _writer.Transaction = null;
+        }
+        foreach (var write in batch)
+        {
+            write.Complete(failure);
+        }
+        if (failure is null)
+        {
+            foreach (var signal in _afterCommit)
             {
-                foreach (var signal in afterCommit)
-                {
-                    signal(Signals);
-                }
+                signal(Signals);
             }
         }
     }
@@ -211,8 +193,7 @@ internal sealed partial class SqliteControlStore : IControlStore
 
     public async ValueTask DisposeAsync()
     {
-        _writes.Writer.TryComplete();
-        await _writerLoop.ConfigureAwait(false);
+        await _writes.CompleteAsync().ConfigureAwait(false);
         lock (_readers)
         {
             while (_readers.TryPop(out var reader))

@@ -4,7 +4,7 @@ namespace Modal.Server.Store;
 
 /// <summary>
 /// Commands on one SQLite connection, prepared once and reused, bound positionally ($1, $2, …), inside the current
-/// transaction. Used by the writer loop (one at a time) and by readers (each its own connection).
+/// transaction. Used by the writer (one batch at a time) and by readers (each its own connection).
 /// </summary>
 internal sealed class SqliteTx(SqliteConnection connection) : IDisposable
 {
