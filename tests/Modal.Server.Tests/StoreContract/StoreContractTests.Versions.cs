@@ -58,6 +58,8 @@ public abstract partial class StoreContractTests
         Assert.Equal((true, (byte)2), (load["fu-v2-cube"].Superseded, load["fu-v2-cube"].Launch.Single()));
         Assert.Equal((false, (byte)3, 0L), (load["fu-v3"].Superseded, load["fu-v3"].Launch.Single(), load["fu-v3"].Ready));
         Assert.Equal(["ap-d1"], (await store.ListAppsAsync(includeStopped: true)).Select(a => a.Id));
+        // Progress shows the newest version's functions and an older version's while it has work (Cube of version 2 has none).
+        Assert.Equal(["fu-v1", "fu-v3"], (await store.ReadAppProgressAsync("ap-d1", long.MaxValue, 100)).Functions.Select(f => f.FunctionId));
     }
 
     [Fact]

@@ -38,7 +38,9 @@ internal sealed partial class PostgresControlStore
             "SELECT f.id, f.name, f.ready, f.running, " +
             "(SELECT COUNT(*) FROM containers c WHERE c.function_id = f.id AND NOT c.stop_requested AND NOT c.said_hello)::integer, " +
             "(SELECT COUNT(*) FROM containers c WHERE c.function_id = f.id AND NOT c.stop_requested AND c.said_hello)::integer " +
-            "FROM functions f WHERE f.app_id = $1 ORDER BY f.name COLLATE \"C\"",
+            // The newest version's functions, and an older version's while it still has work (it drains).
+            "FROM functions f JOIN apps a ON a.id = f.app_id WHERE f.app_id = $1 AND (f.version = a.version OR f.ready > 0 OR f.running > 0) " +
+            "ORDER BY f.name COLLATE \"C\", f.version",
             r => new FunctionProgressRow(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetInt32(4), r.GetInt32(5)), appId)
             .ConfigureAwait(false);
         return new AppProgress(calls, functions);

@@ -40,7 +40,9 @@ internal sealed partial class SqliteControlStore
             "SELECT f.id, f.name, f.ready, f.running, " +
             "(SELECT COUNT(*) FROM containers c WHERE c.function_id = f.id AND c.stop_requested = 0 AND c.said_hello = 0), " +
             "(SELECT COUNT(*) FROM containers c WHERE c.function_id = f.id AND c.stop_requested = 0 AND c.said_hello = 1) " +
-            "FROM functions f WHERE f.app_id = $1 ORDER BY f.name",
+            // The newest version's functions, and an older version's while it still has work (it drains).
+            "FROM functions f JOIN apps a ON a.id = f.app_id WHERE f.app_id = $1 AND (f.version = a.version OR f.ready > 0 OR f.running > 0) " +
+            "ORDER BY f.name, f.version",
             r => new FunctionProgressRow(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetInt32(4), r.GetInt32(5)), appId);
         return new AppProgress(calls, functions);
     });
