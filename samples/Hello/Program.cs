@@ -1,12 +1,15 @@
 using HelloSample;
 using Modal;
 
-// `dotnet run --project samples/Hello -- deploy`: deploys these functions as app 'hello' on the control plane named by
-// MODAL_SERVER_URL, for samples/WebApi to call, and exits. Its workers are this executable too.
+// One Main runs the app, deploys it and serves as its worker:
+// - `dotnet run --project samples/Hello -- deploy` (or `modal deploy samples/Hello`, which sets MODAL_DEPLOY and makes
+//   RunAsync below deploy) uploads this build output to the control plane named by MODAL_SERVER_URL as the next
+//   version of app 'hello', for samples/WebApi to call, and exits. The deployed version's workers run that upload.
+// - In a worker process (the launcher sets MODAL_WORKER=1), RunAsync serves inputs and never returns.
 if (args is ["deploy"])
 {
     await using var deployed = await ModalApp.DeployAsync();
-    Console.WriteLine($"Deployed app '{deployed.Name}'.");
+    Console.WriteLine($"Deployed app '{deployed.Name}' version {deployed.Version}.");
     return;
 }
 

@@ -49,11 +49,22 @@ public abstract class Function
     /// <param name="appName">The deployed app's name.</param>
     /// <param name="name">The function's remote name.</param>
     /// <param name="environmentName">Reserved for environments; only the default environment exists.</param>
-    public static UntypedFunction FromName(string appName, string name, string? environmentName = null)
+    /// <param name="version">
+    /// A deployed version of the app (1, 2, 3...; each deploy makes one) to pin every call to; null for the newest version
+    /// at the time each call is created. An unknown version throws <see cref="NotFoundException"/> at first use, naming the
+    /// versions that exist.
+    /// </param>
+    public static UntypedFunction FromName(string appName, string name, string? environmentName = null, int? version = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(appName);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        return new UntypedFunction(new FunctionReference(appName, name, null));
+        if (version is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(version), version,
+                $"Function.FromName(\"{appName}\", \"{name}\", version: {version}): versions count from 1 (each deploy of '{appName}' makes the next). " +
+                "Give a deployed version, or leave version out for the newest.");
+        }
+        return new UntypedFunction(new FunctionReference(appName, name, null) { Version = version });
     }
 
     /// <summary>The function's backlog and runner count (Modal's <c>get_current_stats</c>).</summary>

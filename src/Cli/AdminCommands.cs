@@ -13,7 +13,7 @@ internal static class AdminCommands
 {
     public static Command App()
     {
-        var list = new Command("list", "List the apps: id, name, kind, state, running containers.") { Output.JsonOption };
+        var list = new Command("list", "List the apps: id, name, kind, state, newest version, running containers.") { Output.JsonOption };
         list.SetAction((parseResult, cancellationToken) => Connection.RunAsync(parseResult, async (client, _) =>
         {
             var apps = (await client.AppListAsync(new AppListRequest(), cancellationToken: cancellationToken)).Apps;
@@ -21,10 +21,12 @@ internal static class AdminCommands
                 app => new JsonObject
                 {
                     ["appId"] = app.AppId, ["name"] = app.Name, ["kind"] = Output.KindName(app.Kind), ["state"] = app.State,
+                    ["version"] = app.Version, ["artifactDigest"] = app.ArtifactDigest,
                     ["runningContainers"] = app.RunningContainers, ["createdUnixMs"] = app.CreatedUnixMs,
                 },
-                ["App id", "Name", "Kind", "State", "Containers", "Created (UTC)"],
-                app => [app.AppId, app.Name, Output.KindName(app.Kind), app.State, Output.Number(app.RunningContainers), Output.Time(app.CreatedUnixMs)]);
+                ["App id", "Name", "Kind", "State", "Version", "Containers", "Created (UTC)"],
+                app => [app.AppId, app.Name, Output.KindName(app.Kind), app.State, app.Version > 0 ? Output.Number(app.Version) : "-",
+                    Output.Number(app.RunningContainers), Output.Time(app.CreatedUnixMs)]);
         }));
 
         var appArgument = new Argument<string>("app") { Description = "The app's id (ap-...) or name." };
@@ -110,13 +112,18 @@ internal static class AdminCommands
         };
     }
 
-    /// <summary>A function by app and name; an unknown one fails with exit code 2 (<paramref name="unknownIsUsage"/>) or 1.</summary>
+    /// <summary>
+    /// A function by app and name (in the app's newest version, or in <paramref name="version"/>); an unknown one fails with
+    /// exit code 2 (<paramref name="unknownIsUsage"/>) or 1.
+    /// </summary>
     public static async Task<FunctionGetResponse> GetFunctionAsync(
-        ModalClient.ModalClientClient client, string appName, string functionName, bool unknownIsUsage, CancellationToken cancellationToken)
+        ModalClient.ModalClientClient client, string appName, string functionName, bool unknownIsUsage, CancellationToken cancellationToken,
+        int? version = null)
     {
         try
         {
-            return await client.FunctionGetAsync(new FunctionGetRequest { AppName = appName, FunctionName = functionName }, cancellationToken: cancellationToken);
+            return await client.FunctionGetAsync(
+                new FunctionGetRequest { AppName = appName, FunctionName = functionName, Version = version ?? 0 }, cancellationToken: cancellationToken);
         }
         catch (RpcException exception) when (exception.StatusCode is StatusCode.NotFound or StatusCode.InvalidArgument)
         {

@@ -31,13 +31,22 @@ internal static class CallCommand
                 "(an object's keys are the parameter type's member names).",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var command = new Command("call", "Call a deployed function with JSON arguments and print its result as JSON.") { app, function, arguments };
+        var version = new Option<int?>("--version")
+        {
+            Description = "The deployed version of the app to call (1, 2, 3...). Default: the newest.", HelpName = "N",
+        };
+        var command = new Command("call", "Call a deployed function with JSON arguments and print its result as JSON.") { app, function, arguments, version };
         command.SetAction((parseResult, cancellationToken) => Connection.RunAsync(parseResult, async (client, connection) =>
         {
             string appName = parseResult.GetValue(app)!;
             string functionName = parseResult.GetValue(function)!;
             object?[] values = [.. (parseResult.GetValue(arguments) ?? []).Select(FromJson)];
-            var found = await AdminCommands.GetFunctionAsync(client, appName, functionName, unknownIsUsage: true, cancellationToken);
+            int? pinned = parseResult.GetValue(version);
+            if (pinned is < 1)
+            {
+                throw new UsageException($"--version {pinned} is not a version: versions count from 1 (each deploy makes the next). Leave it out for the newest.");
+            }
+            var found = await AdminCommands.GetFunctionAsync(client, appName, functionName, unknownIsUsage: true, cancellationToken, pinned);
             if (found.Spec.Kind == Api.FunctionKind.Generator)
             {
                 throw new UsageException($"{functionName} is a generator function ({found.Spec.Signature}); 'modal call' runs unary and batched functions.");
@@ -47,13 +56,14 @@ internal static class CallCommand
                 throw new UsageException($"{functionName} takes {found.Spec.ParameterCount} argument(s) ({found.Spec.Signature}) but " +
                     $"{values.Length} were given: pass one JSON value per parameter.");
             }
-            return await InvokeAsync(connection, appName, functionName, values, cancellationToken);
+            return await InvokeAsync(connection, appName, functionName, pinned, values, cancellationToken);
         }));
         command.Add(Connection.ServerOption);
         return command;
     }
 
-    private static async Task<int> InvokeAsync(Connection connection, string appName, string functionName, object?[] values, CancellationToken cancellationToken)
+    private static async Task<int> InvokeAsync(
+        Connection connection, string appName, string functionName, int? version, object?[] values, CancellationToken cancellationToken)
     {
         var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.AddModal(new ModalAppOptions
@@ -65,7 +75,7 @@ internal static class CallCommand
         try
         {
             await host.StartAsync(cancellationToken); // connects (AuthenticationException, ConnectionException are handled below)
-            var result = await Modal.Function.FromName(appName, functionName).RemoteAsync<object?>(values, cancellationToken);
+            var result = await Modal.Function.FromName(appName, functionName, version: version).RemoteAsync<object?>(values, cancellationToken);
             Output.WriteJson(ToJson(result));
             return 0;
         }

@@ -32,10 +32,7 @@ internal static class Output
     /// <summary>A table of rows, each cell escaped.</summary>
     public static int Table(string[] columns, IEnumerable<string[]> rows)
     {
-        if (Console.IsOutputRedirected)
-        {
-            AnsiConsole.Profile.Width = 240; // a pipe or a file has no width: keep rows on one line rather than 80 columns
-        }
+        KeepLinesWhole();
         var table = new Table().AddColumns(columns);
         foreach (var row in rows)
         {
@@ -43,6 +40,15 @@ internal static class Output
         }
         AnsiConsole.Write(table);
         return 0;
+    }
+
+    /// <summary>A pipe or a file has no width: Spectre.Console would wrap at 80 columns, so lines are kept whole instead.</summary>
+    public static void KeepLinesWhole()
+    {
+        if (Console.IsOutputRedirected)
+        {
+            AnsiConsole.Profile.Width = 240;
+        }
     }
 
     public static string Time(long unixMs) => unixMs == 0

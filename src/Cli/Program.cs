@@ -9,6 +9,7 @@ root.Subcommands.Add(ControlPlaneCommandLine.AddServer(new Command("server", "Ru
 root.Subcommands.Add(AdminCommands.App());
 root.Subcommands.Add(AdminCommands.Function());
 root.Subcommands.Add(RunCommand.Run());
+root.Subcommands.Add(DeployCommand.Deploy());
 root.Subcommands.Add(CallCommand.Call());
 root.Subcommands.Add(ContainerCommands.Container());
 root.Subcommands.Add(TokenCommands.Token());

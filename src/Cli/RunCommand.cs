@@ -48,7 +48,7 @@ internal static class RunCommand
         };
         command.SetAction((parseResult, cancellationToken) => Connection.RunAsync(parseResult, async (_, connection) =>
         {
-            string projectFile = FindProject(parseResult.GetValue(project)!);
+            string projectFile = Dotnet.FindProject(parseResult.GetValue(project)!);
             string config = parseResult.GetValue(configuration)!;
             bool asJson = parseResult.GetValue(json);
             bool follow = !parseResult.GetValue(noProgress);
@@ -118,25 +118,6 @@ internal static class RunCommand
         {
             folder.Delete(recursive: true);
         }
-    }
-
-    /// <summary>The project file: the path itself, or the one .csproj in that folder.</summary>
-    private static string FindProject(string path)
-    {
-        if (File.Exists(path) && path.EndsWith(".csproj", StringComparison.OrdinalIgnoreCase))
-        {
-            return Path.GetFullPath(path);
-        }
-        if (!Directory.Exists(path))
-        {
-            throw new UsageException($"the project '{path}' does not exist. Give a .csproj file or the folder that holds it.");
-        }
-        var projects = Directory.GetFiles(path, "*.csproj");
-        return projects.Length == 1
-            ? Path.GetFullPath(projects[0])
-            : throw new UsageException(projects.Length == 0
-                ? $"the folder '{path}' holds no .csproj file. Give the app's project folder or its .csproj file."
-                : $"the folder '{path}' holds {projects.Length} projects ({string.Join(", ", projects.Select(Path.GetFileName))}); name one of them.");
     }
 
     /// <summary>

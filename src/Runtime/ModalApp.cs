@@ -33,6 +33,21 @@ public sealed class ModalApp : IAsyncDisposable
     public ModalMode Mode { get; }
 
     /// <summary>
+    /// The version <see cref="DeployAsync"/> made (1, 2, 3... per app name; <c>Function.FromName(app, name, version: n)</c>
+    /// pins it); null for an app started with <see cref="RunAsync"/>.
+    /// </summary>
+    public int? Version => _backend is ControlPlaneBackend { Session.Version: > 0 and var version } ? version : null;
+
+    /// <summary>The SHA-256 digest of the uploaded build output a deployed version's workers run; null when none was uploaded.</summary>
+    public string? ArtifactDigest => _backend is ControlPlaneBackend { Session.ArtifactDigest: { Length: > 0 } digest } ? digest : null;
+
+    /// <summary>
+    /// The environment variable that makes <see cref="RunAsync"/> deploy instead of run (what <c>modal deploy</c> sets):
+    /// <c>1</c> deploys under the app's own name, any other value is the name. The process prints the version and exits.
+    /// </summary>
+    public const string DeployVariable = "MODAL_DEPLOY";
+
+    /// <summary>
     /// Starts an ephemeral app: its functions are callable until it is disposed. One app runs at a time per process.
     /// In a worker process (marked by the launcher's environment) it serves inputs instead and never returns.
     /// </summary>
@@ -50,6 +65,11 @@ public sealed class ModalApp : IAsyncDisposable
             await WorkerMode.RunAsync(args ?? [], options).ConfigureAwait(false);
             throw new InvalidOperationException("Worker mode returned; a worker process must exit when it stops serving.");
         }
+        if (Environment.GetEnvironmentVariable(DeployVariable) is { Length: > 0 } deploy)
+        {
+            // `modal deploy`: this process deploys its own build output and exits; it never runs the rest of Main.
+            Environment.Exit(await DeployCommand.RunAsync(deploy, options).ConfigureAwait(false));
+        }
         AppIdentity.EnsureEntrypointsRegistered();
         var name = AppIdentity.ResolveAppName(options);
         var mode = BackendFactory.ResolveMode(options);
@@ -59,12 +79,17 @@ public sealed class ModalApp : IAsyncDisposable
 
     /// <summary>
     /// Deploys this app's functions under <paramref name="name"/> so that <c>Function.FromName</c> and <c>WithApp</c>
-    /// reach them after this process has exited.
+    /// reach them after this process has exited. The build output of this process (<see cref="AppContext.BaseDirectory"/>)
+    /// is uploaded as a content-addressed artifact and becomes the app's next version (<see cref="Version"/>): calls
+    /// created from now on run on it, calls created before finish on the version they were bound to.
     /// </summary>
     /// <param name="name">The deployed app's name; defaults to the app's own name.</param>
     /// <param name="options">Connection and mode.</param>
     /// <returns>A handle whose disposal disconnects this process; the deployed app keeps running.</returns>
-    /// <exception cref="NotSupportedException">Deploying is not available in the chosen mode.</exception>
+    /// <exception cref="NotSupportedException">
+    /// Deploying is not available in the chosen mode: <see cref="ModalMode.InProcess"/> and <see cref="ModalMode.Embedded"/>
+    /// (whose control plane ends with this process) cannot keep a deployed app.
+    /// </exception>
     public static async Task<ModalApp> DeployAsync(string? name = null, ModalAppOptions? options = null)
     {
         options ??= new ModalAppOptions();
@@ -76,6 +101,13 @@ public sealed class ModalApp : IAsyncDisposable
             throw new NotSupportedException(
                 $"ModalApp.DeployAsync is not supported in ModalMode.InProcess: a deployed app must outlive this process. " +
                 $"Use ModalApp.RunAsync to run '{appName}' in process, or set MODAL_SERVER_URL to deploy to a control plane.");
+        }
+        if (mode == ModalMode.Embedded)
+        {
+            throw new NotSupportedException(
+                $"ModalApp.DeployAsync cannot deploy '{appName}' in ModalMode.Embedded: the embedded control plane ends with this process, " +
+                $"and the deployed app with it. Start one that outlives it ('modal server') and set {BackendFactory.ServerUrlVariable} " +
+                "(or ModalAppOptions.ServerUrl) to its address, then deploy again (or run 'modal deploy <project>').");
         }
         // On a standalone control plane the build output goes up as a content-addressed artifact (ArtifactUploader).
         var backend = await BackendFactory.CreateAsync(mode, appName, options, deploy: true, CancellationToken.None).ConfigureAwait(false);
@@ -94,6 +126,9 @@ public sealed class ModalApp : IAsyncDisposable
         var backend = await BackendFactory.CreateAsync(mode, name, options, cancellationToken).ConfigureAwait(false);
         return await InstallAsync(name, mode, backend).ConfigureAwait(false);
     }
+
+    /// <summary>The app's id on its control plane; null in process.</summary>
+    internal string? AppId => _backend is ControlPlaneBackend controlPlane ? controlPlane.Session.AppId : null;
 
     /// <summary>Where this app's calls go: the control plane's URL, <c>embedded at URL</c>, or <c>in process</c>.</summary>
     internal string Location => _backend is ControlPlaneBackend controlPlane ? controlPlane.ServerUrl : "this process";

@@ -34,6 +34,7 @@ public sealed class ToolServerFixture : IAsyncLifetime
     }
 }
 
+[Collection(ToolCollection.Name)]
 public sealed partial class CliTests(ToolServerFixture server) : IClassFixture<ToolServerFixture>
 {
     [Theory]
@@ -47,6 +48,7 @@ public sealed partial class CliTests(ToolServerFixture server) : IClassFixture<T
     [InlineData(new[] { "app", "logs", "--help" }, "--follow")]
     [InlineData(new[] { "call", "--help" }, "<json-args>")]
     [InlineData(new[] { "run", "--help" }, "--no-build")]
+    [InlineData(new[] { "deploy", "--help" }, "--property <NAME=VALUE>")]
     [InlineData(new[] { "container", "list", "--help" }, "--app <APP>")]
     [InlineData(new[] { "container", "stop", "--help" }, "<container>")]
     [InlineData(new[] { "container", "logs", "--help" }, "--idle <SECONDS>")]

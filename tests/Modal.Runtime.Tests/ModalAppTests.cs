@@ -91,6 +91,24 @@ public sealed class ModalAppTests
         => await Assert.ThrowsAsync<NotSupportedException>(() => ModalApp.DeployAsync("hello", new ModalAppOptions { Mode = ModalMode.InProcess }));
 
     [Fact]
+    public async Task DeployAsync_in_embedded_mode_is_refused_and_says_to_use_a_standalone_server()
+    {
+        var exception = await Assert.ThrowsAsync<NotSupportedException>(
+            () => ModalApp.DeployAsync("hello", new ModalAppOptions { Mode = ModalMode.Embedded }));
+        Assert.Contains("cannot deploy 'hello' in ModalMode.Embedded", exception.Message);
+        Assert.Contains("set MODAL_SERVER_URL", exception.Message);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-2)]
+    public void FromName_refuses_a_version_below_1(int version)
+    {
+        var exception = Assert.Throws<ArgumentOutOfRangeException>(() => Function.FromName("hello", "Square", version: version));
+        Assert.Contains($"Function.FromName(\"hello\", \"Square\", version: {version}): versions count from 1", exception.Message);
+    }
+
+    [Fact]
     public async Task Only_one_app_runs_per_process()
     {
         await using var app = await ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.InProcess });

@@ -42,7 +42,7 @@ public sealed class AppTests
     }
 
     [Fact]
-    public async Task Deployed_apps_keep_running_without_heartbeats_and_redeploys_keep_function_ids()
+    public async Task Deployed_apps_keep_running_without_heartbeats_and_each_redeploy_is_a_new_version()
     {
         await using var server = await TestServer.StartAsync(new ControlPlaneOptions { AppHeartbeatTimeout = TimeSpan.FromMilliseconds(200) });
         var request = new AppCreateRequest { Name = "deployed", Kind = AppKind.Deployed, Functions = { Payloads.Spec() } };
@@ -53,8 +53,57 @@ public sealed class AppTests
         var apps = await server.Client.AppListAsync(new AppListRequest());
 
         Assert.Equal(first.AppId, second.AppId);
-        Assert.Equal(first.FunctionIds["Square"], second.FunctionIds["Square"]);
-        Assert.Equal("deployed", apps.Apps.Single().State);
+        Assert.Equal((1, 2), (first.Version, second.Version));
+        Assert.NotEqual(first.FunctionIds["Square"], second.FunctionIds["Square"]);
+        Assert.Equal(("deployed", 2), (apps.Apps.Single().State, apps.Apps.Single().Version));
+    }
+
+    [Fact]
+    public async Task Function_get_resolves_the_newest_version_or_a_pinned_one_and_an_unknown_version_names_those_that_exist()
+    {
+        await using var server = await TestServer.StartAsync();
+        var request = new AppCreateRequest { Name = "versioned", Kind = AppKind.Deployed, Functions = { Payloads.Spec() } };
+        var first = await server.Client.AppCreateAsync(request);
+        var second = await server.Client.AppCreateAsync(request);
+
+        var newest = await server.Client.FunctionGetAsync(new FunctionGetRequest { AppName = "versioned", FunctionName = "Square" });
+        var pinned = await server.Client.FunctionGetAsync(new FunctionGetRequest { AppName = "versioned", FunctionName = "Square", Version = 1 });
+        var unknown = await Assert.ThrowsAsync<RpcException>(() =>
+            server.Client.FunctionGetAsync(new FunctionGetRequest { AppName = "versioned", FunctionName = "Square", Version = 7 }).ResponseAsync);
+        var negative = await Assert.ThrowsAsync<RpcException>(() =>
+            server.Client.FunctionGetAsync(new FunctionGetRequest { AppName = "versioned", FunctionName = "Square", Version = -1 }).ResponseAsync);
+
+        Assert.Equal((second.FunctionIds["Square"], 2), (newest.FunctionId, newest.Version));
+        Assert.Equal((first.FunctionIds["Square"], 1), (pinned.FunctionId, pinned.Version));
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("App 'versioned' has no version 7 of function 'Square'. Its versions: 1, 2. Pin one of them, or give no version for the newest.",
+            unknown.Status.Detail);
+        Assert.Equal(StatusCode.InvalidArgument, negative.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_call_by_name_goes_to_the_newest_version_and_a_pinned_or_app_created_id_stays_on_its_own()
+    {
+        await using var server = await TestServer.StartAsync();
+        var request = new AppCreateRequest { Name = "moving", Kind = AppKind.Deployed, Functions = { Payloads.Spec() } };
+        var first = await server.Client.AppCreateAsync(request);
+        string old = first.FunctionIds["Square"];
+        var second = await server.Client.AppCreateAsync(request);
+
+        var following = await server.Client.FunctionMapAsync(new FunctionMapRequest
+        {
+            FunctionId = old, Invocation = FunctionCallInvocation.Async, NewestVersion = true, PipelinedInputs = { Payloads.Input(0, 2) },
+        });
+        var staying = await server.Client.FunctionMapAsync(new FunctionMapRequest
+        {
+            FunctionId = old, Invocation = FunctionCallInvocation.Async, PipelinedInputs = { Payloads.Input(0, 3) },
+        });
+
+        Assert.Equal(second.FunctionIds["Square"], following.FunctionId);
+        Assert.Equal(old, staying.FunctionId);
+        var followingCall = await server.Client.FunctionCallFromIdAsync(new FunctionCallFromIdRequest { FunctionCallId = following.FunctionCallId });
+        Assert.Equal(second.FunctionIds["Square"], followingCall.FunctionId);
+        Assert.Equal(1, (await server.Client.FunctionGetCurrentStatsAsync(new FunctionGetCurrentStatsRequest { FunctionId = old })).Backlog);
     }
 
     [Fact]

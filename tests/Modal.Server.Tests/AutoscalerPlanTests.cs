@@ -77,6 +77,25 @@ public sealed class AutoscalerPlanTests
     }
 
     [Fact]
+    public void A_superseded_version_gets_containers_for_its_remaining_work_only_and_stops_them_once_idle()
+    {
+        var spec = new FunctionSpec { Name = "Square", MaxInputs = 1, MinContainers = 2, BufferContainers = 3, ScaledownWindowSeconds = 600 }.ToByteArray();
+        FunctionLoad Version(string functionId, long ready, bool superseded) => new(
+            functionId, "ap-1", "app", AppKind: 1, spec, s_launch, WarmPool: 4, ready, Running: 0, DelayedDueInMs: 0, StartupFailures: 0,
+            LastStartupError: null, OldestReadyAgeMs: 0, Superseded: superseded);
+        var idle = new ContainerRow("ct-old", "fu-v1", "ap-1", [], "running", "rp-1", SaidHello: true, StopRequested: false, KillRequested: false,
+            0, IdleSinceUnixMs: 1_000, Running: 0);
+
+        var draining = Autoscaler.Plan([Version("fu-v1", ready: 2, superseded: true)], [], 1_000, 32, 100, _ => true);
+        var drained = Autoscaler.Plan([Version("fu-v1", ready: 0, superseded: true)], [idle], 1_000, 32, 100, _ => true);
+        var current = Autoscaler.Plan([Version("fu-v2", ready: 0, superseded: false)], [], 1_000, 32, 100, _ => true);
+
+        Assert.Equal(2, Launches(draining)); // one per input: no minimum, buffer or warm pool
+        Assert.Equal([("ct-old", "idle, and a newer version of its app was deployed")], drained.Stops);
+        Assert.Equal(4, Launches(current)); // the newest version keeps its warm pool
+    }
+
+    [Fact]
     public async Task A_start_limit_below_one_is_refused_when_the_control_plane_starts()
     {
         var exception = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(

@@ -39,17 +39,11 @@ public sealed class CoreRegressionTests
             string callId;
             await using (var first = await TestServer.StartAsync(options))
             {
-                var (_, functionId) = await first.CreateAppAsync(Payloads.Spec(), launch: false, kind: AppKind.Deployed);
+                var (_, functionId) = await first.CreateAppAsync(Payloads.Spec(), launch: true, kind: AppKind.Deployed);
                 callId = (await first.Client.FunctionMapAsync(new FunctionMapRequest
                 {
                     FunctionId = functionId, Invocation = FunctionCallInvocation.Async, PipelinedInputs = { Payloads.Input(0, 3) },
                 })).FunctionCallId;
-                // Give the deployed app a launch spec now that its input is saved.
-                await first.Client.AppCreateAsync(new AppCreateRequest
-                {
-                    Name = (await first.Client.AppListAsync(new AppListRequest())).Apps.Single().Name, Kind = AppKind.Deployed,
-                    Functions = { Payloads.Spec() }, Launch = new WorkerLaunchSpec { Executable = "/bin/sleep", Arguments = { "30" } },
-                });
                 var request = await first.Launcher.NextAsync();
                 Assert.StartsWith("http://127.0.0.1:", request.Environment["MODAL_SERVER_URL"]);
             }

@@ -12,7 +12,10 @@ public sealed record FunctionReference(string? AppName, string Name, FunctionDef
     /// <summary>The option overrides of a variant (<c>WithOptions</c>, <c>WithConcurrency</c>, <c>WithBatching</c>); null for none.</summary>
     public FunctionVariant? Variant { get; init; }
 
-    /// <summary>The reference with an explicit app name (and the same variant).</summary>
+    /// <summary>A deployed app's version the reference is pinned to; null for the newest (looked up when each call is created).</summary>
+    public int? Version { get; init; }
+
+    /// <summary>The reference with an explicit app name (and the same variant and version).</summary>
     public FunctionReference WithApp(string appName) => this with { AppName = appName };
 
     /// <summary>The reference to a variant; an empty one is the function itself.</summary>

@@ -17,12 +17,15 @@ internal sealed class AppSession : IAsyncDisposable
     private readonly Task _heartbeat;
     private readonly LogPrinter? _logs;
 
-    private AppSession(GrpcConnection connection, string appName, AppCreateResponse created, bool ephemeral, IEnumerable<FunctionDefinition> functions)
+    private AppSession(
+        GrpcConnection connection, string appName, AppCreateResponse created, bool ephemeral, IEnumerable<FunctionDefinition> functions, string artifactDigest)
     {
         _connection = connection;
         _ephemeral = ephemeral;
         AppId = created.AppId;
         AppName = appName;
+        Version = created.Version;
+        ArtifactDigest = artifactDigest;
         FunctionIds = new Dictionary<string, string>(created.FunctionIds, StringComparer.Ordinal);
         Backend = new GrpcBackend(connection, appName, FunctionIds, functions);
         _heartbeat = ephemeral ? Task.Run(() => HeartbeatAsync(_stop.Token)) : Task.CompletedTask;
@@ -37,6 +40,12 @@ internal sealed class AppSession : IAsyncDisposable
 
     /// <summary>The app's name.</summary>
     public string AppName { get; }
+
+    /// <summary>The version this registration made of a deployed app (1, 2, 3...); 0 for an ephemeral app.</summary>
+    public int Version { get; }
+
+    /// <summary>The digest of the uploaded build output the app's workers run; empty when none was uploaded (embedded).</summary>
+    public string ArtifactDigest { get; }
 
     /// <summary>Function ids by name.</summary>
     public IReadOnlyDictionary<string, string> FunctionIds { get; }
@@ -82,7 +91,8 @@ internal sealed class AppSession : IAsyncDisposable
         {
             Hosting.RunReport.Append(created.AppId, appName, kind == AppKind.Deployed, connection.ServerUrl, reportedToken); // for `modal run`'s progress
         }
-        return new AppSession(connection, appName, created, kind == AppKind.Ephemeral, entrypoints.SelectMany(entrypoint => entrypoint.Functions));
+        return new AppSession(connection, appName, created, kind == AppKind.Ephemeral, entrypoints.SelectMany(entrypoint => entrypoint.Functions),
+            launch?.ArtifactDigest ?? string.Empty);
     }
 
     /// <inheritdoc />

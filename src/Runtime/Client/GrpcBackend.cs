@@ -25,18 +25,29 @@ internal sealed class GrpcBackend : IModalBackend
     private readonly GrpcConnection _connection;
     private readonly PayloadCodec _codec;
     private readonly IReadOnlyDictionary<string, string> _runningFunctionIds;
-    private readonly ConcurrentDictionary<(string App, string Function), string> _functionIds = new();
+    private readonly ConcurrentDictionary<(string App, string Function, int? Version), string> _functionIds = new();
+
+    /// <summary>
+    /// Function ids looked up by name without a version, with their app and name: their calls ask the control plane for
+    /// the newest version (<c>newest_version</c>), so that a redeploy reaches this process's next call.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, (string App, string Function)> _followNewest = new(StringComparer.Ordinal);
     private readonly HashSet<FunctionDefinition> _runningFunctions;
+    private readonly int _runningAppVersion;
 
     /// <summary>Creates a backend over a connection.</summary>
     /// <param name="connection">The channel to the control plane; the backend does not own it.</param>
     /// <param name="runningAppName">The app this process runs, if any.</param>
     /// <param name="runningFunctionIds">The running app's function ids by name (from <c>AppCreate</c>), if known.</param>
     /// <param name="runningFunctions">The compiled functions the running app serves: handles of other apps keep their own app name.</param>
+    /// <param name="runningAppVersion">
+    /// In a worker of a deployed version, that version: calls to the worker's own app by name stay on it. 0 elsewhere.
+    /// </param>
     public GrpcBackend(
         GrpcConnection connection, string? runningAppName, IReadOnlyDictionary<string, string>? runningFunctionIds,
-        IEnumerable<FunctionDefinition> runningFunctions)
+        IEnumerable<FunctionDefinition> runningFunctions, int runningAppVersion = 0)
     {
+        _runningAppVersion = runningAppVersion;
         _runningFunctions = runningFunctions.ToHashSet();
         _connection = connection;
         _codec = new PayloadCodec(connection);
@@ -84,6 +95,7 @@ internal sealed class GrpcBackend : IModalBackend
         var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
         var payload = await _codec.EncodeAsync(arguments, $"the arguments of '{function.Name}'", cancellationToken).ConfigureAwait(false);
         var request = NewMapRequest(functionId, FunctionCallInvocation.Sync, ModalTelemetry.WithTraceContext(payload));
+        request.NewestVersion = FollowsNewest(functionId);
         // The control plane waits for the output and returns it with the call: one round trip instead of two.
         request.WaitForOutputSeconds = s_pollTimeout.TotalSeconds;
         FunctionMapResponse response;
@@ -91,6 +103,7 @@ internal sealed class GrpcBackend : IModalBackend
         {
             response = await _connection.CallAsync((e, o) => e.Client.FunctionMapAsync(request, o), cancellationToken,
                 deadline: s_pollTimeout + PollGrace).ConfigureAwait(false);
+            Rebind(request, response);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -159,7 +172,9 @@ internal sealed class GrpcBackend : IModalBackend
         var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
         var payload = await _codec.EncodeAsync(arguments, $"the arguments of '{function.Name}'", cancellationToken).ConfigureAwait(false);
         var request = NewMapRequest(functionId, FunctionCallInvocation.Async, ModalTelemetry.WithTraceContext(payload));
+        request.NewestVersion = FollowsNewest(functionId);
         var response = await _connection.CallAsync((e, o) => e.Client.FunctionMapAsync(request, o), cancellationToken).ConfigureAwait(false);
+        Rebind(request, response);
         return response.FunctionCallId;
     }
 
@@ -169,7 +184,7 @@ internal sealed class GrpcBackend : IModalBackend
     {
         using var activity = ModalTelemetry.StartCall("map", function.Name);
         var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
-        var pump = new MapPump(_connection, _codec, functionId, function.Name, WorkerContext.CurrentInputId);
+        var pump = new MapPump(_connection, _codec, functionId, function.Name, WorkerContext.CurrentInputId, FollowsNewest(functionId));
         await foreach (var output in pump.RunAsync(inputs, orderOutputs, cancellationToken).ConfigureAwait(false))
         {
             yield return output;
@@ -181,7 +196,7 @@ internal sealed class GrpcBackend : IModalBackend
     {
         var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
         // Async invocation: the outputs are kept for the retention period, for any reader, however long the caller stays.
-        var batches = new InputBatches(_connection, functionId, FunctionCallInvocation.Async, WorkerContext.CurrentInputId);
+        var batches = new InputBatches(_connection, functionId, FunctionCallInvocation.Async, WorkerContext.CurrentInputId, FollowsNewest(functionId));
         var index = 0;
         await foreach (var input in inputs.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
@@ -244,7 +259,9 @@ internal sealed class GrpcBackend : IModalBackend
         var payload = await _codec.EncodeAsync(arguments, $"the arguments of '{function.Name}'", cancellationToken).ConfigureAwait(false);
         var request = NewMapRequest(functionId, FunctionCallInvocation.Sync, ModalTelemetry.WithTraceContext(payload));
         request.IsGeneratorCall = true;
+        request.NewestVersion = FollowsNewest(functionId);
         var response = await _connection.CallAsync((e, o) => e.Client.FunctionMapAsync(request, o), cancellationToken).ConfigureAwait(false);
+        Rebind(request, response);
         var callId = response.FunctionCallId;
         var finished = false;
         try
@@ -385,11 +402,14 @@ internal sealed class GrpcBackend : IModalBackend
                 "or declare the options on its [Function] attribute.");
         }
         var appName = function.ResolveAppName(this);
-        if (appName == RunningAppName && _runningFunctionIds.TryGetValue(function.Name, out var runningId))
+        if (appName == RunningAppName && function.Version is null && _runningFunctionIds.TryGetValue(function.Name, out var runningId))
         {
             return runningId;
         }
-        if (_functionIds.TryGetValue((appName, function.Name), out var cached))
+        // A deployed version's worker calls its own app's functions in that same version.
+        int? version = function.Version ?? (appName == RunningAppName && _runningAppVersion > 0 ? _runningAppVersion : null);
+        var key = (appName, function.Name, version);
+        if (_functionIds.TryGetValue(key, out var cached))
         {
             return cached;
         }
@@ -397,17 +417,37 @@ internal sealed class GrpcBackend : IModalBackend
         try
         {
             response = await _connection.CallAsync(
-                (e, o) => e.Client.FunctionGetAsync(new FunctionGetRequest { AppName = appName, FunctionName = function.Name }, o),
+                (e, o) => e.Client.FunctionGetAsync(
+                    new FunctionGetRequest { AppName = appName, FunctionName = function.Name, Version = version ?? 0 }, o),
                 cancellationToken).ConfigureAwait(false);
         }
         catch (NotFoundException exception)
         {
             throw new NotFoundException(
-                $"Function '{function.Name}' of app '{appName}' was not found on the control plane at {_connection.ServerUrl}: {exception.Message} " +
-                "Deploy the app (ModalApp.DeployAsync) or check the app and function names.", exception);
+                $"Function '{function.Name}' of app '{appName}'{(version is { } pinned ? $" version {pinned}" : "")} was not found on the " +
+                $"control plane at {_connection.ServerUrl}: {exception.Message} Deploy the app (ModalApp.DeployAsync or modal deploy) or check the " +
+                "app and function names.", exception);
         }
-        _functionIds[(appName, function.Name)] = response.FunctionId;
+        if (version is null)
+        {
+            _followNewest[response.FunctionId] = (appName, function.Name);
+        }
+        _functionIds[key] = response.FunctionId;
         return response.FunctionId;
+    }
+
+    /// <summary>Whether calls of this function id ask for the newest version (it was looked up by name without a version).</summary>
+    private bool FollowsNewest(string functionId) => _followNewest.ContainsKey(functionId);
+
+    /// <summary>The control plane bound a call to a newer version than the id it was sent: later calls use that version's id.</summary>
+    private void Rebind(FunctionMapRequest request, FunctionMapResponse response)
+    {
+        if (request.NewestVersion && response.FunctionId.Length > 0 && response.FunctionId != request.FunctionId
+            && _followNewest.TryGetValue(request.FunctionId, out var name))
+        {
+            _followNewest[response.FunctionId] = name;
+            _functionIds[(name.App, name.Function, null)] = response.FunctionId;
+        }
     }
 
     /// <summary>A new call's request; its idempotency key stays the same across the retries of this one request.</summary>

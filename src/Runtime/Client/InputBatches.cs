@@ -5,9 +5,11 @@ namespace Modal;
 /// <summary>
 /// Gathers a call's inputs into requests: the first batch creates the call (<c>FunctionMap</c>, its inputs pipelined),
 /// later ones add to it (<c>FunctionPutInputs</c>), the last says so. Each request carries its own idempotency key, kept
-/// across its retries, so that a control plane restart never enqueues a batch twice.
+/// across its retries, so that a control plane restart never enqueues a batch twice. With <c>newestVersion</c> (a function
+/// looked up by name without a version) the call goes to the newest version of the function's app.
 /// </summary>
-internal sealed class InputBatches(GrpcConnection connection, string functionId, FunctionCallInvocation invocation, string? parentInputId)
+internal sealed class InputBatches(
+    GrpcConnection connection, string functionId, FunctionCallInvocation invocation, string? parentInputId, bool newestVersion = false)
 {
     private readonly List<FunctionInputItem> _batch = new(MapPump.MaxBatchSize);
     private long _batchBytes;
@@ -44,6 +46,7 @@ internal sealed class InputBatches(GrpcConnection connection, string functionId,
                 Invocation = invocation,
                 ParentInputId = parentInputId ?? string.Empty,
                 IdempotencyKey = GrpcBackend.NewIdempotencyKey(),
+                NewestVersion = newestVersion,
             };
             request.PipelinedInputs.AddRange(_batch);
             var response = await connection.CallAsync((e, o) => e.Client.FunctionMapAsync(request, o), cancellationToken).ConfigureAwait(false);

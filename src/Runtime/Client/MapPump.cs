@@ -30,6 +30,7 @@ internal sealed class MapPump
     private readonly GrpcConnection _connection;
     private readonly PayloadCodec _codec;
     private readonly string _functionId;
+    private readonly bool _newestVersion;
     private readonly string _functionName;
     private readonly string? _parentInputId;
     private readonly SemaphoreSlim _slots = new(MaxOutstanding, MaxOutstanding);
@@ -40,11 +41,12 @@ internal sealed class MapPump
     private int _received;
     private Exception? _fault;
 
-    public MapPump(GrpcConnection connection, PayloadCodec codec, string functionId, string functionName, string? parentInputId)
+    public MapPump(GrpcConnection connection, PayloadCodec codec, string functionId, string functionName, string? parentInputId, bool newestVersion = false)
     {
         _connection = connection;
         _codec = codec;
         _functionId = functionId;
+        _newestVersion = newestVersion;
         _functionName = functionName;
         _parentInputId = parentInputId;
     }
@@ -120,7 +122,7 @@ internal sealed class MapPump
 
     private async Task SendInputsAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> inputs, CancellationToken cancellationToken)
     {
-        var batches = new InputBatches(_connection, _functionId, FunctionCallInvocation.Sync, _parentInputId);
+        var batches = new InputBatches(_connection, _functionId, FunctionCallInvocation.Sync, _parentInputId, _newestVersion);
         var index = 0;
 
         async Task FlushAsync(bool last)

@@ -114,7 +114,7 @@ internal sealed class WorkerHost
         var outputs = new OutputBatcher(_connection, diagnostics);
         InputRunner? runner = null;
         runner = new InputRunner(entrypoint, spec, _connection, codec, outputs, inputId => _ = StopIfStuckAsync(runner!, inputId));
-        var backend = new GrpcBackend(_connection, hello.AppName, null, entrypoint.Functions);
+        var backend = new GrpcBackend(_connection, hello.AppName, null, entrypoint.Functions, hello.AppVersion);
         using var installation = ModalBackend.Install(backend);
         var heartbeat = new HeartbeatLoop(_connection, runner.ActiveInputs, runner.Terminate, RequestStop);
         using var heartbeatStop = new CancellationTokenSource();

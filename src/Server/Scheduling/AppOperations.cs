@@ -9,7 +9,7 @@ namespace Modal.Server.Scheduling;
 /// <summary>Apps and functions: create (with every spec field validated), heartbeat, stop, list, look up, stats, keep warm.</summary>
 internal sealed class AppOperations(IControlStore store, ContainerControl containers, LogHub logs, Security.LaunchPolicy launchPolicy)
 {
-    /// <summary>How long a function's row and spec are reused before they are read again (a redeploy shows after this).</summary>
+    /// <summary>How long a function's row and spec are reused before they are read again (a redeploy's new version reaches calls by name after this).</summary>
     private const long SpecCacheMs = 1_000;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, RecentFunction> _specs = new(StringComparer.Ordinal);
 
@@ -71,16 +71,13 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
             FunctionSpecValidator.Validate(request.Name, spec);
         }
         var launch = await launchPolicy.ResolveAsync(request.Launch).ConfigureAwait(false);
+        // A redeploy is a new version with function ids of its own; the previous version's containers finish the calls bound
+        // to it and the autoscaler stops them once idle (FunctionLoad.Superseded).
         var created = await store.CreateAppAsync(
-            new NewApp(Ids.New("ap-"), request.Name, (int)request.Kind, launch.ToByteArray()),
+            new NewApp(Ids.New("ap-"), request.Name, (int)request.Kind, launch.ToByteArray(), launch.ArtifactDigest),
             request.Functions.Select(f => new NewFunction(Ids.New("fu-"), f.Name, f.ToByteArray())).ToList()).ConfigureAwait(false);
-        // A redeploy: running workers hold the old code; they finish what they run and stop.
-        foreach (string containerId in created.OutdatedContainerIds)
-        {
-            containers.StopLocal(containerId, kill: false);
-        }
         containers.Nudge();
-        var response = new AppCreateResponse { AppId = created.AppId };
+        var response = new AppCreateResponse { AppId = created.AppId, Version = created.Version };
         foreach (var (name, id) in created.FunctionIds)
         {
             response.FunctionIds[name] = id;
@@ -112,7 +109,7 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
             response.Apps.Add(new AppInfo
             {
                 AppId = app.Id, Name = app.Name, Kind = (AppKind)app.Kind, State = app.State, CreatedUnixMs = app.CreatedUnixMs,
-                RunningContainers = app.LiveContainers,
+                RunningContainers = app.LiveContainers, Version = app.Version, ArtifactDigest = app.ArtifactDigest,
             });
         }
         return response;
@@ -148,17 +145,46 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
     public async Task<bool> IsStoppedAsync(string appId) =>
         (await store.GetAppAsync(appId).ConfigureAwait(false) ?? throw Errors.NotFound($"App '{appId}' was not found.")).State == "stopped";
 
-    public async Task<FunctionGetResponse> GetFunctionByNameAsync(string appName, string functionName)
+    /// <summary>The function of that name in the app's newest version, or in <paramref name="version"/> when it is above 0.</summary>
+    public async Task<FunctionGetResponse> GetFunctionByNameAsync(string appName, string functionName, int version)
     {
-        var function = await store.FindFunctionAsync(appName, functionName).ConfigureAwait(false);
+        int? pinned = version > 0 ? version : null;
+        var function = await store.FindFunctionAsync(appName, functionName, pinned).ConfigureAwait(false);
         if (function is not null)
         {
-            return new FunctionGetResponse { FunctionId = function.Id, Spec = FunctionSpec.Parser.ParseFrom(function.Spec) };
+            return new FunctionGetResponse { FunctionId = function.Id, Spec = FunctionSpec.Parser.ParseFrom(function.Spec), Version = function.Version };
         }
-        var names = await store.FunctionNamesAsync(appName).ConfigureAwait(false);
-        throw names.Count == 0
+        if (pinned is { } wanted)
+        {
+            var versions = await store.ListVersionsAsync(appName).ConfigureAwait(false);
+            if (versions.All(v => v.Version != wanted))
+            {
+                throw Errors.NotFound(versions.Count == 0
+                    ? $"App '{appName}' has no version {wanted} of function '{functionName}': no deployed app is named '{appName}'. Deploy it first."
+                    : $"App '{appName}' has no version {wanted} of function '{functionName}'. Its versions: " +
+                      $"{string.Join(", ", versions.Select(v => v.Version))}. Pin one of them, or give no version for the newest.");
+            }
+        }
+        var names = await store.FunctionNamesAsync(appName, pinned).ConfigureAwait(false);
+        string which = pinned is { } number ? $"Version {number} of app '{appName}'" : $"App '{appName}'";
+        throw names.Count == 0 && pinned is null
             ? Errors.NotFound($"No running or deployed app is named '{appName}'. Deploy it first.")
-            : Errors.NotFound($"App '{appName}' has no function '{functionName}'. Its functions: {string.Join(", ", names)}.");
+            : Errors.NotFound($"{which} has no function '{functionName}'. Its functions: {string.Join(", ", names)}.");
+    }
+
+    /// <summary>
+    /// For a call made by name without a version: the newest version's function of the same name when the app has been
+    /// deployed again since <paramref name="function"/> was looked up; else <paramref name="function"/> itself.
+    /// </summary>
+    public async Task<FunctionRow> NewestVersionOfAsync(FunctionRow function)
+    {
+        if (!function.Superseded)
+        {
+            return function;
+        }
+        var newest = await store.FindFunctionAsync(function.AppName, function.Name).ConfigureAwait(false);
+        // The new version may not declare the function any more: the call then stays on the version it was looked up in.
+        return newest is not null && newest.AppId == function.AppId ? newest : function;
     }
 
     public async Task<FunctionRow> GetFunctionAsync(string functionId) =>

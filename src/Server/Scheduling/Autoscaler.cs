@@ -10,7 +10,9 @@ internal sealed record ScalePlan(IReadOnlyList<(FunctionLoad Function, int Count
 /// desired = ceil(work / inputs per container) + buffer while busy, at least min containers and the warm pool, at most
 /// max containers; idle containers past the scaledown window stop. At the total cap, a function short of containers
 /// takes the place of idle containers of other functions (beyond their minimum and warm pool). A pure function of
-/// the store's load and containers, so that it is tested without processes. At most <c>maxStarting</c> containers are
+/// the store's load and containers, so that it is tested without processes. A function of a superseded version of a
+/// deployed app gets containers for its remaining work only (no minimum, buffer or warm pool) and stops them as soon as
+/// they are idle, so that the old version drains while new calls go to the new one. At most <c>maxStarting</c> containers are
 /// starting (launched, no hello yet) at once: starts compete for the same cores, and a storm of them makes every one
 /// slow (32 at once on a loaded 2-core machine took seconds each before the first worker connected).
 /// </summary>
@@ -30,7 +32,7 @@ internal static class Autoscaler
         foreach (var function in functions)
         {
             var spec = FunctionSpec.Parser.ParseFrom(function.Spec);
-            keepOf[function.FunctionId] = Math.Max(spec.MinContainers, function.WarmPool);
+            keepOf[function.FunctionId] = function.Superseded ? 0 : Math.Max(spec.MinContainers, function.WarmPool);
         }
         foreach (var function in functions)
         {
@@ -42,8 +44,9 @@ internal static class Autoscaler
             }
             long work = function.Ready + function.Running;
             long perContainer = Math.Max(1, FunctionLimits.InputsPerContainer(spec));
-            long desired = work == 0 ? 0 : (work + perContainer - 1) / perContainer + Math.Max(0, spec.BufferContainers);
-            desired = Math.Max(desired, Math.Max(spec.MinContainers, function.WarmPool));
+            long buffer = function.Superseded ? 0 : Math.Max(0, spec.BufferContainers);
+            long desired = work == 0 ? 0 : (work + perContainer - 1) / perContainer + buffer;
+            desired = Math.Max(desired, keepOf[function.FunctionId]);
             if (spec.MaxContainers > 0)
             {
                 desired = Math.Min(desired, spec.MaxContainers);
@@ -87,14 +90,14 @@ internal static class Autoscaler
             }
             else if (mine.Count > desired)
             {
-                long windowMs = (long)FunctionLimits.ScaledownWindow(spec).TotalMilliseconds;
+                long windowMs = function.Superseded ? 0 : (long)FunctionLimits.ScaledownWindow(spec).TotalMilliseconds;
                 foreach (var container in mine
                     .Where(c => c.SaidHello && c.Running == 0 && nowMs - c.IdleSinceUnixMs >= windowMs && !stopping.Contains(c.Id))
                     .OrderBy(c => c.IdleSinceUnixMs)
                     .Take((int)(mine.Count - desired)))
                 {
                     stopping.Add(container.Id);
-                    stops.Add((container.Id, "idle past the scaledown window"));
+                    stops.Add((container.Id, function.Superseded ? "idle, and a newer version of its app was deployed" : "idle past the scaledown window"));
                 }
             }
         }

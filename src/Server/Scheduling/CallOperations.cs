@@ -56,7 +56,7 @@ internal sealed class CallOperations(
         {
             metrics.InputsQueued.Add(enqueued.InputIds.Count);
         }
-        var response = new FunctionMapResponse { FunctionCallId = enqueued.CallId };
+        var response = new FunctionMapResponse { FunctionCallId = enqueued.CallId, FunctionId = enqueued.FunctionId };
         response.InputIds.Add(enqueued.InputIds);
         if (WaitsInline(request) is { } wait)
         {

@@ -118,6 +118,7 @@ internal sealed class WorkerSessions(IControlStore store, ControlPlaneOptions op
         return new ContainerHelloResponse
         {
             AppId = function.AppId, AppName = function.AppName, FunctionId = function.Id, Function = FunctionSpec.Parser.ParseFrom(function.Spec),
+            AppVersion = function.Version,
         };
     }
 

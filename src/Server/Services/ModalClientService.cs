@@ -142,7 +142,11 @@ internal sealed class ModalClientService(
         {
             throw Errors.Denied($"FunctionGet: {principal} may not reach app '{appName}'.");
         }
-        return await apps.GetFunctionByNameAsync(appName, functionName).ConfigureAwait(false);
+        if (request.Version < 0)
+        {
+            throw Errors.Invalid($"FunctionGet: version must be 0 (the newest) or a deployed version (1, 2, 3...), not {request.Version}.");
+        }
+        return await apps.GetFunctionByNameAsync(appName, functionName, request.Version).ConfigureAwait(false);
     }
 
     public override async Task<FunctionMapResponse> FunctionMap(FunctionMapRequest request, ServerCallContext context)
@@ -154,6 +158,13 @@ internal sealed class ModalClientService(
         RequestLimits.Optional(request.IdempotencyKey, "idempotency_key", "FunctionMap");
         var principal = AccessControl.Of(context);
         var function = await apps.GetRecentFunctionAsync(functionId).ConfigureAwait(false);
+        if (request.NewestVersion)
+        {
+            // A call is bound to the newest version when it is created; a client that looked the function up before a
+            // redeploy is moved to the new version here (and learns its id from the response).
+            function = await apps.NewestVersionOfAsync(function).ConfigureAwait(false);
+            functionId = request.FunctionId = function.Id;
+        }
         AccessControl.CheckFunction(principal, function, "FunctionMap", workerOwnAppOnly: false);
         if (!string.IsNullOrEmpty(request.ParentInputId))
         {

@@ -3,20 +3,41 @@ namespace Modal.Server.Store;
 // What goes in and out of IControlStore. Specs, payloads and results travel as serialized protobuf bytes, so the
 // store never depends on their shape and both stores store them identically.
 
-/// <summary>An app to create; <paramref name="Launch"/> is the serialized WorkerLaunchSpec.</summary>
-internal sealed record NewApp(string Id, string Name, int Kind, byte[] Launch);
+/// <summary>
+/// An app to create (or a deployed app's next version); <paramref name="Launch"/> is the serialized WorkerLaunchSpec,
+/// <paramref name="ArtifactDigest"/> the artifact it runs (recorded with a deployed app's version; empty when none).
+/// </summary>
+internal sealed record NewApp(string Id, string Name, int Kind, byte[] Launch, string ArtifactDigest = "");
 
 /// <summary>A function to create or update; <paramref name="Spec"/> is the serialized FunctionSpec.</summary>
 internal sealed record NewFunction(string Id, string Name, byte[] Spec);
 
-/// <summary>The app's id (an existing deployed app keeps its own), its function ids by name, and outdated containers.</summary>
-internal sealed record AppCreated(string AppId, IReadOnlyDictionary<string, string> FunctionIds, IReadOnlyList<string> OutdatedContainerIds);
+/// <summary>
+/// The app's id (an existing deployed app keeps its own), the new version's function ids by name, and the version
+/// (1, 2, 3... for a deployed app; 0 for an ephemeral one).
+/// </summary>
+internal sealed record AppCreated(string AppId, IReadOnlyDictionary<string, string> FunctionIds, int Version);
 
-/// <summary>An app as stored. <paramref name="State"/> is "running", "deployed" or "stopped".</summary>
-internal sealed record AppRow(string Id, string Name, int Kind, string State, long CreatedUnixMs, byte[] Launch, int LiveContainers);
+/// <summary>
+/// An app as stored. <paramref name="State"/> is "running", "deployed" or "stopped"; <paramref name="Launch"/>,
+/// <paramref name="Version"/> and <paramref name="ArtifactDigest"/> are its newest version's (0 and empty for an ephemeral app).
+/// </summary>
+internal sealed record AppRow(string Id, string Name, int Kind, string State, long CreatedUnixMs, byte[] Launch, int LiveContainers,
+    int Version, string ArtifactDigest);
 
-/// <summary>A function as stored, with its app's name, kind and state.</summary>
-internal sealed record FunctionRow(string Id, string AppId, string AppName, bool AppStopped, string Name, byte[] Spec, int WarmPool);
+/// <summary>One deployed version of an app: its number, the artifact it runs, and when it was deployed.</summary>
+internal sealed record AppVersionRow(int Version, string ArtifactDigest, long CreatedUnixMs);
+
+/// <summary>
+/// A function as stored, with its app's name, kind and state. <paramref name="Version"/> is the app version the function
+/// belongs to and <paramref name="AppVersion"/> its app's newest: a function with an older version is superseded.
+/// </summary>
+internal sealed record FunctionRow(string Id, string AppId, string AppName, bool AppStopped, string Name, byte[] Spec, int WarmPool,
+    int Version, int AppVersion)
+{
+    /// <summary>Whether a newer version of the function's app has been deployed since.</summary>
+    public bool Superseded => Version < AppVersion;
+}
 
 /// <summary>A call to create.</summary>
 internal sealed record NewCall(string Id, string FunctionId, int Invocation, string? ParentInputId, bool IsGenerator);
@@ -114,10 +135,14 @@ internal sealed record FunctionProgressRow(string FunctionId, string Name, long 
 /// <summary>An app's calls in flight (or recently finished) and its functions' load, read in one transaction.</summary>
 internal sealed record AppProgress(IReadOnlyList<CallProgressRow> Calls, IReadOnlyList<FunctionProgressRow> Functions);
 
-/// <summary>The autoscaler's view of one function of a live app.</summary>
+/// <summary>
+/// The autoscaler's view of one function of a live app. <paramref name="Launch"/> is its own version's;
+/// <paramref name="Superseded"/> marks a function of an older version of a deployed app, which runs only the inputs of
+/// the calls bound to it and scales to zero.
+/// </summary>
 internal sealed record FunctionLoad(
     string FunctionId, string AppId, string AppName, int AppKind, byte[] Spec, byte[] Launch, int WarmPool, long Ready, long Running,
-    long DelayedDueInMs, int StartupFailures, string? LastStartupError, long OldestReadyAgeMs);
+    long DelayedDueInMs, int StartupFailures, string? LastStartupError, long OldestReadyAgeMs, bool Superseded = false);
 
 /// <summary>What retention deleted, and the blob files to remove.</summary>
 internal sealed record RetentionResult(int Calls, int Apps, IReadOnlyList<string> BlobIds);

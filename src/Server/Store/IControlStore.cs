@@ -23,11 +23,15 @@ internal interface IControlStore : IAsyncDisposable
     // ---- Apps and functions ------------------------------------------------------------------------------------
 
     /// <summary>
-    /// Creates an app with its functions, or, for a deployed app whose name is already deployed, updates that app's
-    /// functions in place (same ids; a function no longer declared stays, a new one is added) and returns the ids of
-    /// the containers running its previous code, which the caller stops.
+    /// Creates an app with its functions. A deployed app is version 1; deploying a name that is deployed already adds
+    /// the next version to that app (same app id): the new version's functions get the new ids given, the app's launch
+    /// becomes the new one, and the previous versions' functions, inputs and containers stay as they are, so that calls
+    /// bound to them finish there (their containers are scaled down once idle, see <see cref="FunctionLoad.Superseded"/>).
     /// </summary>
     Task<AppCreated> CreateAppAsync(NewApp app, IReadOnlyList<NewFunction> functions);
+
+    /// <summary>The deployed versions of the newest live app of that name, oldest first; empty when none.</summary>
+    Task<IReadOnlyList<AppVersionRow>> ListVersionsAsync(string appName);
 
     /// <summary>Records an ephemeral app's heartbeat; false when the app is unknown or stopped.</summary>
     Task<bool> HeartbeatAppAsync(string appId);
@@ -45,11 +49,17 @@ internal interface IControlStore : IAsyncDisposable
     Task<IReadOnlyList<AppRow>> ListAppsAsync(bool includeStopped);
     Task<FunctionRow?> GetFunctionAsync(string functionId);
 
-    /// <summary>The function of the newest deployed (else running) app of that name.</summary>
-    Task<FunctionRow?> FindFunctionAsync(string appName, string functionName);
+    /// <summary>
+    /// The function of the newest deployed (else running) app of that name: in its newest version, or in
+    /// <paramref name="version"/> when one is given. Null when that app, version or function does not exist.
+    /// </summary>
+    Task<FunctionRow?> FindFunctionAsync(string appName, string functionName, int? version = null);
 
-    /// <summary>The function names of the newest live app of that name, for "has no function X" messages.</summary>
-    Task<IReadOnlyList<string>> FunctionNamesAsync(string appName);
+    /// <summary>
+    /// The function names of the newest live app of that name (of its newest version, or of <paramref name="version"/>),
+    /// for "has no function X" messages.
+    /// </summary>
+    Task<IReadOnlyList<string>> FunctionNamesAsync(string appName, int? version = null);
 
     Task<bool> SetWarmPoolAsync(string functionId, int warmPool);
 

@@ -40,6 +40,15 @@ internal sealed class FakeControlPlane
     /// <summary>For each generator stream opened, how many items it sends before it breaks in transit (null: it does not).</summary>
     public Func<int, int?> BreakGeneratorStream { get; set; } = _ => null;
 
+    /// <summary><c>FunctionGet</c> answers: function ids by app, function and version (0: the newest).</summary>
+    public Dictionary<(string App, string Function, int Version), string> FunctionIds { get; } = [];
+
+    /// <summary>
+    /// A redeploy: calls of the key function id that ask for the newest version (<c>newest_version</c>) are bound to the
+    /// value function id instead.
+    /// </summary>
+    public Dictionary<string, string> NewestVersionOf { get; } = new(StringComparer.Ordinal);
+
     /// <summary>When false, idempotency keys are ignored: a retried request runs again.</summary>
     public bool Deduplicates { get; set; } = true;
 
@@ -104,7 +113,15 @@ internal sealed class FakeControlPlane
         {
             return Fail(before);
         }
-        var reply = await ApplyAsync(method, message, cancellationToken);
+        IMessage reply;
+        try
+        {
+            reply = await ApplyAsync(method, message, cancellationToken);
+        }
+        catch (RpcException refused)
+        {
+            return Fail(refused); // the control plane's own answer, such as NOT_FOUND
+        }
         if (FailAfter?.Invoke(url, method, message) is { } after)
         {
             return Fail(after);
@@ -115,6 +132,7 @@ internal sealed class FakeControlPlane
     private static IMessage Parse(string method, byte[] bytes) => method switch
     {
         "FunctionMap" => FunctionMapRequest.Parser.ParseFrom(bytes),
+        "FunctionGet" => FunctionGetRequest.Parser.ParseFrom(bytes),
         "FunctionPutInputs" => FunctionPutInputsRequest.Parser.ParseFrom(bytes),
         "FunctionGetOutputs" => FunctionGetOutputsRequest.Parser.ParseFrom(bytes),
         "FunctionCallFromId" => FunctionCallFromIdRequest.Parser.ParseFrom(bytes),
@@ -127,6 +145,13 @@ internal sealed class FakeControlPlane
     {
         switch (request)
         {
+            case FunctionGetRequest get:
+                lock (_gate)
+                {
+                    return FunctionIds.TryGetValue((get.AppName, get.FunctionName, get.Version), out var id)
+                        ? new FunctionGetResponse { FunctionId = id, Version = get.Version }
+                        : throw new RpcException(new Grpc.Core.Status(StatusCode.NotFound, $"No {get.AppName}/{get.FunctionName} version {get.Version}."));
+                }
             case FunctionMapRequest map:
                 lock (_gate)
                 {
@@ -134,9 +159,10 @@ internal sealed class FakeControlPlane
                     {
                         return earlier;
                     }
-                    var call = new FakeCall("fc-" + Guid.NewGuid().ToString("N"), map.FunctionId) { IsGenerator = map.IsGeneratorCall };
+                    string functionId = map.NewestVersion && NewestVersionOf.TryGetValue(map.FunctionId, out var newer) ? newer : map.FunctionId;
+                    var call = new FakeCall("fc-" + Guid.NewGuid().ToString("N"), functionId) { IsGenerator = map.IsGeneratorCall };
                     _calls[call.Id] = call;
-                    var response = new FunctionMapResponse { FunctionCallId = call.Id };
+                    var response = new FunctionMapResponse { FunctionCallId = call.Id, FunctionId = functionId };
                     response.InputIds.AddRange(AddInputs(call, map.PipelinedInputs));
                     if (map.IdempotencyKey.Length > 0)
                     {

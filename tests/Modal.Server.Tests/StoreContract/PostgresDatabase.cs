@@ -51,7 +51,7 @@ public sealed class PostgresDatabase : IAsyncLifetime
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
             "DO $$ BEGIN IF to_regclass('apps') IS NOT NULL THEN " +
-            "TRUNCATE apps, functions, calls, inputs, outputs, chunks, containers, idempotency, blobs, leader, replicas; END IF; END $$", connection);
+            "TRUNCATE apps, app_versions, functions, calls, inputs, outputs, chunks, containers, idempotency, blobs, leader, replicas; END IF; END $$", connection);
         await command.ExecuteNonQueryAsync();
     }
 

@@ -85,37 +85,16 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Equal("ap-e", created.AppId);
         Assert.Equal("fu-a", created.FunctionIds["Square"]);
         Assert.Equal("fu-b", created.FunctionIds["Cube"]);
-        Assert.Empty(created.OutdatedContainerIds);
+        Assert.Equal(0, created.Version);
         var app = await store.GetAppAsync("ap-e");
-        Assert.Equal(("hello", "running", (byte)9), (app!.Name, app.State, app.Launch.Single()));
+        Assert.Equal(("hello", "running", (byte)9, 0, ""), (app!.Name, app.State, app.Launch.Single(), app.Version, app.ArtifactDigest));
+        Assert.Empty(await store.ListVersionsAsync("hello"));
         Assert.Equal("Square", (await store.FindFunctionAsync("hello", "Square"))!.Name);
         Assert.Equal(["Cube", "Square"], await store.FunctionNamesAsync("hello"));
         Assert.Null(await store.GetFunctionAsync("fu-missing"));
         Assert.Equal(["ap-e"], (await store.ListAppsAsync(includeStopped: false)).Select(a => a.Id));
         Assert.True(await store.HeartbeatAppAsync("ap-e"));
         Assert.False(await store.HeartbeatAppAsync("ap-missing"));
-    }
-
-    [Fact]
-    public async Task Redeploying_a_deployed_app_keeps_its_app_and_function_ids_and_returns_the_containers_of_its_previous_code()
-    {
-        var store = await OpenAsync();
-        var first = await store.CreateAppAsync(new NewApp("ap-d1", "svc", (int)AppKind.Deployed, [1]),
-            [new NewFunction("fu-d1", "Square", Spec().ToByteArray())]);
-        await ContainerAsync(store, first.FunctionIds["Square"], "ct-old", "ap-d1");
-
-        var second = await store.CreateAppAsync(new NewApp("ap-d2", "svc", (int)AppKind.Deployed, [2]),
-            [new NewFunction("fu-d2", "Square", Spec().ToByteArray()), new NewFunction("fu-d3", "Cube", Spec("Cube").ToByteArray())]);
-
-        Assert.Equal("ap-d1", second.AppId);
-        Assert.Equal("fu-d1", second.FunctionIds["Square"]);
-        Assert.Equal("fu-d3", second.FunctionIds["Cube"]);
-        Assert.Equal(["ct-old"], second.OutdatedContainerIds);
-        Assert.True((await store.GetContainerAsync("ct-old"))!.StopRequested);
-        Assert.Equal(new byte[] { 2 }, (await store.GetAppAsync("ap-d1"))!.Launch);
-        Assert.Equal("deployed", (await store.GetAppAsync("ap-d1"))!.State);
-        Assert.Null(await store.GetAppAsync("ap-d2"));
-        Assert.Equal("fu-d1", (await store.FindFunctionAsync("svc", "Square"))!.Id);
     }
 
     // ---- Calls, claims and completions -------------------------------------------------------------------------------
@@ -725,7 +704,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         var apps = await store.DeleteExpiredAsync(0, 0, 100);
         Assert.Equal((1, 1), (apps.Calls, apps.Apps));
         Assert.Equal(0, (await store.CountRowsAsync())["apps"]);
-        Assert.Equal(["apps", "functions", "calls", "inputs", "outputs", "chunks", "containers", "idempotency"],
+        Assert.Equal(["apps", "app_versions", "functions", "calls", "inputs", "outputs", "chunks", "containers", "idempotency"],
             (await store.CountRowsAsync()).Where(kv => kv.Value == 0 && kv.Key != "blobs").Select(kv => kv.Key));
         Assert.Equal(empty.Keys.Order(), (await store.CountRowsAsync()).Keys.Order());
     }

@@ -7,61 +7,72 @@ internal sealed partial class PostgresControlStore
 {
     private const string AppColumns =
         "a.id, a.name, a.kind, CASE WHEN a.stopped THEN 'stopped' WHEN a.kind = 1 THEN 'deployed' ELSE 'running' END, a.created_ms, " +
-        "a.launch, (SELECT COUNT(*)::int FROM containers c WHERE c.app_id = a.id AND NOT c.stop_requested)";
+        "a.launch, (SELECT COUNT(*)::int FROM containers c WHERE c.app_id = a.id AND NOT c.stop_requested), a.version, " +
+        "COALESCE((SELECT v.digest FROM app_versions v WHERE v.app_id = a.id AND v.version = a.version), '')";
 
     private static AppRow ReadApp(NpgsqlDataReader r) =>
-        new(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.GetInt64(4), PostgresTx.Bytes(r, 5), r.GetInt32(6));
+        new(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.GetInt64(4), PostgresTx.Bytes(r, 5), r.GetInt32(6), r.GetInt32(7),
+            r.GetString(8));
 
-    private const string FunctionColumns = "f.id, f.app_id, a.name, a.stopped, f.name, f.spec, f.warm_pool";
+    private const string FunctionColumns = "f.id, f.app_id, a.name, a.stopped, f.name, f.spec, f.warm_pool, f.version, a.version";
 
     private static FunctionRow ReadFunction(NpgsqlDataReader r) =>
-        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetBoolean(3), r.GetString(4), PostgresTx.Bytes(r, 5), r.GetInt32(6));
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetBoolean(3), r.GetString(4), PostgresTx.Bytes(r, 5), r.GetInt32(6),
+            r.GetInt32(7), r.GetInt32(8));
+
+    /// <summary>The newest live app of a name: deployed before running, then the newest (as lookups by name resolve it).</summary>
+    private const string NewestAppOfName = "SELECT id FROM apps WHERE name = $1 AND NOT stopped ORDER BY kind DESC, created_ms DESC, id LIMIT 1";
 
     public Task<AppCreated> CreateAppAsync(NewApp app, IReadOnlyList<NewFunction> functions) => WriteAsync(async tx =>
     {
-        string? existing = null;
-        if (app.Kind == (int)AppKind.Deployed)
+        bool deployed = app.Kind == (int)AppKind.Deployed;
+        (string Id, int Version)? existing = null;
+        if (deployed)
         {
-            // Two replicas deploying one name at once: the second waits and then updates the first's app.
+            // Two replicas deploying one name at once: the second waits and then adds the next version to the first's app.
             await tx.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext('modal-deploy:' || $1))", app.Name).ConfigureAwait(false);
-            existing = await tx.ScalarAsync<string>(
-                "SELECT id FROM apps WHERE name = $1 AND kind = 1 AND NOT stopped ORDER BY created_ms DESC LIMIT 1 FOR UPDATE", app.Name)
-                .ConfigureAwait(false);
+            existing = (await tx.QueryAsync(
+                "SELECT id, version FROM apps WHERE name = $1 AND kind = 1 AND NOT stopped ORDER BY created_ms DESC LIMIT 1 FOR UPDATE",
+                r => ((string, int)?)(r.GetString(0), r.GetInt32(1)), app.Name).ConfigureAwait(false)).FirstOrDefault();
         }
-        string appId = existing ?? app.Id;
-        var outdated = new List<string>();
+        string appId = existing?.Id ?? app.Id;
+        int version = existing is { } previous ? previous.Version + 1 : deployed ? 1 : 0;
         if (existing is null)
         {
             await tx.ExecuteAsync(
-                "INSERT INTO apps(id, name, kind, created_ms, heartbeat_ms, launch) VALUES($1, $2, $3, modal_now_ms(), modal_now_ms(), $4)",
-                appId, app.Name, app.Kind, app.Launch).ConfigureAwait(false);
+                "INSERT INTO apps(id, name, kind, created_ms, heartbeat_ms, launch, version) VALUES($1, $2, $3, modal_now_ms(), modal_now_ms(), $4, $5)",
+                appId, app.Name, app.Kind, app.Launch, version).ConfigureAwait(false);
         }
         else
         {
-            await tx.ExecuteAsync("UPDATE apps SET launch = $2, heartbeat_ms = modal_now_ms() WHERE id = $1", appId, app.Launch).ConfigureAwait(false);
-            var containers = await tx.QueryAsync(
-                "WITH running AS (SELECT id, stop_requested FROM containers WHERE app_id = $1 ORDER BY id FOR UPDATE) " +
-                "UPDATE containers c SET stop_requested = true FROM running WHERE c.id = running.id RETURNING c.id, running.stop_requested",
-                r => (Id: r.GetString(0), WasStopping: r.GetBoolean(1)), appId).ConfigureAwait(false);
-            outdated.AddRange(containers.Where(c => !c.WasStopping).Select(c => c.Id).Order(StringComparer.Ordinal));
+            // The previous versions' containers keep serving the calls bound to them and are scaled down once idle.
+            await tx.ExecuteAsync("UPDATE apps SET launch = $2, heartbeat_ms = modal_now_ms(), version = $3 WHERE id = $1", appId, app.Launch, version)
+                .ConfigureAwait(false);
+        }
+        if (deployed)
+        {
+            await tx.ExecuteAsync("INSERT INTO app_versions(app_id, version, digest, launch, created_ms) VALUES($1, $2, $3, $4, modal_now_ms())",
+                appId, version, app.ArtifactDigest, app.Launch).ConfigureAwait(false);
         }
         var ids = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var function in functions)
         {
             var spec = FunctionSpec.Parser.ParseFrom(function.Spec);
             var retries = RetryParameters.Of(spec);
-            ids[function.Name] = (await tx.ScalarAsync<string>(
-                "INSERT INTO functions(id, app_id, name, spec, timeout_s, max_retries, backoff, initial_delay_ms, max_delay_ms, batch_size, batch_wait_ms) " +
-                "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT(app_id, name) DO UPDATE SET spec = excluded.spec, " +
-                "timeout_s = excluded.timeout_s, max_retries = excluded.max_retries, backoff = excluded.backoff, " +
-                "initial_delay_ms = excluded.initial_delay_ms, max_delay_ms = excluded.max_delay_ms, batch_size = excluded.batch_size, " +
-                "batch_wait_ms = excluded.batch_wait_ms, startup_failures = 0, last_startup_error = NULL RETURNING id",
+            await tx.ExecuteAsync(
+                "INSERT INTO functions(id, app_id, name, spec, timeout_s, max_retries, backoff, initial_delay_ms, max_delay_ms, batch_size, batch_wait_ms, " +
+                "version) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 function.Id, appId, function.Name, function.Spec, FunctionLimits.TimeoutSeconds(spec), retries.MaxRetries, retries.BackoffCoefficient,
-                retries.InitialDelayMs, retries.MaxDelayMs, FunctionLimits.BatchSize(spec), FunctionLimits.BatchWaitMs(spec)).ConfigureAwait(false))!;
+                retries.InitialDelayMs, retries.MaxDelayMs, FunctionLimits.BatchSize(spec), FunctionLimits.BatchWaitMs(spec), version).ConfigureAwait(false);
+            ids[function.Name] = function.Id;
         }
         tx.WorkReady = true;
-        return new AppCreated(appId, ids, outdated);
+        return new AppCreated(appId, ids, version);
     });
+
+    public Task<IReadOnlyList<AppVersionRow>> ListVersionsAsync(string appName) => ReadAsync<IReadOnlyList<AppVersionRow>>(async tx =>
+        await tx.QueryAsync($"SELECT version, digest, created_ms FROM app_versions WHERE app_id = ({NewestAppOfName}) ORDER BY version",
+            r => new AppVersionRow(r.GetInt32(0), r.GetString(1), r.GetInt64(2)), appName).ConfigureAwait(false));
 
     public Task<bool> HeartbeatAppAsync(string appId) => WriteAsync(async tx =>
         await tx.ExecuteAsync("UPDATE apps SET heartbeat_ms = modal_now_ms() WHERE id = $1 AND NOT stopped", appId).ConfigureAwait(false) == 1);
@@ -133,14 +144,14 @@ internal sealed partial class PostgresControlStore
     public Task<FunctionRow?> GetFunctionAsync(string functionId) => ReadAsync(tx =>
         tx.SingleAsync($"SELECT {FunctionColumns} FROM functions f JOIN apps a ON a.id = f.app_id WHERE f.id = $1", ReadFunction, functionId));
 
-    public Task<FunctionRow?> FindFunctionAsync(string appName, string functionName) => ReadAsync(tx =>
+    public Task<FunctionRow?> FindFunctionAsync(string appName, string functionName, int? version = null) => ReadAsync(tx =>
         tx.SingleAsync($"SELECT {FunctionColumns} FROM functions f JOIN apps a ON a.id = f.app_id " +
-            "WHERE a.name = $1 AND NOT a.stopped AND f.name = $2 ORDER BY a.kind DESC, a.created_ms DESC LIMIT 1",
-            ReadFunction, appName, functionName));
+            $"WHERE a.id = ({NewestAppOfName}) AND f.name = $2 AND f.version = COALESCE($3::integer, a.version)",
+            ReadFunction, appName, functionName, version));
 
-    public Task<IReadOnlyList<string>> FunctionNamesAsync(string appName) => ReadAsync<IReadOnlyList<string>>(async tx =>
-        await tx.QueryAsync("SELECT f.name FROM functions f WHERE f.app_id = (SELECT id FROM apps WHERE name = $1 AND NOT stopped " +
-            "ORDER BY kind DESC, created_ms DESC LIMIT 1) ORDER BY f.name COLLATE \"C\"", r => r.GetString(0), appName).ConfigureAwait(false));
+    public Task<IReadOnlyList<string>> FunctionNamesAsync(string appName, int? version = null) => ReadAsync<IReadOnlyList<string>>(async tx =>
+        await tx.QueryAsync($"SELECT f.name FROM functions f JOIN apps a ON a.id = f.app_id WHERE a.id = ({NewestAppOfName}) " +
+            "AND f.version = COALESCE($2::integer, a.version) ORDER BY f.name COLLATE \"C\"", r => r.GetString(0), appName, version).ConfigureAwait(false));
 
     public Task<bool> SetWarmPoolAsync(string functionId, int warmPool) => WriteAsync(async tx =>
     {

@@ -3,20 +3,21 @@ namespace Modal.Server.Store;
 internal sealed partial class PostgresControlStore
 {
     private static readonly string[] CountedTables =
-        ["apps", "functions", "calls", "inputs", "outputs", "chunks", "containers", "idempotency", "blobs"];
+        ["apps", "app_versions", "functions", "calls", "inputs", "outputs", "chunks", "containers", "idempotency", "blobs"];
 
     public Task<IReadOnlyList<FunctionLoad>> ReadLoadAsync() => ReadAsync<IReadOnlyList<FunctionLoad>>(async tx =>
         await tx.QueryAsync(
-            "SELECT f.id, a.id, a.name, a.kind, f.spec, a.launch, f.warm_pool, f.ready, f.running, f.startup_failures, f.last_startup_error, " +
-            "(SELECT MIN(i.ready_at_ms) FROM inputs i WHERE i.function_id = f.id AND i.status = 0 AND i.holder IS NULL), modal_now_ms() " +
-            "FROM functions f JOIN apps a ON a.id = f.app_id WHERE NOT a.stopped ORDER BY a.created_ms, f.id",
+            "SELECT f.id, a.id, a.name, a.kind, f.spec, COALESCE(v.launch, a.launch), f.warm_pool, f.ready, f.running, f.startup_failures, " +
+            "f.last_startup_error, (SELECT MIN(i.ready_at_ms) FROM inputs i WHERE i.function_id = f.id AND i.status = 0 AND i.holder IS NULL), " +
+            "modal_now_ms(), f.version < a.version FROM functions f JOIN apps a ON a.id = f.app_id " +
+            "LEFT JOIN app_versions v ON v.app_id = f.app_id AND v.version = f.version WHERE NOT a.stopped ORDER BY a.created_ms, f.id",
             r =>
             {
                 long? oldestReadyAt = r.IsDBNull(11) ? null : r.GetInt64(11);
                 long now = r.GetInt64(12);
                 return new FunctionLoad(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), PostgresTx.Bytes(r, 4), PostgresTx.Bytes(r, 5),
                     r.GetInt32(6), r.GetInt64(7), r.GetInt64(8), oldestReadyAt is { } due && due > now ? due - now : 0, r.GetInt32(9),
-                    PostgresTx.NullableString(r, 10), oldestReadyAt is { } at && at <= now ? now - at : 0);
+                    PostgresTx.NullableString(r, 10), oldestReadyAt is { } at && at <= now ? now - at : 0, r.GetBoolean(13));
             }).ConfigureAwait(false));
 
     public Task<FunctionStatsRow?> ReadFunctionStatsAsync(string functionId) => ReadAsync(async tx =>
@@ -37,7 +38,9 @@ internal sealed partial class PostgresControlStore
             "SELECT f.id, f.name, f.ready, f.running, " +
             "(SELECT COUNT(*) FROM containers c WHERE c.function_id = f.id AND NOT c.stop_requested AND NOT c.said_hello)::integer, " +
             "(SELECT COUNT(*) FROM containers c WHERE c.function_id = f.id AND NOT c.stop_requested AND c.said_hello)::integer " +
-            "FROM functions f WHERE f.app_id = $1 ORDER BY f.name COLLATE \"C\"",
+            // The newest version's functions, and an older version's while it still has work (it drains).
+            "FROM functions f JOIN apps a ON a.id = f.app_id WHERE f.app_id = $1 AND (f.version = a.version OR f.ready > 0 OR f.running > 0) " +
+            "ORDER BY f.name COLLATE \"C\", f.version",
             r => new FunctionProgressRow(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetInt32(4), r.GetInt32(5)), appId)
             .ConfigureAwait(false);
         return new AppProgress(calls, functions);
@@ -102,6 +105,7 @@ internal sealed partial class PostgresControlStore
         {
             await tx.ExecuteBatchAsync([
                 ("DELETE FROM functions WHERE app_id = ANY($1)", [apps]),
+                ("DELETE FROM app_versions WHERE app_id = ANY($1)", [apps]),
                 ("DELETE FROM apps WHERE id = ANY($1)", [apps]),
             ]).ConfigureAwait(false);
         }

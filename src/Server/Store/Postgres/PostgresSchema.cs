@@ -68,6 +68,20 @@ internal static class PostgresSchema
             created_ms bigint NOT NULL, revoked boolean NOT NULL DEFAULT false, description text NOT NULL DEFAULT '');
         CREATE TABLE artifacts(digest text PRIMARY KEY, manifest bytea NOT NULL, size bigint NOT NULL, created_ms bigint NOT NULL);
         """,
+        // 4: deployed apps have immutable versions: each deploy adds app_versions row N (its artifact and launch) with function
+        // rows of its own, so functions become unique per (app, name, version). An app deployed before this migration becomes
+        // its version 1.
+        """
+        ALTER TABLE apps ADD COLUMN version integer NOT NULL DEFAULT 0;
+        ALTER TABLE functions ADD COLUMN version integer NOT NULL DEFAULT 0;
+        ALTER TABLE functions DROP CONSTRAINT functions_app_id_name_key;
+        ALTER TABLE functions ADD CONSTRAINT functions_app_id_name_version_key UNIQUE(app_id, name, version);
+        CREATE TABLE app_versions(app_id text NOT NULL, version integer NOT NULL, digest text NOT NULL, launch bytea NOT NULL,
+            created_ms bigint NOT NULL, PRIMARY KEY(app_id, version));
+        UPDATE apps SET version = 1 WHERE kind = 1;
+        UPDATE functions f SET version = 1 FROM apps a WHERE a.id = f.app_id AND a.kind = 1;
+        INSERT INTO app_versions(app_id, version, digest, launch, created_ms) SELECT id, 1, '', launch, created_ms FROM apps WHERE kind = 1;
+        """,
     ];
 
     /// <summary>Applies the migrations this database lacks; returns how many this call applied.</summary>

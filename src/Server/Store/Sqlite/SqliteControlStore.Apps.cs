@@ -6,53 +6,64 @@ internal sealed partial class SqliteControlStore
 {
     private const string AppColumns =
         "a.id, a.name, a.kind, CASE WHEN a.stopped = 1 THEN 'stopped' WHEN a.kind = 1 THEN 'deployed' ELSE 'running' END, a.created_ms, " +
-        "a.launch, (SELECT COUNT(*) FROM containers c WHERE c.app_id = a.id AND c.stop_requested = 0)";
+        "a.launch, (SELECT COUNT(*) FROM containers c WHERE c.app_id = a.id AND c.stop_requested = 0), a.version, " +
+        "COALESCE((SELECT v.digest FROM app_versions v WHERE v.app_id = a.id AND v.version = a.version), '')";
 
     private static AppRow ReadApp(Microsoft.Data.Sqlite.SqliteDataReader r) =>
-        new(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.GetInt64(4), SqliteTx.Bytes(r, 5), r.GetInt32(6));
+        new(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.GetInt64(4), SqliteTx.Bytes(r, 5), r.GetInt32(6), r.GetInt32(7),
+            r.GetString(8));
 
-    private const string FunctionColumns = "f.id, f.app_id, a.name, a.stopped, f.name, f.spec, f.warm_pool";
+    private const string FunctionColumns = "f.id, f.app_id, a.name, a.stopped, f.name, f.spec, f.warm_pool, f.version, a.version";
 
     private static FunctionRow ReadFunction(Microsoft.Data.Sqlite.SqliteDataReader r) =>
-        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3) != 0, r.GetString(4), SqliteTx.Bytes(r, 5), r.GetInt32(6));
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3) != 0, r.GetString(4), SqliteTx.Bytes(r, 5), r.GetInt32(6),
+            r.GetInt32(7), r.GetInt32(8));
+
+    /// <summary>The newest live app of a name: deployed before running, then the newest (as lookups by name resolve it).</summary>
+    private const string NewestAppOfName = "SELECT id FROM apps WHERE name = $1 AND stopped = 0 ORDER BY kind DESC, created_ms DESC LIMIT 1";
 
     public Task<AppCreated> CreateAppAsync(NewApp app, IReadOnlyList<NewFunction> functions) => WriteAsync((tx, now, signals) =>
     {
-        string? existing = app.Kind == (int)AppKind.Deployed
+        bool deployed = app.Kind == (int)AppKind.Deployed;
+        string? existing = deployed
             ? tx.Scalar<string>("SELECT id FROM apps WHERE name = $1 AND kind = 1 AND stopped = 0 ORDER BY created_ms DESC LIMIT 1", app.Name)
             : null;
         string appId = existing ?? app.Id;
-        var outdated = new List<string>();
+        int version = existing is null ? (deployed ? 1 : 0) : tx.Scalar<int>("SELECT version FROM apps WHERE id = $1", appId) + 1;
         if (existing is null)
         {
-            tx.Execute("INSERT INTO apps(id, name, kind, created_ms, heartbeat_ms, launch) VALUES($1, $2, $3, $4, $4, $5)",
-                appId, app.Name, app.Kind, now, app.Launch);
+            tx.Execute("INSERT INTO apps(id, name, kind, created_ms, heartbeat_ms, launch, version) VALUES($1, $2, $3, $4, $4, $5, $6)",
+                appId, app.Name, app.Kind, now, app.Launch, version);
         }
         else
         {
-            outdated.AddRange(tx.Query("SELECT id FROM containers WHERE app_id = $1 AND stop_requested = 0", r => r.GetString(0), appId));
-            tx.Execute("UPDATE apps SET launch = $2, heartbeat_ms = $3 WHERE id = $1", appId, app.Launch, now);
-            tx.Execute("UPDATE containers SET stop_requested = 1 WHERE app_id = $1", appId);
+            // The previous versions' containers keep serving the calls bound to them and are scaled down once idle.
+            tx.Execute("UPDATE apps SET launch = $2, heartbeat_ms = $3, version = $4 WHERE id = $1", appId, app.Launch, now, version);
+        }
+        if (deployed)
+        {
+            tx.Execute("INSERT INTO app_versions(app_id, version, digest, launch, created_ms) VALUES($1, $2, $3, $4, $5)",
+                appId, version, app.ArtifactDigest, app.Launch, now);
         }
         var ids = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var function in functions)
         {
             var spec = FunctionSpec.Parser.ParseFrom(function.Spec);
             var retries = RetryParameters.Of(spec);
-            string id = tx.Scalar<string>("SELECT id FROM functions WHERE app_id = $1 AND name = $2", appId, function.Name) ?? function.Id;
             tx.Execute(
-                "INSERT INTO functions(id, app_id, name, spec, timeout_s, max_retries, backoff, initial_delay_ms, max_delay_ms, batch_size, batch_wait_ms) " +
-                "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT(id) DO UPDATE SET spec = excluded.spec, " +
-                "timeout_s = excluded.timeout_s, max_retries = excluded.max_retries, backoff = excluded.backoff, " +
-                "initial_delay_ms = excluded.initial_delay_ms, max_delay_ms = excluded.max_delay_ms, batch_size = excluded.batch_size, " +
-                "batch_wait_ms = excluded.batch_wait_ms, startup_failures = 0, last_startup_error = NULL",
-                id, appId, function.Name, function.Spec, FunctionLimits.TimeoutSeconds(spec), retries.MaxRetries, retries.BackoffCoefficient,
-                retries.InitialDelayMs, retries.MaxDelayMs, FunctionLimits.BatchSize(spec), FunctionLimits.BatchWaitMs(spec));
-            ids[function.Name] = id;
+                "INSERT INTO functions(id, app_id, name, spec, timeout_s, max_retries, backoff, initial_delay_ms, max_delay_ms, batch_size, batch_wait_ms, " +
+                "version) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                function.Id, appId, function.Name, function.Spec, FunctionLimits.TimeoutSeconds(spec), retries.MaxRetries, retries.BackoffCoefficient,
+                retries.InitialDelayMs, retries.MaxDelayMs, FunctionLimits.BatchSize(spec), FunctionLimits.BatchWaitMs(spec), version);
+            ids[function.Name] = function.Id;
         }
         signals.Add(s => s.WorkReady());
-        return new AppCreated(appId, ids, outdated);
+        return new AppCreated(appId, ids, version);
     });
+
+    public Task<IReadOnlyList<AppVersionRow>> ListVersionsAsync(string appName) => ReadAsync<IReadOnlyList<AppVersionRow>>(tx =>
+        tx.Query($"SELECT version, digest, created_ms FROM app_versions WHERE app_id = ({NewestAppOfName}) ORDER BY version",
+            r => new AppVersionRow(r.GetInt32(0), r.GetString(1), r.GetInt64(2)), appName));
 
     public Task<bool> HeartbeatAppAsync(string appId) => WriteAsync((tx, now, _) =>
         tx.Execute("UPDATE apps SET heartbeat_ms = $2 WHERE id = $1 AND stopped = 0", appId, now) == 1);
@@ -118,14 +129,14 @@ internal sealed partial class SqliteControlStore
     public Task<FunctionRow?> GetFunctionAsync(string functionId) => ReadAsync(tx =>
         tx.Single($"SELECT {FunctionColumns} FROM functions f JOIN apps a ON a.id = f.app_id WHERE f.id = $1", ReadFunction, functionId));
 
-    public Task<FunctionRow?> FindFunctionAsync(string appName, string functionName) => ReadAsync(tx =>
+    public Task<FunctionRow?> FindFunctionAsync(string appName, string functionName, int? version = null) => ReadAsync(tx =>
         tx.Single($"SELECT {FunctionColumns} FROM functions f JOIN apps a ON a.id = f.app_id " +
-            "WHERE a.name = $1 AND a.stopped = 0 AND f.name = $2 ORDER BY a.kind DESC, a.created_ms DESC LIMIT 1",
-            ReadFunction, appName, functionName));
+            $"WHERE a.id = ({NewestAppOfName}) AND f.name = $2 AND f.version = COALESCE($3, a.version)",
+            ReadFunction, appName, functionName, version));
 
-    public Task<IReadOnlyList<string>> FunctionNamesAsync(string appName) => ReadAsync<IReadOnlyList<string>>(tx =>
-        tx.Query("SELECT f.name FROM functions f WHERE f.app_id = (SELECT id FROM apps WHERE name = $1 AND stopped = 0 " +
-            "ORDER BY kind DESC, created_ms DESC LIMIT 1) ORDER BY f.name", r => r.GetString(0), appName));
+    public Task<IReadOnlyList<string>> FunctionNamesAsync(string appName, int? version = null) => ReadAsync<IReadOnlyList<string>>(tx =>
+        tx.Query($"SELECT f.name FROM functions f JOIN apps a ON a.id = f.app_id WHERE a.id = ({NewestAppOfName}) " +
+            "AND f.version = COALESCE($2, a.version) ORDER BY f.name", r => r.GetString(0), appName, version));
 
     public Task<bool> SetWarmPoolAsync(string functionId, int warmPool) => WriteAsync((tx, _, signals) =>
     {

@@ -3,21 +3,22 @@ namespace Modal.Server.Store;
 internal sealed partial class SqliteControlStore
 {
     private static readonly string[] CountedTables =
-        ["apps", "functions", "calls", "inputs", "outputs", "chunks", "containers", "idempotency", "blobs"];
+        ["apps", "app_versions", "functions", "calls", "inputs", "outputs", "chunks", "containers", "idempotency", "blobs"];
 
     public Task<IReadOnlyList<FunctionLoad>> ReadLoadAsync() => ReadAsync<IReadOnlyList<FunctionLoad>>(tx =>
     {
         long now = NowMs;
         return tx.Query(
-            "SELECT f.id, a.id, a.name, a.kind, f.spec, a.launch, f.warm_pool, f.ready, f.running, f.startup_failures, f.last_startup_error, " +
-            "(SELECT MIN(i.ready_at_ms) FROM inputs i WHERE i.function_id = f.id AND i.status = 0 AND i.holder IS NULL) " +
-            "FROM functions f JOIN apps a ON a.id = f.app_id WHERE a.stopped = 0",
+            "SELECT f.id, a.id, a.name, a.kind, f.spec, COALESCE(v.launch, a.launch), f.warm_pool, f.ready, f.running, f.startup_failures, " +
+            "f.last_startup_error, (SELECT MIN(i.ready_at_ms) FROM inputs i WHERE i.function_id = f.id AND i.status = 0 AND i.holder IS NULL), " +
+            "f.version < a.version FROM functions f JOIN apps a ON a.id = f.app_id " +
+            "LEFT JOIN app_versions v ON v.app_id = f.app_id AND v.version = f.version WHERE a.stopped = 0",
             r =>
             {
                 long? oldestReadyAt = r.IsDBNull(11) ? null : r.GetInt64(11);
                 return new FunctionLoad(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), SqliteTx.Bytes(r, 4), SqliteTx.Bytes(r, 5),
                     r.GetInt32(6), r.GetInt64(7), r.GetInt64(8), oldestReadyAt is { } due && due > now ? due - now : 0, r.GetInt32(9),
-                    SqliteTx.NullableString(r, 10), oldestReadyAt is { } at && at <= now ? now - at : 0);
+                    SqliteTx.NullableString(r, 10), oldestReadyAt is { } at && at <= now ? now - at : 0, r.GetInt32(12) != 0);
             });
     });
 
@@ -39,7 +40,9 @@ internal sealed partial class SqliteControlStore
             "SELECT f.id, f.name, f.ready, f.running, " +
             "(SELECT COUNT(*) FROM containers c WHERE c.function_id = f.id AND c.stop_requested = 0 AND c.said_hello = 0), " +
             "(SELECT COUNT(*) FROM containers c WHERE c.function_id = f.id AND c.stop_requested = 0 AND c.said_hello = 1) " +
-            "FROM functions f WHERE f.app_id = $1 ORDER BY f.name",
+            // The newest version's functions, and an older version's while it still has work (it drains).
+            "FROM functions f JOIN apps a ON a.id = f.app_id WHERE f.app_id = $1 AND (f.version = a.version OR f.ready > 0 OR f.running > 0) " +
+            "ORDER BY f.name, f.version",
             r => new FunctionProgressRow(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetInt32(4), r.GetInt32(5)), appId);
         return new AppProgress(calls, functions);
     });
@@ -91,6 +94,7 @@ internal sealed partial class SqliteControlStore
         foreach (string appId in apps)
         {
             tx.Execute("DELETE FROM functions WHERE app_id = $1", appId);
+            tx.Execute("DELETE FROM app_versions WHERE app_id = $1", appId);
             tx.Execute("DELETE FROM apps WHERE id = $1", appId);
         }
         // A blob is never needed longer than the call that used it; a day of slack covers calls still running.

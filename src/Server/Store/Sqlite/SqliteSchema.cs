@@ -55,5 +55,28 @@ internal static class SqliteSchema
             created_ms INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, description TEXT NOT NULL DEFAULT '');
         CREATE TABLE artifacts(digest TEXT PRIMARY KEY, manifest BLOB NOT NULL, size INTEGER NOT NULL, created_ms INTEGER NOT NULL);
         """,
+        // 4: deployed apps have immutable versions: each deploy adds app_versions row N (its artifact and launch) with function
+        // rows of its own, so functions become unique per (app, name, version); SQLite changes a UNIQUE constraint only by
+        // rebuilding the table. An app deployed before this migration becomes its version 1.
+        """
+        ALTER TABLE apps ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE app_versions(app_id TEXT NOT NULL, version INTEGER NOT NULL, digest TEXT NOT NULL, launch BLOB NOT NULL,
+            created_ms INTEGER NOT NULL, PRIMARY KEY(app_id, version)) WITHOUT ROWID;
+        CREATE TABLE functions_versioned(id TEXT PRIMARY KEY, app_id TEXT NOT NULL, name TEXT NOT NULL, spec BLOB NOT NULL,
+            warm_pool INTEGER NOT NULL DEFAULT -1, timeout_s INTEGER NOT NULL, max_retries INTEGER NOT NULL, backoff REAL NOT NULL,
+            initial_delay_ms INTEGER NOT NULL, max_delay_ms INTEGER NOT NULL, batch_size INTEGER NOT NULL, batch_wait_ms INTEGER NOT NULL,
+            ready INTEGER NOT NULL DEFAULT 0, running INTEGER NOT NULL DEFAULT 0, backlog_bytes INTEGER NOT NULL DEFAULT 0,
+            startup_failures INTEGER NOT NULL DEFAULT 0, last_startup_error TEXT, version INTEGER NOT NULL DEFAULT 0, UNIQUE(app_id, name, version));
+        INSERT INTO functions_versioned(id, app_id, name, spec, warm_pool, timeout_s, max_retries, backoff, initial_delay_ms, max_delay_ms,
+            batch_size, batch_wait_ms, ready, running, backlog_bytes, startup_failures, last_startup_error, version)
+            SELECT f.id, f.app_id, f.name, f.spec, f.warm_pool, f.timeout_s, f.max_retries, f.backoff, f.initial_delay_ms, f.max_delay_ms,
+                f.batch_size, f.batch_wait_ms, f.ready, f.running, f.backlog_bytes, f.startup_failures, f.last_startup_error,
+                CASE WHEN a.kind = 1 THEN 1 ELSE 0 END
+            FROM functions f LEFT JOIN apps a ON a.id = f.app_id;
+        DROP TABLE functions;
+        ALTER TABLE functions_versioned RENAME TO functions;
+        UPDATE apps SET version = 1 WHERE kind = 1;
+        INSERT INTO app_versions(app_id, version, digest, launch, created_ms) SELECT id, 1, '', launch, created_ms FROM apps WHERE kind = 1;
+        """,
     ];
 }
