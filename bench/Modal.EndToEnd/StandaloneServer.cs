@@ -35,12 +35,14 @@ internal sealed class StandaloneServer : IAsyncDisposable
         string tokenSecret = "ts-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
         Environment.SetEnvironmentVariable("MODAL_TOKEN_ID", tokenId);
         Environment.SetEnvironmentVariable("MODAL_TOKEN_SECRET", tokenSecret);
+        // Replicas share one blob directory (artifacts uploaded through one are committed and served by another).
+        string blobs = Directory.CreateTempSubdirectory("modal-bench-blobs-").FullName;
         var started = new List<StandaloneServer>();
         try
         {
             for (int i = 0; i < replicas; i++)
             {
-                started.Add(await StartAsync(database, tokenId, tokenSecret).ConfigureAwait(false));
+                started.Add(await StartAsync(database, blobs, tokenId, tokenSecret).ConfigureAwait(false));
             }
         }
         catch
@@ -51,11 +53,11 @@ internal sealed class StandaloneServer : IAsyncDisposable
             }
             throw;
         }
-        return new Replicas(started);
+        return new Replicas(started, blobs);
     }
 
     /// <summary>The servers of one run; the app reaches them through the comma-separated <see cref="Url"/>.</summary>
-    public sealed class Replicas(IReadOnlyList<StandaloneServer> servers) : IAsyncDisposable
+    public sealed class Replicas(IReadOnlyList<StandaloneServer> servers, string blobDirectory) : IAsyncDisposable
     {
         public string Url { get; } = string.Join(",", servers.Select(s => s.Url));
 
@@ -65,11 +67,12 @@ internal sealed class StandaloneServer : IAsyncDisposable
             {
                 await server.DisposeAsync().ConfigureAwait(false);
             }
+            Directory.Delete(blobDirectory, recursive: true);
         }
     }
 
     /// <summary>Starts one server on <paramref name="database"/> and waits until it listens.</summary>
-    private static async Task<StandaloneServer> StartAsync(string database, string tokenId, string tokenSecret)
+    private static async Task<StandaloneServer> StartAsync(string database, string blobs, string tokenId, string tokenSecret)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Modal.Server.dll");
         var start = new ProcessStartInfo(Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet")
@@ -79,7 +82,7 @@ internal sealed class StandaloneServer : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        foreach (var argument in new[] { dll, "--port", "0", "--db", database, "--token-id", tokenId, "--token-secret", tokenSecret })
+        foreach (var argument in new[] { dll, "--port", "0", "--db", database, "--blobs", blobs, "--token-id", tokenId, "--token-secret", tokenSecret })
         {
             start.ArgumentList.Add(argument);
         }
