@@ -59,6 +59,40 @@ public sealed class AppTests
     }
 
     [Fact]
+    public async Task A_retried_deploy_with_the_same_idempotency_key_returns_the_first_version_and_makes_no_other()
+    {
+        await using var server = await TestServer.StartAsync();
+        var request = new AppCreateRequest { Name = "retried", Kind = AppKind.Deployed, Functions = { Payloads.Spec() }, IdempotencyKey = "k-1" };
+        var first = await server.Client.AppCreateAsync(request);
+        var retried = await server.Client.AppCreateAsync(request);
+        request.IdempotencyKey = "k-2";
+        var next = await server.Client.AppCreateAsync(request);
+
+        Assert.Equal((first.AppId, 1, first.FunctionIds["Square"]), (retried.AppId, retried.Version, retried.FunctionIds["Square"]));
+        Assert.Equal(2, next.Version);
+        Assert.Equal(2, (await server.Client.AppListAsync(new AppListRequest())).Apps.Single().Version);
+    }
+
+    [Fact]
+    public async Task A_call_by_name_right_after_a_redeploy_goes_to_the_new_version()
+    {
+        await using var server = await TestServer.StartAsync();
+        var request = new AppCreateRequest { Name = "fresh", Kind = AppKind.Deployed, Functions = { Payloads.Spec() } };
+        string old = (await server.Client.AppCreateAsync(request)).FunctionIds["Square"];
+        FunctionMapRequest ByName(int x) => new()
+        {
+            FunctionId = old, Invocation = FunctionCallInvocation.Async, NewestVersion = true, PipelinedInputs = { Payloads.Input(0, x) },
+        };
+        // The first call reads (and caches) the function's row while version 1 is the newest.
+        Assert.Equal(old, (await server.Client.FunctionMapAsync(ByName(2))).FunctionId);
+
+        var second = await server.Client.AppCreateAsync(request);
+        var following = await server.Client.FunctionMapAsync(ByName(3));
+
+        Assert.Equal(second.FunctionIds["Square"], following.FunctionId);
+    }
+
+    [Fact]
     public async Task Function_get_resolves_the_newest_version_or_a_pinned_one_and_an_unknown_version_names_those_that_exist()
     {
         await using var server = await TestServer.StartAsync();

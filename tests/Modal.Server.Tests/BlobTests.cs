@@ -39,6 +39,31 @@ public sealed class BlobTests
     }
 
     [Fact]
+    public async Task A_retried_upload_with_the_same_idempotency_key_returns_the_first_blob_and_stores_nothing_more()
+    {
+        var blobDirectory = Directory.CreateTempSubdirectory("modal-blob-keys-");
+        await using var server = await TestServer.StartAsync(new ControlPlaneOptions { BlobDirectory = blobDirectory.FullName });
+        async Task<string> PutAsync(string key, byte value)
+        {
+            using var put = server.Client.BlobPut();
+            await put.RequestStream.WriteAsync(new BlobChunk { Data = ByteString.CopyFrom(value, value), TotalSize = 4, IdempotencyKey = key });
+            await put.RequestStream.WriteAsync(new BlobChunk { Data = ByteString.CopyFrom(value, value) });
+            await put.RequestStream.CompleteAsync();
+            return (await put).BlobId;
+        }
+
+        string first = await PutAsync("k-1", 1);
+        string retried = await PutAsync("k-1", 2);
+        string other = await PutAsync("k-2", 3);
+
+        Assert.Equal(first, retried);
+        Assert.NotEqual(first, other);
+        Assert.Equal(2, Directory.GetFiles(blobDirectory.FullName).Length);
+        Assert.Equal(2, (await server.ControlPlane.Store.CountRowsAsync())["blobs"]);
+        blobDirectory.Delete(recursive: true);
+    }
+
+    [Fact]
     public async Task A_blob_over_the_limit_is_rejected_with_its_size()
     {
         await using var server = await TestServer.StartAsync();

@@ -73,7 +73,8 @@ internal sealed class AppSession : IAsyncDisposable
             : uploadArtifact
                 ? await ArtifactUploader.UploadAsync(connection, entrypoints, cancellationToken).ConfigureAwait(false)
                 : LaunchSpecs.ForEntrypoints(entrypoints);
-        var request = new AppCreateRequest { Name = appName, Kind = kind, Launch = launch };
+        // One key for every attempt: a retry after a lost reply gets the app (or deployed version) the first attempt made.
+        var request = new AppCreateRequest { Name = appName, Kind = kind, Launch = launch, IdempotencyKey = GrpcBackend.NewIdempotencyKey() };
         entrypoints ??= [];
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entrypoint in entrypoints)

@@ -60,7 +60,10 @@ internal sealed class PayloadCodec(GrpcConnection connection)
 
     /// <summary>Uploads a blob; an upload that breaks in transit starts again, within the retry window.</summary>
     private Task<string> PutBlobAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
-        => connection.RunAsync(
+    {
+        // One key for every attempt: a retry of an upload the server stored gets that blob instead of storing another.
+        string idempotencyKey = GrpcBackend.NewIdempotencyKey();
+        return connection.RunAsync(
             async (endpoint, options) =>
             {
                 using var call = endpoint.Client.BlobPut(options);
@@ -70,6 +73,7 @@ internal sealed class PayloadCodec(GrpcConnection connection)
                     if (offset == 0)
                     {
                         chunk.TotalSize = bytes.Length;
+                        chunk.IdempotencyKey = idempotencyKey;
                     }
                     await call.RequestStream.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
                 }
@@ -77,6 +81,7 @@ internal sealed class PayloadCodec(GrpcConnection connection)
                 return (await call.ResponseAsync.ConfigureAwait(false)).BlobId;
             },
             cancellationToken);
+    }
 
     /// <summary>Downloads a blob; a download that breaks in transit starts again, within the retry window.</summary>
     private Task<ReadOnlyMemory<byte>> GetBlobAsync(string blobId, CancellationToken cancellationToken)

@@ -30,8 +30,25 @@ internal sealed class BlobStore : IDisposable
     private static bool IsValidId(string blobId) =>
         blobId.Length is > 3 and < 64 && blobId.StartsWith("bl-", StringComparison.Ordinal) && blobId.Skip(3).All(char.IsAsciiLetterOrDigit);
 
-    public async Task<string> PutAsync(IAsyncStreamReader<BlobChunk> chunks, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores an uploaded blob and returns its id. The first chunk may carry an idempotency key (scoped by
+    /// <paramref name="keyScope"/>, the uploader): a retry of an upload that was stored drains its chunks and returns the
+    /// stored blob's id.
+    /// </summary>
+    public async Task<string> PutAsync(IAsyncStreamReader<BlobChunk> chunks, string keyScope, CancellationToken cancellationToken)
     {
+        bool more = await chunks.MoveNext(cancellationToken).ConfigureAwait(false);
+        string firstKey = more ? chunks.Current.IdempotencyKey : "";
+        RequestLimits.Optional(firstKey, "idempotency_key", "BlobPut");
+        string? key = firstKey.Length == 0 ? null : "blob:" + keyScope + ":" + firstKey;
+        if (key is not null && await _store.FindRequestKeyAsync(key).ConfigureAwait(false) is { } stored && File.Exists(PathOf(stored)))
+        {
+            while (await chunks.MoveNext(cancellationToken).ConfigureAwait(false))
+            {
+                // The retry's bytes are the stored blob's; they are read to end the stream and dropped.
+            }
+            return stored;
+        }
         // 128 random bits from the system CSPRNG: a blob id cannot be guessed.
         string blobId = "bl-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
         string temporary = PathOf(blobId) + ".partial";
@@ -41,7 +58,7 @@ internal sealed class BlobStore : IDisposable
         {
             await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, ChunkSize, useAsync: true))
             {
-                while (await chunks.MoveNext(cancellationToken).ConfigureAwait(false))
+                for (; more; more = await chunks.MoveNext(cancellationToken).ConfigureAwait(false))
                 {
                     var chunk = chunks.Current;
                     if (declared is null && chunk.TotalSize > 0)
@@ -71,8 +88,7 @@ internal sealed class BlobStore : IDisposable
             File.Delete(temporary);
             throw;
         }
-        await _store.InsertBlobAsync(blobId, size).ConfigureAwait(false);
-        return blobId;
+        return await _store.InsertBlobAsync(blobId, size, key).ConfigureAwait(false);
     }
 
     /// <summary>The blob's size, or NOT_FOUND naming it.</summary>

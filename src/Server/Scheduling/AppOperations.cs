@@ -55,6 +55,17 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
         }
     }
 
+    private void ForgetFunctionsOf(string appId)
+    {
+        foreach (var (functionId, cached) in _specs)
+        {
+            if (cached.Row.AppId == appId)
+            {
+                _specs.TryRemove(new KeyValuePair<string, RecentFunction>(functionId, cached));
+            }
+        }
+    }
+
     public async Task<AppCreateResponse> CreateAppAsync(AppCreateRequest request)
     {
         if (string.IsNullOrWhiteSpace(request.Name))
@@ -74,8 +85,14 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
         // A redeploy is a new version with function ids of its own; the previous version's containers finish the calls bound
         // to it and the autoscaler stops them once idle (FunctionLoad.Superseded).
         var created = await store.CreateAppAsync(
-            new NewApp(Ids.New("ap-"), request.Name, (int)request.Kind, launch.ToByteArray(), launch.ArtifactDigest),
+            new NewApp(Ids.New("ap-"), request.Name, (int)request.Kind, launch.ToByteArray(), launch.ArtifactDigest,
+                string.IsNullOrEmpty(request.IdempotencyKey) ? null : "app:" + request.IdempotencyKey),
             request.Functions.Select(f => new NewFunction(Ids.New("fu-"), f.Name, f.ToByteArray())).ToList()).ConfigureAwait(false);
+        if (created.Version > 1)
+        {
+            // Calls by name on this replica move to the new version at once (other replicas within SpecCacheMs).
+            ForgetFunctionsOf(created.AppId);
+        }
         containers.Nudge();
         var response = new AppCreateResponse { AppId = created.AppId, Version = created.Version };
         foreach (var (name, id) in created.FunctionIds)

@@ -23,6 +23,7 @@ internal sealed class ModalClientService(
         RequestLimits.Name(request.Name, "name", "AppCreate");
         RequestLimits.Enum(request.Kind, "kind", "AppCreate");
         RequestLimits.Count(request.Functions.Count, 1000, "functions", "AppCreate");
+        RequestLimits.Optional(request.IdempotencyKey, "idempotency_key", "AppCreate");
         AccessControl.CheckAppName(AccessControl.Of(context), request.Name, "AppCreate");
         return apps.CreateAppAsync(request);
     }
@@ -266,8 +267,10 @@ internal sealed class ModalClientService(
 
     public override async Task<BlobPutResponse> BlobPut(IAsyncStreamReader<BlobChunk> requestStream, ServerCallContext context)
     {
-        string blobId = await blobs.PutAsync(requestStream, context.CancellationToken).ConfigureAwait(false);
-        await store.GrantBlobAsync(blobId, AccessControl.Of(context).Reader).ConfigureAwait(false);
+        string reader = AccessControl.Of(context).Reader;
+        // A retried upload's key is scoped to its uploader: another principal's key never names this one's blob.
+        string blobId = await blobs.PutAsync(requestStream, keyScope: reader, context.CancellationToken).ConfigureAwait(false);
+        await store.GrantBlobAsync(blobId, reader).ConfigureAwait(false);
         return new BlobPutResponse { BlobId = blobId };
     }
 

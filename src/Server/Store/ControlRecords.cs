@@ -7,7 +7,7 @@ namespace Modal.Server.Store;
 /// An app to create (or a deployed app's next version); <paramref name="Launch"/> is the serialized WorkerLaunchSpec,
 /// <paramref name="ArtifactDigest"/> the artifact it runs (recorded with a deployed app's version; empty when none).
 /// </summary>
-internal sealed record NewApp(string Id, string Name, int Kind, byte[] Launch, string ArtifactDigest = "");
+internal sealed record NewApp(string Id, string Name, int Kind, byte[] Launch, string ArtifactDigest = "", string? IdempotencyKey = null);
 
 /// <summary>A function to create or update; <paramref name="Spec"/> is the serialized FunctionSpec.</summary>
 internal sealed record NewFunction(string Id, string Name, byte[] Spec);

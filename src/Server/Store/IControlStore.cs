@@ -28,6 +28,9 @@ internal interface IControlStore : IAsyncDisposable
     /// becomes the new one, and the previous versions' functions, inputs and containers stay as they are, so that calls
     /// bound to them finish there (their containers are scaled down once idle, see <see cref="FunctionLoad.Superseded"/>).
     /// </summary>
+    /// <remarks>
+    /// With <see cref="NewApp.IdempotencyKey"/> already used, creates nothing and returns what that request created.
+    /// </remarks>
     Task<AppCreated> CreateAppAsync(NewApp app, IReadOnlyList<NewFunction> functions);
 
     /// <summary>The deployed versions of the newest live app of that name, oldest first; empty when none.</summary>
@@ -198,7 +201,14 @@ internal interface IControlStore : IAsyncDisposable
     /// </summary>
     Task<RetentionResult> DeleteExpiredAsync(long callRetentionMs, long syncOutputRetentionMs, int maxRows);
 
-    Task InsertBlobAsync(string blobId, long size);
+    /// <summary>
+    /// Records a stored blob. With an idempotency key, also maps the key to the blob, once: returns the blob id the key
+    /// names (this one, or an earlier upload's with the same key).
+    /// </summary>
+    Task<string> InsertBlobAsync(string blobId, long size, string? idempotencyKey = null);
+
+    /// <summary>The object an idempotency key of AppCreate or BlobPut names (an app id or a blob id); null when unused.</summary>
+    Task<string?> FindRequestKeyAsync(string idempotencyKey);
     Task<long?> GetBlobSizeAsync(string blobId);
 
     /// <summary>

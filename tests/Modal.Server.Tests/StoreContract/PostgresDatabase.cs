@@ -50,8 +50,10 @@ public sealed class PostgresDatabase : IAsyncLifetime
         await using var connection = new NpgsqlConnection(builder.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            "DO $$ BEGIN IF to_regclass('apps') IS NOT NULL THEN " +
-            "TRUNCATE apps, app_versions, functions, calls, inputs, outputs, chunks, containers, idempotency, blobs, leader, replicas; END IF; END $$", connection);
+            // Every table a migration made, so that a table added later is emptied too.
+            "DO $$ DECLARE tables text; BEGIN SELECT string_agg(quote_ident(tablename), ', ') INTO tables FROM pg_tables " +
+            "WHERE schemaname = current_schema() AND tablename <> 'schema_migrations'; " +
+            "IF tables IS NOT NULL THEN EXECUTE 'TRUNCATE ' || tables; END IF; END $$", connection);
         await command.ExecuteNonQueryAsync();
     }
 

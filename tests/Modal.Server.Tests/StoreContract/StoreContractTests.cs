@@ -704,7 +704,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         var apps = await store.DeleteExpiredAsync(0, 0, 100);
         Assert.Equal((1, 1), (apps.Calls, apps.Apps));
         Assert.Equal(0, (await store.CountRowsAsync())["apps"]);
-        Assert.Equal(["apps", "app_versions", "functions", "calls", "inputs", "outputs", "chunks", "containers", "idempotency"],
+        Assert.Equal(["apps", "app_versions", "functions", "calls", "inputs", "outputs", "chunks", "containers", "idempotency", "request_keys"],
             (await store.CountRowsAsync()).Where(kv => kv.Value == 0 && kv.Key != "blobs").Select(kv => kv.Key));
         Assert.Equal(empty.Keys.Order(), (await store.CountRowsAsync()).Keys.Order());
     }

@@ -25,6 +25,19 @@ internal sealed partial class PostgresControlStore
 
     public Task<AppCreated> CreateAppAsync(NewApp app, IReadOnlyList<NewFunction> functions) => WriteAsync(async tx =>
     {
+        // The key first: a concurrent request with the same key waits for this transaction, then replays what it made.
+        if (!string.IsNullOrEmpty(app.IdempotencyKey) && await tx.ExecuteAsync(
+                "INSERT INTO request_keys(key, object_id, version, created_ms) VALUES($1, '', 0, modal_now_ms()) ON CONFLICT (key) DO NOTHING",
+                app.IdempotencyKey).ConfigureAwait(false) == 0)
+        {
+            // A statement of its own: its snapshot sees the row of the transaction the insert waited for.
+            var replayed = await tx.SingleAsync("SELECT object_id, version FROM request_keys WHERE key = $1",
+                r => new { AppId = r.GetString(0), Version = r.GetInt32(1) }, app.IdempotencyKey).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"The idempotency key '{app.IdempotencyKey}' vanished while it was replayed.");
+            var functionIds = await tx.QueryAsync("SELECT name, id FROM functions WHERE app_id = $1 AND version = $2",
+                r => (r.GetString(0), r.GetString(1)), replayed.AppId, replayed.Version).ConfigureAwait(false);
+            return new AppCreated(replayed.AppId, functionIds.ToDictionary(StringComparer.Ordinal), replayed.Version);
+        }
         bool deployed = app.Kind == (int)AppKind.Deployed;
         (string Id, int Version)? existing = null;
         if (deployed)
@@ -65,6 +78,11 @@ internal sealed partial class PostgresControlStore
                 function.Id, appId, function.Name, function.Spec, FunctionLimits.TimeoutSeconds(spec), retries.MaxRetries, retries.BackoffCoefficient,
                 retries.InitialDelayMs, retries.MaxDelayMs, FunctionLimits.BatchSize(spec), FunctionLimits.BatchWaitMs(spec), version).ConfigureAwait(false);
             ids[function.Name] = function.Id;
+        }
+        if (!string.IsNullOrEmpty(app.IdempotencyKey))
+        {
+            await tx.ExecuteAsync("UPDATE request_keys SET object_id = $2, version = $3 WHERE key = $1", app.IdempotencyKey, appId, version)
+                .ConfigureAwait(false);
         }
         tx.WorkReady = true;
         return new AppCreated(appId, ids, version);

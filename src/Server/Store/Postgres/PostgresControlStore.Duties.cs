@@ -3,7 +3,7 @@ namespace Modal.Server.Store;
 internal sealed partial class PostgresControlStore
 {
     private static readonly string[] CountedTables =
-        ["apps", "app_versions", "functions", "calls", "inputs", "outputs", "chunks", "containers", "idempotency", "blobs"];
+        ["apps", "app_versions", "functions", "calls", "inputs", "outputs", "chunks", "containers", "idempotency", "request_keys", "blobs"];
 
     public Task<IReadOnlyList<FunctionLoad>> ReadLoadAsync() => ReadAsync<IReadOnlyList<FunctionLoad>>(async tx =>
         await tx.QueryAsync(
@@ -96,6 +96,9 @@ internal sealed partial class PostgresControlStore
         await tx.ExecuteAsync(
             "DELETE FROM idempotency WHERE key IN (SELECT key FROM idempotency WHERE created_ms < modal_now_ms() - 3600000 LIMIT $1 FOR UPDATE SKIP LOCKED)",
             maxRows).ConfigureAwait(false);
+        await tx.ExecuteAsync(
+            "DELETE FROM request_keys WHERE key IN (SELECT key FROM request_keys WHERE created_ms < modal_now_ms() - 3600000 LIMIT $1 FOR UPDATE SKIP LOCKED)",
+            maxRows).ConfigureAwait(false);
         // A stopped app goes once nothing of it is left: no container, no call kept for retention.
         var apps = (await tx.QueryAsync(
             "SELECT a.id FROM apps a WHERE a.stopped AND NOT EXISTS (SELECT 1 FROM containers c WHERE c.app_id = a.id) " +
@@ -116,9 +119,23 @@ internal sealed partial class PostgresControlStore
         return new RetentionResult(calls.Length, apps.Length, blobs);
     });
 
-    public Task InsertBlobAsync(string blobId, long size) => WriteAsync(tx => tx.ExecuteAsync(
-        "INSERT INTO blobs(id, size, created_ms) VALUES($1, $2, modal_now_ms()) ON CONFLICT (id) DO UPDATE SET size = excluded.size, created_ms = excluded.created_ms",
-        blobId, size));
+    public Task<string> InsertBlobAsync(string blobId, long size, string? idempotencyKey) => WriteAsync(async tx =>
+    {
+        await tx.ExecuteAsync(
+            "INSERT INTO blobs(id, size, created_ms) VALUES($1, $2, modal_now_ms()) ON CONFLICT (id) DO UPDATE SET size = excluded.size, " +
+            "created_ms = excluded.created_ms", blobId, size).ConfigureAwait(false);
+        if (string.IsNullOrEmpty(idempotencyKey))
+        {
+            return blobId;
+        }
+        // An upload with the same key that finished first keeps the key; this one's blob goes with retention, unused.
+        await tx.ExecuteAsync("INSERT INTO request_keys(key, object_id, version, created_ms) VALUES($1, $2, 0, modal_now_ms()) ON CONFLICT (key) DO NOTHING",
+            idempotencyKey, blobId).ConfigureAwait(false);
+        return await tx.ScalarAsync<string>("SELECT object_id FROM request_keys WHERE key = $1", idempotencyKey).ConfigureAwait(false) ?? blobId;
+    });
+
+    public Task<string?> FindRequestKeyAsync(string idempotencyKey) =>
+        ReadAsync(tx => tx.ScalarAsync<string?>("SELECT object_id FROM request_keys WHERE key = $1", idempotencyKey));
 
     public Task<long?> GetBlobSizeAsync(string blobId) => ReadAsync(tx => tx.ScalarAsync<long?>("SELECT size FROM blobs WHERE id = $1", blobId));
 

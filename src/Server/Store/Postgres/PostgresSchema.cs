@@ -82,6 +82,11 @@ internal static class PostgresSchema
         UPDATE functions f SET version = 1 FROM apps a WHERE a.id = f.app_id AND a.kind = 1;
         INSERT INTO app_versions(app_id, version, digest, launch, created_ms) SELECT id, 1, '', launch, created_ms FROM apps WHERE kind = 1;
         """,
+        // 5: idempotency keys of requests that create an object (AppCreate, BlobPut), mapped to what the first request made.
+        """
+        CREATE TABLE request_keys(key text PRIMARY KEY, object_id text NOT NULL, version integer NOT NULL, created_ms bigint NOT NULL);
+        CREATE INDEX request_keys_by_age ON request_keys(created_ms);
+        """,
     ];
 
     /// <summary>Applies the migrations this database lacks; returns how many this call applied.</summary>

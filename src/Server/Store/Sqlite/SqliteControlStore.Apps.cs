@@ -24,6 +24,13 @@ internal sealed partial class SqliteControlStore
 
     public Task<AppCreated> CreateAppAsync(NewApp app, IReadOnlyList<NewFunction> functions) => WriteAsync((tx, now, signals) =>
     {
+        if (!string.IsNullOrEmpty(app.IdempotencyKey) &&
+            tx.Single("SELECT object_id, version FROM request_keys WHERE key = $1", r => new { AppId = r.GetString(0), Version = r.GetInt32(1) },
+                app.IdempotencyKey) is { } replayed)
+        {
+            return new AppCreated(replayed.AppId, tx.Query("SELECT name, id FROM functions WHERE app_id = $1 AND version = $2",
+                r => (r.GetString(0), r.GetString(1)), replayed.AppId, replayed.Version).ToDictionary(StringComparer.Ordinal), replayed.Version);
+        }
         bool deployed = app.Kind == (int)AppKind.Deployed;
         string? existing = deployed
             ? tx.Scalar<string>("SELECT id FROM apps WHERE name = $1 AND kind = 1 AND stopped = 0 ORDER BY created_ms DESC LIMIT 1", app.Name)
@@ -56,6 +63,10 @@ internal sealed partial class SqliteControlStore
                 function.Id, appId, function.Name, function.Spec, FunctionLimits.TimeoutSeconds(spec), retries.MaxRetries, retries.BackoffCoefficient,
                 retries.InitialDelayMs, retries.MaxDelayMs, FunctionLimits.BatchSize(spec), FunctionLimits.BatchWaitMs(spec), version);
             ids[function.Name] = function.Id;
+        }
+        if (!string.IsNullOrEmpty(app.IdempotencyKey))
+        {
+            tx.Execute("INSERT INTO request_keys(key, object_id, version, created_ms) VALUES($1, $2, $3, $4)", app.IdempotencyKey, appId, version, now);
         }
         signals.Add(s => s.WorkReady());
         return new AppCreated(appId, ids, version);

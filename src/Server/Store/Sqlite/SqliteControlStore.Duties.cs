@@ -3,7 +3,7 @@ namespace Modal.Server.Store;
 internal sealed partial class SqliteControlStore
 {
     private static readonly string[] CountedTables =
-        ["apps", "app_versions", "functions", "calls", "inputs", "outputs", "chunks", "containers", "idempotency", "blobs"];
+        ["apps", "app_versions", "functions", "calls", "inputs", "outputs", "chunks", "containers", "idempotency", "request_keys", "blobs"];
 
     public Task<IReadOnlyList<FunctionLoad>> ReadLoadAsync() => ReadAsync<IReadOnlyList<FunctionLoad>>(tx =>
     {
@@ -86,6 +86,7 @@ internal sealed partial class SqliteControlStore
         }
         // Keys only guard retries inside a client's retry window; an hour is ample.
         tx.Execute("DELETE FROM idempotency WHERE created_ms < $1", now - 3_600_000);
+        tx.Execute("DELETE FROM request_keys WHERE created_ms < $1", now - 3_600_000);
         // A stopped app goes once nothing of it is left: no container, no call kept for retention.
         var apps = tx.Query(
             "SELECT a.id FROM apps a WHERE a.stopped = 1 AND NOT EXISTS (SELECT 1 FROM containers c WHERE c.app_id = a.id) " +
@@ -106,8 +107,20 @@ internal sealed partial class SqliteControlStore
         return new RetentionResult(calls.Count, apps.Count, blobs);
     });
 
-    public Task InsertBlobAsync(string blobId, long size) => WriteAsync((tx, now, _) =>
-        tx.Execute("INSERT OR REPLACE INTO blobs(id, size, created_ms) VALUES($1, $2, $3)", blobId, size, now));
+    public Task<string> InsertBlobAsync(string blobId, long size, string? idempotencyKey) => WriteAsync((tx, now, _) =>
+    {
+        tx.Execute("INSERT OR REPLACE INTO blobs(id, size, created_ms) VALUES($1, $2, $3)", blobId, size, now);
+        if (string.IsNullOrEmpty(idempotencyKey))
+        {
+            return blobId;
+        }
+        // An upload with the same key that finished first keeps the key; this one's blob goes with retention, unused.
+        tx.Execute("INSERT OR IGNORE INTO request_keys(key, object_id, version, created_ms) VALUES($1, $2, 0, $3)", idempotencyKey, blobId, now);
+        return tx.Scalar<string>("SELECT object_id FROM request_keys WHERE key = $1", idempotencyKey) ?? blobId;
+    });
+
+    public Task<string?> FindRequestKeyAsync(string idempotencyKey) =>
+        ReadAsync(tx => tx.Scalar<string?>("SELECT object_id FROM request_keys WHERE key = $1", idempotencyKey));
 
     public Task<long?> GetBlobSizeAsync(string blobId) => ReadAsync(tx => tx.Scalar<long?>("SELECT size FROM blobs WHERE id = $1", blobId));
 

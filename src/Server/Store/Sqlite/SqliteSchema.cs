@@ -78,5 +78,10 @@ internal static class SqliteSchema
         UPDATE apps SET version = 1 WHERE kind = 1;
         INSERT INTO app_versions(app_id, version, digest, launch, created_ms) SELECT id, 1, '', launch, created_ms FROM apps WHERE kind = 1;
         """,
+        // 5: idempotency keys of requests that create an object (AppCreate, BlobPut), mapped to what the first request made.
+        """
+        CREATE TABLE request_keys(key TEXT PRIMARY KEY, object_id TEXT NOT NULL, version INTEGER NOT NULL, created_ms INTEGER NOT NULL);
+        CREATE INDEX request_keys_by_age ON request_keys(created_ms);
+        """,
     ];
 }
