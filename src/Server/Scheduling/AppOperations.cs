@@ -136,24 +136,13 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
     public async Task<FunctionListResponse> ListFunctionsAsync(string appName)
     {
         var response = new FunctionListResponse();
-        var apps = (await store.ListAppsAsync(includeStopped: false).ConfigureAwait(false))
-            .Where(app => appName.Length == 0 || app.Name == appName)
-            .Select(app => app.Name)
-            .Distinct(StringComparer.Ordinal)
-            .Order(StringComparer.Ordinal);
-        foreach (var app in apps)
+        foreach (var function in await store.ListNewestFunctionsAsync(appName.Length == 0 ? null : appName).ConfigureAwait(false))
         {
-            foreach (var name in (await store.FunctionNamesAsync(app).ConfigureAwait(false)).Order(StringComparer.Ordinal))
+            response.Functions.Add(new FunctionInfo
             {
-                if (await store.FindFunctionAsync(app, name).ConfigureAwait(false) is { } function)
-                {
-                    response.Functions.Add(new FunctionInfo
-                    {
-                        FunctionId = function.Id, AppId = function.AppId, AppName = function.AppName, Name = function.Name,
-                        Kind = FunctionSpec.Parser.ParseFrom(function.Spec).Kind,
-                    });
-                }
-            }
+                FunctionId = function.Id, AppId = function.AppId, AppName = function.AppName, Name = function.Name,
+                Kind = FunctionSpec.Parser.ParseFrom(function.Spec).Kind,
+            });
         }
         return response;
     }

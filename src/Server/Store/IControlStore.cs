@@ -64,6 +64,12 @@ internal interface IControlStore : IAsyncDisposable
     /// </summary>
     Task<IReadOnlyList<string>> FunctionNamesAsync(string appName, int? version = null);
 
+    /// <summary>
+    /// The newest version's functions of the newest live app of each name (of <paramref name="appName"/> only, when
+    /// given), ordered by app name and function name: what lookups by name resolve.
+    /// </summary>
+    Task<IReadOnlyList<FunctionRow>> ListNewestFunctionsAsync(string? appName);
+
     Task<bool> SetWarmPoolAsync(string functionId, int warmPool);
 
     // ---- Calls and inputs ----------------------------------------------------------------------------------------

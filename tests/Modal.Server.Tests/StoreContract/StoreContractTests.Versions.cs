@@ -83,6 +83,28 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task Listing_functions_gives_the_newest_versions_functions_of_each_live_app_by_name_in_one_read()
+    {
+        var store = await OpenAsync();
+        await store.CreateAppAsync(new NewApp("ap-svc", "svc", (int)AppKind.Deployed, [1], "sha-1"), [Function("fu-v1-sq"), Function("fu-v1-old", "Old")]);
+        await store.CreateAppAsync(new NewApp("ap-svc2", "svc", (int)AppKind.Deployed, [2], "sha-2"), [Function("fu-v2-sq"), Function("fu-v2-cube", "Cube")]);
+        // An ephemeral app of a deployed name does not hide the deployed one; a stopped app lists nothing.
+        await store.CreateAppAsync(new NewApp("ap-eph", "svc", (int)AppKind.Ephemeral, [3]), [Function("fu-eph")]);
+        await store.CreateAppAsync(new NewApp("ap-run", "alpha", (int)AppKind.Ephemeral, [4]), [Function("fu-alpha")]);
+        await store.CreateAppAsync(new NewApp("ap-gone", "gone", (int)AppKind.Ephemeral, [5]), [Function("fu-gone")]);
+        await store.StopAppAsync("ap-gone");
+
+        var all = await store.ListNewestFunctionsAsync(null);
+        var svc = await store.ListNewestFunctionsAsync("svc");
+
+        Assert.Equal([("alpha", "Square", "fu-alpha"), ("svc", "Cube", "fu-v2-cube"), ("svc", "Square", "fu-v2-sq")],
+            all.Select(f => (f.AppName, f.Name, f.Id)));
+        Assert.All(all.Where(f => f.AppName == "svc"), f => Assert.Equal(2, f.Version));
+        Assert.Equal(["fu-v2-cube", "fu-v2-sq"], svc.Select(f => f.Id));
+        Assert.Empty(await store.ListNewestFunctionsAsync("gone"));
+    }
+
+    [Fact]
     public async Task Deploys_of_one_name_through_two_store_instances_at_once_get_one_app_and_consecutive_versions()
     {
         var first = await OpenAsync();

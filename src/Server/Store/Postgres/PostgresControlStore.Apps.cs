@@ -171,6 +171,12 @@ internal sealed partial class PostgresControlStore
         await tx.QueryAsync($"SELECT f.name FROM functions f JOIN apps a ON a.id = f.app_id WHERE a.id = ({NewestAppOfName}) " +
             "AND f.version = COALESCE($2::integer, a.version) ORDER BY f.name COLLATE \"C\"", r => r.GetString(0), appName, version).ConfigureAwait(false));
 
+    public Task<IReadOnlyList<FunctionRow>> ListNewestFunctionsAsync(string? appName) => ReadAsync<IReadOnlyList<FunctionRow>>(async tx =>
+        await tx.QueryAsync($"SELECT {FunctionColumns} FROM functions f JOIN apps a ON a.id = f.app_id " +
+            "WHERE NOT a.stopped AND ($1::text IS NULL OR a.name = $1) AND f.version = a.version AND a.id = " +
+            "(SELECT n.id FROM apps n WHERE n.name = a.name AND NOT n.stopped ORDER BY n.kind DESC, n.created_ms DESC, n.id LIMIT 1) " +
+            "ORDER BY a.name COLLATE \"C\", f.name COLLATE \"C\"", ReadFunction, appName).ConfigureAwait(false));
+
     public Task<bool> SetWarmPoolAsync(string functionId, int warmPool) => WriteAsync(async tx =>
     {
         tx.WorkReady = true;

@@ -149,6 +149,12 @@ internal sealed partial class SqliteControlStore
         tx.Query($"SELECT f.name FROM functions f JOIN apps a ON a.id = f.app_id WHERE a.id = ({NewestAppOfName}) " +
             "AND f.version = COALESCE($2, a.version) ORDER BY f.name", r => r.GetString(0), appName, version));
 
+    public Task<IReadOnlyList<FunctionRow>> ListNewestFunctionsAsync(string? appName) => ReadAsync<IReadOnlyList<FunctionRow>>(tx =>
+        tx.Query($"SELECT {FunctionColumns} FROM functions f JOIN apps a ON a.id = f.app_id " +
+            "WHERE a.stopped = 0 AND ($1 IS NULL OR a.name = $1) AND f.version = a.version AND a.id = " +
+            "(SELECT n.id FROM apps n WHERE n.name = a.name AND n.stopped = 0 ORDER BY n.kind DESC, n.created_ms DESC LIMIT 1) " +
+            "ORDER BY a.name, f.name", ReadFunction, appName));
+
     public Task<bool> SetWarmPoolAsync(string functionId, int warmPool) => WriteAsync((tx, _, signals) =>
     {
         signals.Add(s => s.WorkReady());

@@ -20,6 +20,8 @@ internal sealed partial class SqliteControlStore : IControlStore
     private readonly SqliteWriteQueue _writes;
     private readonly StoreClock _clock;
     private readonly Stack<SqliteTx> _readers = new();
+    /// <summary>The signals of the batch being committed, raised once it has committed (used by the one committing thread only).</summary>
+    private readonly List<Action<StoreSignals>> _afterCommit = [];
     private long _transactionCount;
 
     /// <summary>Opens (creating and migrating if needed) the database; <paramref name="path"/> null: a temporary file.</summary>
@@ -114,8 +116,6 @@ internal sealed partial class SqliteControlStore : IControlStore
         var write = new Write<T>(apply);
         return _writes.TryEnqueue(write) ? write.Task : Task.FromException<T>(new ObjectDisposedException(nameof(SqliteControlStore)));
     }
-
-    private readonly List<Action<StoreSignals>> _afterCommit = [];
 
     /// <summary>Commits one batch in one transaction (only ever one batch at a time), then completes it and raises its signals.</summary>
     private void CommitBatch(List<SqliteWriteQueue.IWrite> batch)
