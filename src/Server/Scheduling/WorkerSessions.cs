@@ -269,5 +269,5 @@ internal sealed class WorkerSessions(IControlStore store, ControlPlaneOptions op
                 copy.FunctionName = session.FunctionName;
             }
             return copy;
-        }));
+        }).ToList());
 }

@@ -1,11 +1,24 @@
 using System.Threading.Channels;
 using Modal.Api;
+using Modal.Server.Store;
 
 namespace Modal.Server.Services;
 
-/// <summary>Fans container log lines out to AppGetLogs subscribers; a slow subscriber loses its oldest lines, never blocks a worker.</summary>
+/// <summary>
+/// Fans container log lines out to AppGetLogs subscribers; a slow subscriber loses its oldest lines, never blocks a
+/// worker. Lines a worker sends to this replica also go to the other replicas on the same database (through the
+/// store), and theirs come here, so a subscriber on any replica sees every line of the app.
+/// </summary>
 internal sealed class LogHub
 {
+    private readonly IControlStore _store;
+
+    public LogHub(IControlStore store)
+    {
+        _store = store;
+        store.Signals.LogsArrived += Deliver;
+    }
+
     private const int SubscriberCapacity = 10_000;
     private readonly object _gate = new();
     private readonly Dictionary<string, List<Channel<LogLine>>> _subscribers = new(StringComparer.Ordinal);
@@ -45,7 +58,14 @@ internal sealed class LogHub
         channel.Writer.TryComplete();
     }
 
-    public void Publish(string appId, IEnumerable<LogLine> lines)
+    /// <summary>Lines a worker sent to this replica: to its subscribers here and to the other replicas.</summary>
+    public void Publish(string appId, IReadOnlyList<LogLine> lines)
+    {
+        Deliver(appId, lines);
+        _store.RelayLogs(appId, lines);
+    }
+
+    private void Deliver(string appId, IReadOnlyList<LogLine> lines)
     {
         Channel<LogLine>[] targets;
         lock (_gate)

@@ -257,4 +257,10 @@ internal interface IControlStore : IAsyncDisposable
     /// changes (LISTEN/NOTIFY). Waiters re-read the store and poll on timeout, so signals are hints only.
     /// </summary>
     StoreSignals Signals { get; }
+
+    /// <summary>
+    /// Hands an app's container log lines to the other replicas on this database, whose <see cref="Signals"/> raise
+    /// <see cref="StoreSignals.LogsArrived"/>; never blocks, and lines may be lost as live logs may be.
+    /// </summary>
+    void RelayLogs(string appId, IReadOnlyList<Modal.Api.LogLine> lines);
 }

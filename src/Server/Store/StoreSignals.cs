@@ -40,6 +40,11 @@ internal sealed class StoreSignals
         }
     }
 
+    /// <summary>Log lines of an app that reached another replica (relayed through the database), for this one's subscribers.</summary>
+    public event Action<string, IReadOnlyList<Modal.Api.LogLine>>? LogsArrived;
+
+    public void LogsRelayed(string appId, IReadOnlyList<Modal.Api.LogLine> lines) => LogsArrived?.Invoke(appId, lines);
+
     public void WorkReady() => Interlocked.Exchange(ref _work, NewSource()).TrySetResult();
 
     /// <summary>Signals work once a retry's delay has passed (the dispatcher also polls, so a lost timer costs little).</summary>

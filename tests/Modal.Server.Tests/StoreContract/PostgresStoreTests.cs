@@ -78,6 +78,42 @@ public sealed class PostgresStoreTests(PostgresDatabase database) : IClassFixtur
     }
 
     [Fact]
+    public async Task A_log_subscriber_on_one_replica_gets_the_lines_a_worker_sends_to_another()
+    {
+        await database.EmptyAsync();
+        var options = new ControlPlaneOptions { DatabasePath = database.Url };
+        await using var leader = await TestServer.StartAsync(options);
+        await Task.Delay(500); // Its first duty pass takes the leader lease, so it launches the workers.
+        await using var other = await TestServer.StartAsync(options);
+        var spec = Payloads.Spec();
+        spec.MinContainers = 1;
+        var (appId, _) = await other.CreateAppAsync(spec, launch: true);
+        var launched = await leader.Launcher.NextAsync();
+        await using var worker = leader.Worker(launched.ContainerId, launched.ContainerToken);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var logs = other.Client.AppGetLogs(new AppGetLogsRequest { AppId = appId }, cancellationToken: cts.Token);
+        var first = logs.ResponseStream.MoveNext(cts.Token);
+        string longLine = new('x', 3_000);
+
+        // The subscription is registered once the call reached its replica; send until a line arrives there.
+        while (!first.IsCompleted)
+        {
+            await worker.Client.ContainerLogsAsync(
+                new ContainerLogsRequest { Lines = { new LogLine { Text = "hello across replicas" }, new LogLine { Text = longLine, Stderr = true } } },
+                new Grpc.Core.Metadata { { "x-modal-container-id", launched.ContainerId }, { "x-modal-container-token", launched.ContainerToken } },
+                cancellationToken: cts.Token);
+            await Task.WhenAny(first, Task.Delay(200, cts.Token));
+        }
+
+        Assert.True(await first);
+        Assert.Equal(("hello across replicas", "Square", launched.ContainerId),
+            (logs.ResponseStream.Current.Text, logs.ResponseStream.Current.FunctionName, logs.ResponseStream.Current.ContainerId));
+        Assert.True(await logs.ResponseStream.MoveNext(cts.Token));
+        Assert.True(logs.ResponseStream.Current.Stderr);
+        Assert.StartsWith(new string('x', 1_800) + " [cut at 1,800 characters", logs.ResponseStream.Current.Text);
+    }
+
+    [Fact]
     public async Task A_worker_on_one_replica_runs_inputs_queued_through_another()
     {
         await database.EmptyAsync();

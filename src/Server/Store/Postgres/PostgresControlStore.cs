@@ -20,6 +20,7 @@ internal sealed partial class PostgresControlStore : IControlStore
     private readonly NpgsqlDataSource _dataSource;
     private readonly PostgresClock _clock;
     private readonly PostgresListener _listener;
+    private readonly PostgresLogRelay _logs;
     private long _transactionCount;
     private long _retriedTransactionCount;
 
@@ -27,8 +28,11 @@ internal sealed partial class PostgresControlStore : IControlStore
     {
         _dataSource = dataSource;
         _clock = clock;
-        _listener = new PostgresListener(listenerConnection.ConnectionString, Signals, clock);
+        _logs = new PostgresLogRelay(dataSource, Signals);
+        _listener = new PostgresListener(listenerConnection.ConnectionString, Signals, clock, _logs);
     }
+
+    public void RelayLogs(string appId, IReadOnlyList<Modal.Api.LogLine> lines) => _logs.Send(appId, lines);
 
     /// <summary>
     /// Opens the database at <paramref name="url"/> (postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE), applies the
@@ -160,6 +164,7 @@ internal sealed partial class PostgresControlStore : IControlStore
     public async ValueTask DisposeAsync()
     {
         await _listener.DisposeAsync().ConfigureAwait(false);
+        await _logs.DisposeAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -5,10 +5,10 @@ namespace Modal.Server.Store;
 /// <summary>
 /// Relays other replicas' changes to this replica's waiters: LISTEN on one dedicated connection (not pooled), a channel
 /// per purpose: <see cref="WorkChannel"/> (inputs may be ready) and <see cref="CallChannel"/> (a call changed; the payload
-/// is its id). After a reconnect every waiter is woken, as notifications sent meanwhile are lost. While idle it keeps
+/// is its id), and <see cref="PostgresLogRelay.Channel"/> (another replica's log lines). After a reconnect every waiter is woken, as notifications sent meanwhile are lost. While idle it keeps
 /// the connection alive and re-reads the database's clock.
 /// </summary>
-internal sealed class PostgresListener(string connectionString, StoreSignals signals, PostgresClock clock) : IAsyncDisposable
+internal sealed class PostgresListener(string connectionString, StoreSignals signals, PostgresClock clock, PostgresLogRelay logs) : IAsyncDisposable
 {
     public const string WorkChannel = "modal_work_ready";
     public const string CallChannel = "modal_call_changed";
@@ -46,8 +46,12 @@ internal sealed class PostgresListener(string connectionString, StoreSignals sig
                     {
                         signals.WorkReady();
                     }
+                    else if (notification.Channel == PostgresLogRelay.Channel)
+                    {
+                        logs.Receive(notification.Payload);
+                    }
                 };
-                await using (var listen = new NpgsqlCommand($"LISTEN {WorkChannel}; LISTEN {CallChannel}", connection))
+                await using (var listen = new NpgsqlCommand($"LISTEN {WorkChannel}; LISTEN {CallChannel}; LISTEN {PostgresLogRelay.Channel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(_stop.Token).ConfigureAwait(false);
                 }

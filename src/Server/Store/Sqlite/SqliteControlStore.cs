@@ -57,6 +57,11 @@ internal sealed partial class SqliteControlStore : IControlStore
 
     public StoreSignals Signals { get; } = new();
 
+    /// <summary>One process holds a SQLite store, so there is no other replica to hand log lines to.</summary>
+    public void RelayLogs(string appId, IReadOnlyList<Modal.Api.LogLine> lines)
+    {
+    }
+
     private void Migrate()
     {
         _writer.Execute("CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)");
