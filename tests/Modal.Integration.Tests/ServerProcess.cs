@@ -26,6 +26,12 @@ public sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>The server's URL.</summary>
     public string Url { get; }
 
+    /// <summary>The loopback port it listens on.</summary>
+    public int Port => _port;
+
+    /// <summary>The server process's id.</summary>
+    public int Pid => _process.Id;
+
     /// <summary>Starts the server on a free port and waits until it listens.</summary>
     public static Task<ServerProcess> StartAsync(params string[] extraArguments) => StartOnPortAsync(0, extraArguments);
 
