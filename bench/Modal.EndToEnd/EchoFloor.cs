@@ -42,7 +42,12 @@ internal sealed class EchoFloor : IAsyncDisposable
     public static async Task<EchoFloor> StartAsync()
     {
         // The control plane's Kestrel and gRPC settings (src/Server/ControlPlane.cs), without its interceptors and services.
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // As the control plane: no reloadable configuration, so no watcher on the current directory.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

@@ -75,7 +75,14 @@ public sealed class ControlPlane : IAsyncDisposable
         var blobs = new BlobStore(store, options.BlobDirectory ?? DefaultBlobDirectory(options));
         try
         {
-            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+            // No appsettings file is read for reloads: a reloadable configuration watches the content root (by default the
+            // current directory) recursively, and every write of the store (or a worker's) beneath it would cost the
+            // control plane an inotify event to process.
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+            {
+                Args = ["--hostBuilder:reloadConfigOnChange=false"],
+                ContentRootPath = AppContext.BaseDirectory,
+            });
             // Warnings and above on the console unless the host configures otherwise (it may clear the providers).
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
