@@ -20,11 +20,14 @@ public sealed class ControlPlaneProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private Process? _process;
 
-    private ControlPlaneProcess(int port, string directory, bool useDatabaseFile)
+    private readonly IReadOnlyList<string> _arguments;
+
+    private ControlPlaneProcess(int port, string directory, bool useDatabaseFile, IReadOnlyList<string> arguments)
     {
         Port = port;
         _directory = directory;
         DatabasePath = useDatabaseFile ? Path.Combine(directory, "modal.db") : null;
+        _arguments = arguments;
     }
 
     /// <summary>The loopback port, the same across restarts.</summary>
@@ -64,12 +67,15 @@ public sealed class ControlPlaneProcess : IAsyncDisposable
         return $"(all of it in {saved})\n" + string.Join('\n', output.Split('\n').TakeLast(lines));
     }
 
-    /// <summary>Starts a control plane on a free port; with <paramref name="useDatabaseFile"/> its store is a SQLite file.</summary>
-    public static async Task<ControlPlaneProcess> StartAsync(bool useDatabaseFile = true)
+    /// <summary>
+    /// Starts a control plane on a free port; with <paramref name="useDatabaseFile"/> its store is a SQLite file;
+    /// <paramref name="arguments"/> are added to its command line (for example <c>--capacity-cpu 0.5</c>).
+    /// </summary>
+    public static async Task<ControlPlaneProcess> StartAsync(bool useDatabaseFile = true, IReadOnlyList<string>? arguments = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "modal-reliability", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        var server = new ControlPlaneProcess(FreePort(), directory, useDatabaseFile);
+        var server = new ControlPlaneProcess(FreePort(), directory, useDatabaseFile, arguments ?? []);
         try
         {
             await server.RestartAsync();
@@ -151,6 +157,10 @@ public sealed class ControlPlaneProcess : IAsyncDisposable
         {
             start.ArgumentList.Add("--db");
             start.ArgumentList.Add(DatabasePath);
+        }
+        foreach (var argument in _arguments)
+        {
+            start.ArgumentList.Add(argument);
         }
         start.Environment.Remove("MODAL_SERVER_URL");
         start.Environment.Remove("MODAL_WORKER");
