@@ -15,19 +15,23 @@ internal static class CapacityVariables
     public const string CapacityCpu = "MODAL_CAPACITY_CPU";
     public const string CapacityMemoryMb = "MODAL_CAPACITY_MEMORY_MB";
 
-    /// <summary><paramref name="options"/> with the settings the environment gives.</summary>
+    /// <summary><paramref name="options"/> with the settings the environment (or <paramref name="variables"/>, for tests) gives.</summary>
     /// <exception cref="InvalidOperationException">A variable is set to something other than a positive number.</exception>
-    public static ControlPlaneOptions Apply(ControlPlaneOptions options) => options with
+    public static ControlPlaneOptions Apply(ControlPlaneOptions options, Func<string, string?>? variables = null)
     {
-        CpuOvercommit = Read(CpuOvercommit) ?? options.CpuOvercommit,
-        MemoryOvercommit = Read(MemoryOvercommit) ?? options.MemoryOvercommit,
-        CapacityCpu = Read(CapacityCpu) ?? options.CapacityCpu,
-        CapacityMemoryMb = Read(CapacityMemoryMb) ?? options.CapacityMemoryMb,
-    };
+        variables ??= Environment.GetEnvironmentVariable;
+        return options with
+        {
+            CpuOvercommit = Read(variables, CpuOvercommit) ?? options.CpuOvercommit,
+            MemoryOvercommit = Read(variables, MemoryOvercommit) ?? options.MemoryOvercommit,
+            CapacityCpu = Read(variables, CapacityCpu) ?? options.CapacityCpu,
+            CapacityMemoryMb = Read(variables, CapacityMemoryMb) ?? options.CapacityMemoryMb,
+        };
+    }
 
-    private static double? Read(string name)
+    private static double? Read(Func<string, string?> variables, string name)
     {
-        string? text = Environment.GetEnvironmentVariable(name);
+        string? text = variables(name);
         if (string.IsNullOrWhiteSpace(text))
         {
             return null;

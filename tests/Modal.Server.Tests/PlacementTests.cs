@@ -126,6 +126,24 @@ public sealed class PlacementTests
         Assert.Contains("must be a positive number", exception.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_embedded_control_plane_reads_its_capacity_from_MODAL_variables_and_names_a_bad_one()
+    {
+        var variables = new Dictionary<string, string>
+        {
+            ["MODAL_CPU_OVERCOMMIT"] = "0.5", ["MODAL_MEMORY_OVERCOMMIT"] = "2", ["MODAL_CAPACITY_CPU"] = "3", ["MODAL_CAPACITY_MEMORY_MB"] = "2048",
+        };
+
+        var options = CapacityVariables.Apply(new ControlPlaneOptions(), name => variables.GetValueOrDefault(name));
+        var unset = CapacityVariables.Apply(new ControlPlaneOptions(), _ => null);
+        var bad = Assert.Throws<InvalidOperationException>(
+            () => CapacityVariables.Apply(new ControlPlaneOptions(), name => name == "MODAL_CAPACITY_CPU" ? "two" : null));
+
+        Assert.Equal((0.5, 2.0, 3.0, 2048.0), (options.CpuOvercommit, options.MemoryOvercommit, options.CapacityCpu, options.CapacityMemoryMb));
+        Assert.Equal((1.0, 1.0, (double?)null, (double?)null), (unset.CpuOvercommit, unset.MemoryOvercommit, unset.CapacityCpu, unset.CapacityMemoryMb));
+        Assert.Equal("MODAL_CAPACITY_CPU is 'two': give a positive number (for example 0.5 or 2), or unset it.", bad.Message);
+    }
+
     /// <summary>A launcher for a cluster that admits workers itself; it is never asked to launch here.</summary>
     private sealed class LauncherUnbounded : IContainerLauncher
     {
