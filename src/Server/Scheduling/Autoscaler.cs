@@ -169,7 +169,8 @@ internal static class Autoscaler
                     ledger.HoldFree(shortfall.Request);
                     return;
                 }
-                var busy = largest.Active.OrderByDescending(c => c.SaidHello).ThenBy(c => c.Running).First();
+                // The one with the least work in hand loses the least when it stops.
+                var busy = largest.Active.OrderBy(c => c.Running).ThenByDescending(c => c.SaidHello).First();
                 stopping.Add(busy.Id);
                 ledger.Releasing(RequestOf(busy.FunctionId));
                 stops.Add((busy.Id, $"making room for the first container of {name}"));
