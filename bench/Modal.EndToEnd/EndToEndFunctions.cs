@@ -13,7 +13,14 @@ public static partial class EndToEndFunctions
     [Function(MaxContainers = 2, MaxInputs = 32)]
     public static long Square(int x) => (long)x * x;
 
-    /// <summary>The same function with the default options: one input per container, containers up to the control plane's limit.</summary>
+    /// <summary>
+    /// The same function with the default options: one input per container of 0.125 cores and 128 MiB, as many containers
+    /// as the control plane's capacity holds (16 on 2 cores).
+    /// </summary>
     [Function]
     public static long SquareDefaults(int x) => (long)x * x;
+
+    /// <summary>The default options but at most two containers: what <see cref="SquareDefaults"/> is compared with.</summary>
+    [Function(MaxContainers = 2)]
+    public static long SquareTwoContainers(int x) => (long)x * x;
 }

@@ -13,13 +13,10 @@ internal static class EndToEndRun
     public static async Task<RunResult> RunAsync(ModalApp app, RunnerOptions options, DateTimeOffset startedAt, TimeSpan startup, MemorySampler memory)
     {
         var loadBefore = LoadAverage();
-        Func<int, Task<long>> remote = options.DefaultOptions
-            ? x => EndToEndFunctions.Functions.SquareDefaults.RemoteAsync(x)
-            : x => EndToEndFunctions.Functions.Square.RemoteAsync(x);
-        Function handle = options.DefaultOptions ? EndToEndFunctions.Functions.SquareDefaults : EndToEndFunctions.Functions.Square;
-        Func<IEnumerable<int>, bool, IAsyncEnumerable<long>> map = options.DefaultOptions
-            ? (xs, ordered) => EndToEndFunctions.Functions.SquareDefaults.Map(xs, ordered)
-            : (xs, ordered) => EndToEndFunctions.Functions.Square.Map(xs, ordered);
+        var target = BenchTarget.Named(options.Function);
+        var remote = target.RemoteAsync;
+        var handle = target.Handle;
+        var map = target.Map;
         // Started before anything is timed; measured right after the RemoteAsync calls, in the same conditions.
         await using var echo = await EchoFloor.StartAsync();
 
@@ -53,15 +50,16 @@ internal static class EndToEndRun
         // The breakdown: a unary request that reaches the control plane and reads its store (no worker), and an
         // enqueue alone (its commit, no worker on the path). RemoteAsync minus these is the worker's round trip.
         var statsLatency = await TimeAsync(options, async () => await handle.GetCurrentStatsAsync());
-        Func<int, Task> spawn = options.DefaultOptions
-            ? async x => await EndToEndFunctions.Functions.SquareDefaults.SpawnAsync(x)
-            : async x => await EndToEndFunctions.Functions.Square.SpawnAsync(x);
-        var spawnLatency = await TimeAsync(options, () => spawn(2));
+        var spawnLatency = await TimeAsync(options, () => target.SpawnAsync(2));
 
-        // A small map of each kind first, so neither measured map pays for JIT or for first-use setup of the map path.
-        var warmupInputs = Math.Min(options.Inputs, 1_000);
-        await MapAsync(map, handle, warmupInputs, orderOutputs: true);
-        await MapAsync(map, handle, warmupInputs, orderOutputs: false);
+        // A small map of each kind first, so neither measured map pays for JIT or for first-use setup of the map path;
+        // with --cold-map the ordered map also starts the containers it needs, as a first map does.
+        if (!options.ColdMap)
+        {
+            var warmupInputs = Math.Min(options.Inputs, 1_000);
+            await MapAsync(map, handle, warmupInputs, orderOutputs: true);
+            await MapAsync(map, handle, warmupInputs, orderOutputs: false);
+        }
 
         sampler?.Start();
         var ordered = await MapAsync(map, handle, options.Inputs, orderOutputs: true);
@@ -74,7 +72,7 @@ internal static class EndToEndRun
             Mode: app.Mode,
             Database: options.Database,
             Replicas: options.Database is null ? 0 : options.Replicas,
-            Function: options.DefaultOptions ? "SquareDefaults" : "Square",
+            Function: target.Name + (options.ColdMap ? " (cold map)" : ""),
             ProcessorCount: Environment.ProcessorCount,
             Runtime: System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
             Os: System.Runtime.InteropServices.RuntimeInformation.OSDescription,

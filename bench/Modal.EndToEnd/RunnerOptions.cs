@@ -16,7 +16,11 @@ internal sealed record RunnerOptions
           --calls N                   sequential RemoteAsync calls timed for latency (default 200)
           --warmup N                  calls before timing (default 20)
           --inputs N                  inputs per Map (default 10000)
-          --defaults                  call SquareDefaults (default function options) instead of Square (MaxContainers 2, MaxInputs 32)
+          --function NAME             the function called: Square (MaxContainers 2, MaxInputs 32; the default), SquareDefaults
+                                      (the default options: 0.125 cores, 128 MiB, one input per container, as many containers as
+                                      the capacity holds) or SquareTwoContainers (the default options with MaxContainers 2)
+          --defaults                  the same as --function SquareDefaults
+          --cold-map                  no warm-up maps: the ordered map starts the containers it needs, as a first map does
           --allocations               also sample allocations by type during the timed calls and the ordered map
           --echo-only                 measure only the floor (a bare gRPC unary echo, --warmup then --calls calls) and start no app
           --json                      print the results as JSON on stdout (the table goes to stderr)
@@ -32,7 +36,8 @@ internal sealed record RunnerOptions
     public int Calls { get; init; } = 200;
     public int Warmup { get; init; } = 20;
     public int Inputs { get; init; } = 10_000;
-    public bool DefaultOptions { get; init; }
+    public string Function { get; init; } = "Square";
+    public bool ColdMap { get; init; }
     public bool Json { get; init; }
     public bool Allocations { get; init; }
     public bool EchoOnly { get; init; }
@@ -90,7 +95,18 @@ internal sealed record RunnerOptions
                     };
                     break;
                 case "--defaults":
-                    options = options with { DefaultOptions = true };
+                    options = options with { Function = "SquareDefaults" };
+                    break;
+                case "--function":
+                    if (!TryValue(args, ref i, out var function) || !BenchTarget.Names.Contains(function))
+                    {
+                        error = $"--function takes {string.Join(", ", BenchTarget.Names)}, not '{function}'.";
+                        return null;
+                    }
+                    options = options with { Function = function! };
+                    break;
+                case "--cold-map":
+                    options = options with { ColdMap = true };
                     break;
                 case "--allocations":
                     options = options with { Allocations = true };

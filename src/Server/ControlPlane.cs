@@ -64,6 +64,7 @@ public sealed class ControlPlane : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxStartingContainers,
                 $"{nameof(ControlPlaneOptions.MaxStartingContainers)} is {options.MaxStartingContainers}: no worker could ever start. Give it 1 or more.");
         }
+        Placement.CheckOptions(options);
         var listenAddress = ParseAddress(options.ListenAddress);
         var certificate = Transport.LoadCertificate(options);
         Transport.CheckListen(options, listenAddress, certificate is not null);
@@ -125,6 +126,7 @@ public sealed class ControlPlane : IAsyncDisposable
                 builder.Services.AddSingleton<IContainerLauncher>(new ArtifactLauncher(
                     options.Launcher ?? new LocalProcessLauncher(options.Standalone ? Sandbox(options, blobs, artifacts) : null), artifacts));
             }
+            builder.Services.AddSingleton(services => Placement.For(services.GetRequiredService<IContainerLauncher>(), options));
             builder.Services.AddSingleton<TokenAuthority>();
             builder.Services.AddSingleton<AccessControl>();
             builder.Services.AddSingleton<LaunchPolicy>();

@@ -69,6 +69,34 @@ public static class ControlPlaneCommandLine
         HelpName = "process|kubernetes",
     };
 
+    private static readonly Option<double> s_cpuOvercommit = new("--cpu-overcommit")
+    {
+        Description = "Containers' Cpu requests may add up to the launcher's cores (this machine's, for processes) times this.",
+        DefaultValueFactory = _ => 1,
+        HelpName = "FACTOR",
+    };
+
+    private static readonly Option<double> s_memoryOvercommit = new("--memory-overcommit")
+    {
+        Description = "Containers' MemoryMb requests may add up to the launcher's memory (this machine's, for processes) times this.",
+        DefaultValueFactory = _ => 1,
+        HelpName = "FACTOR",
+    };
+
+    private static readonly Option<double?> s_capacityCpu = new("--capacity-cpu")
+    {
+        Description = "The cores containers may request in all, instead of the launcher's cores times --cpu-overcommit (bounds a Kubernetes launcher).",
+        HelpName = "CORES",
+    };
+
+    private static readonly Option<double?> s_capacityMemoryMb = new("--capacity-memory-mb")
+    {
+        Description = "The MiB containers may request in all, instead of the launcher's memory times --memory-overcommit.",
+        HelpName = "MIB",
+    };
+
+    private static readonly Option[] s_capacityOptions = [s_cpuOvercommit, s_memoryOvercommit, s_capacityCpu, s_capacityMemoryMb];
+
     private static readonly Option<string?> s_kubeconfig = new("--kubeconfig")
     {
         Description = "With --launcher kubernetes: the kubeconfig file. Default: KUBECONFIG, else ~/.kube/config.",
@@ -111,6 +139,10 @@ public static class ControlPlaneCommandLine
     static ControlPlaneCommandLine()
     {
         s_launcher.AcceptOnlyFromAmong("process", "kubernetes");
+        s_cpuOvercommit.Validators.Add(result => CheckPositive(result, result.GetValueOrDefault<double>()));
+        s_memoryOvercommit.Validators.Add(result => CheckPositive(result, result.GetValueOrDefault<double>()));
+        s_capacityCpu.Validators.Add(result => CheckPositive(result, result.GetValueOrDefault<double?>()));
+        s_capacityMemoryMb.Validators.Add(result => CheckPositive(result, result.GetValueOrDefault<double?>()));
         s_kubernetesServerUrl.Validators.Add(result =>
         {
             string url = result.GetValueOrDefault<string?>() ?? "";
@@ -131,7 +163,7 @@ public static class ControlPlaneCommandLine
     {
         ArgumentNullException.ThrowIfNull(command);
         foreach (var option in new Option[] { s_port, s_database, s_listen, s_blobs, s_tokenId, s_tokenSecret, s_tlsCertificate, s_tlsKey, s_insecure, s_workerBind, s_launcher }
-            .Concat(s_kubernetesOptions))
+            .Concat(s_capacityOptions).Concat(s_kubernetesOptions))
         {
             command.Options.Add(option);
         }
@@ -191,6 +223,10 @@ public static class ControlPlaneCommandLine
         TlsKeyPath = parseResult.GetValue(s_tlsKey),
         Insecure = parseResult.GetValue(s_insecure),
         WorkerWritablePaths = [.. (parseResult.GetValue(s_workerBind) ?? []).Select(Path.GetFullPath)],
+        CpuOvercommit = parseResult.GetValue(s_cpuOvercommit),
+        MemoryOvercommit = parseResult.GetValue(s_memoryOvercommit),
+        CapacityCpu = parseResult.GetValue(s_capacityCpu),
+        CapacityMemoryMb = parseResult.GetValue(s_capacityMemoryMb),
         Kubernetes = parseResult.GetValue(s_launcher) == "kubernetes"
             ? new Launching.KubernetesLauncherOptions
             {
@@ -203,6 +239,14 @@ public static class ControlPlaneCommandLine
             }
             : null,
     };
+
+    private static void CheckPositive(System.CommandLine.Parsing.OptionResult result, double? value)
+    {
+        if (value is { } given && !(double.IsFinite(given) && given > 0))
+        {
+            result.AddError($"{result.Option.Name} is {given.ToString(System.Globalization.CultureInfo.InvariantCulture)}: give a positive number.");
+        }
+    }
 
     /// <summary>The --kubernetes-* options go with --launcher kubernetes, which needs the URL pods reach the server at.</summary>
     private static void CheckLauncher(System.CommandLine.Parsing.CommandResult result)

@@ -71,8 +71,31 @@ public sealed record ControlPlaneOptions
     /// <summary>How long a container may overrun an input's deadline before it is killed.</summary>
     public TimeSpan TimeoutGrace { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>The most containers alive at once across all functions (protects small machines).</summary>
-    public int MaxTotalContainers { get; init; } = 32;
+    /// <summary>
+    /// The most containers alive at once across all functions, whatever their requests. Null (the default) leaves the
+    /// count to the launcher's capacity, except when that capacity is unbounded (Kubernetes without
+    /// <see cref="CapacityCpu"/>), where it is <see cref="DefaultMaxContainersWhenUnbounded"/>.
+    /// </summary>
+    public int? MaxTotalContainers { get; init; }
+
+    /// <summary>The count limit of a launcher whose capacity is unbounded, when <see cref="MaxTotalContainers"/> is null.</summary>
+    public const int DefaultMaxContainersWhenUnbounded = 32;
+
+    /// <summary>
+    /// Multiplies the cores the launcher manages (this machine's, for local processes): the sum of the containers' <c>Cpu</c>
+    /// requests may reach cores × this. 1 (the default) places no more than the machine has; more packs workers that are
+    /// mostly idle or waiting on I/O more densely.
+    /// </summary>
+    public double CpuOvercommit { get; init; } = 1;
+
+    /// <summary>Multiplies the memory the launcher manages, as <see cref="CpuOvercommit"/> does the cores (default 1).</summary>
+    public double MemoryOvercommit { get; init; } = 1;
+
+    /// <summary>The cores containers may request in all, replacing the launcher's own figure and <see cref="CpuOvercommit"/>; null: those.</summary>
+    public double? CapacityCpu { get; init; }
+
+    /// <summary>The MiB containers may request in all, replacing the launcher's own figure and <see cref="MemoryOvercommit"/>; null: those.</summary>
+    public double? CapacityMemoryMb { get; init; }
 
     /// <summary>
     /// The most containers starting (launched, not yet connected) at once; the rest launch as these connect. Starts are

@@ -24,17 +24,20 @@ internal static class EmbeddedControlPlaneRegistration
         }
     }
 
-    /// <summary>A control plane on a free loopback port with an ephemeral store and local worker processes.</summary>
+    /// <summary>
+    /// A control plane on a free loopback port with an ephemeral store and local worker processes, placed by this machine's
+    /// capacity and the <c>MODAL_CPU_OVERCOMMIT</c>, <c>MODAL_CAPACITY_CPU</c>… variables (<see cref="CapacityVariables"/>).
+    /// </summary>
     internal static async Task<(Uri Url, IAsyncDisposable Server)> StartAsync(string? tokenId, string? tokenSecret, CancellationToken cancellationToken)
     {
-        var controlPlane = await ControlPlane.StartAsync(new ControlPlaneOptions
+        var controlPlane = await ControlPlane.StartAsync(CapacityVariables.Apply(new ControlPlaneOptions
         {
             Port = 0,
             TokenId = tokenId,
             TokenSecret = tokenSecret,
             // The embedded server's own logging would interleave with the app's console; warnings and errors only.
             ConfigureLogging = logging => logging.SetMinimumLevel(LogLevel.Warning),
-        }, cancellationToken).ConfigureAwait(false);
+        }), cancellationToken).ConfigureAwait(false);
         return (controlPlane.Url, controlPlane);
     }
 }

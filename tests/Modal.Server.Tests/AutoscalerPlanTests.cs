@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Modal.Api;
+using Modal.Server.Launching;
 using Modal.Server.Scheduling;
 using Modal.Server.Store;
 
@@ -20,17 +21,20 @@ public sealed class AutoscalerPlanTests
 
     private static int Launches(ScalePlan plan) => plan.Launches.Sum(l => l.Count);
 
+    /// <summary>No resource limit, at most <paramref name="count"/> containers.</summary>
+    private static Placement Containers(int count) => new(LauncherCapacity.Unbounded("a test"), count);
+
     [Fact]
     public void A_backlog_launches_up_to_the_total_cap_when_starts_are_not_limited()
     {
-        var plan = Autoscaler.Plan([Load("fu-a", ready: 2_000)], [], 0, maxTotalContainers: 32, maxStarting: 100, _ => true);
+        var plan = Autoscaler.Plan([Load("fu-a", ready: 2_000)], [], 0, Containers(32), maxStarting: 100, _ => true);
         Assert.Equal(32, Launches(plan));
     }
 
     [Fact]
     public void No_more_containers_start_at_once_than_the_start_limit_allows()
     {
-        var plan = Autoscaler.Plan([Load("fu-a", ready: 2_000)], [], 0, maxTotalContainers: 32, maxStarting: 2, _ => true);
+        var plan = Autoscaler.Plan([Load("fu-a", ready: 2_000)], [], 0, Containers(32), maxStarting: 2, _ => true);
         Assert.Equal(2, Launches(plan));
     }
 
@@ -43,11 +47,11 @@ public sealed class AutoscalerPlanTests
             Container("ct-2", "fu-a", saidHello: true),
             Container("ct-3", "fu-a", saidHello: false),
         ];
-        var plan = Autoscaler.Plan([Load("fu-a", ready: 2_000)], containers, 0, maxTotalContainers: 32, maxStarting: 2, _ => true);
+        var plan = Autoscaler.Plan([Load("fu-a", ready: 2_000)], containers, 0, Containers(32), maxStarting: 2, _ => true);
         Assert.Equal(1, Launches(plan));
 
         var full = Autoscaler.Plan([Load("fu-a", ready: 2_000)], [.. containers, Container("ct-4", "fu-a", saidHello: false)], 0,
-            maxTotalContainers: 32, maxStarting: 2, _ => true);
+            Containers(32), maxStarting: 2, _ => true);
         Assert.Empty(full.Launches);
         Assert.Empty(full.Stops); // Nothing idle is stopped to make room for a launch that cannot happen.
     }
@@ -55,14 +59,14 @@ public sealed class AutoscalerPlanTests
     [Fact]
     public void The_start_limit_is_shared_by_every_function()
     {
-        var plan = Autoscaler.Plan([Load("fu-a", ready: 100), Load("fu-b", ready: 100)], [], 0, maxTotalContainers: 32, maxStarting: 3, _ => true);
+        var plan = Autoscaler.Plan([Load("fu-a", ready: 100), Load("fu-b", ready: 100)], [], 0, Containers(32), maxStarting: 3, _ => true);
         Assert.Equal(3, Launches(plan));
     }
 
     [Fact]
     public void A_function_in_launch_backoff_leaves_the_start_room_to_the_others()
     {
-        var plan = Autoscaler.Plan([Load("fu-a", ready: 100), Load("fu-b", ready: 100)], [], 0, maxTotalContainers: 32, maxStarting: 3,
+        var plan = Autoscaler.Plan([Load("fu-a", ready: 100), Load("fu-b", ready: 100)], [], 0, Containers(32), maxStarting: 3,
             functionId => functionId != "fu-a");
         var launch = Assert.Single(plan.Launches);
         Assert.Equal("fu-b", launch.Function.FunctionId);
@@ -72,7 +76,7 @@ public sealed class AutoscalerPlanTests
     [Fact]
     public void Max_containers_caps_the_launches_of_one_function()
     {
-        var plan = Autoscaler.Plan([Load("fu-a", ready: 2_000, maxContainers: 3)], [], 0, maxTotalContainers: 32, maxStarting: 100, _ => true);
+        var plan = Autoscaler.Plan([Load("fu-a", ready: 2_000, maxContainers: 3)], [], 0, Containers(32), maxStarting: 100, _ => true);
         Assert.Equal(3, Launches(plan));
     }
 
@@ -86,9 +90,9 @@ public sealed class AutoscalerPlanTests
         var idle = new ContainerRow("ct-old", "fu-v1", "ap-1", [], "running", "rp-1", SaidHello: true, StopRequested: false, KillRequested: false,
             0, IdleSinceUnixMs: 1_000, Running: 0);
 
-        var draining = Autoscaler.Plan([Version("fu-v1", ready: 2, superseded: true)], [], 1_000, 32, 100, _ => true);
-        var drained = Autoscaler.Plan([Version("fu-v1", ready: 0, superseded: true)], [idle], 1_000, 32, 100, _ => true);
-        var current = Autoscaler.Plan([Version("fu-v2", ready: 0, superseded: false)], [], 1_000, 32, 100, _ => true);
+        var draining = Autoscaler.Plan([Version("fu-v1", ready: 2, superseded: true)], [], 1_000, Containers(32), 100, _ => true);
+        var drained = Autoscaler.Plan([Version("fu-v1", ready: 0, superseded: true)], [idle], 1_000, Containers(32), 100, _ => true);
+        var current = Autoscaler.Plan([Version("fu-v2", ready: 0, superseded: false)], [], 1_000, Containers(32), 100, _ => true);
 
         Assert.Equal(2, Launches(draining)); // one per input: no minimum, buffer or warm pool
         Assert.Equal([("ct-old", "idle, and a newer version of its app was deployed")], drained.Stops);

@@ -29,4 +29,26 @@ public sealed class CommandLineTests
         Assert.Equal(("0.0.0.0", "c.pem", "k.pem", true), (options.ListenAddress, options.TlsCertificatePath, options.TlsKeyPath, options.Insecure));
         Assert.False(new ControlPlaneOptions().Standalone);
     }
+
+    [Fact]
+    public void Overcommit_and_capacity_are_parsed_and_default_to_the_machine_as_it_is()
+    {
+        var options = ControlPlaneCommandLine.Parse(["--cpu-overcommit", "2", "--memory-overcommit", "1.5", "--capacity-cpu", "0.5", "--capacity-memory-mb", "4096"]);
+        var defaults = ControlPlaneCommandLine.Parse([]);
+
+        Assert.Equal((2.0, 1.5, 0.5, 4096.0), (options.CpuOvercommit, options.MemoryOvercommit, options.CapacityCpu, options.CapacityMemoryMb));
+        Assert.Equal((1.0, 1.0, (double?)null, (double?)null), (defaults.CpuOvercommit, defaults.MemoryOvercommit, defaults.CapacityCpu, defaults.CapacityMemoryMb));
+    }
+
+    [Theory]
+    [InlineData("--cpu-overcommit", "0")]
+    [InlineData("--capacity-cpu", "-1")]
+    [InlineData("--capacity-memory-mb", "NaN")]
+    public void A_capacity_that_is_not_a_positive_number_is_refused_by_name(string option, string value)
+    {
+        var error = Assert.Throws<ArgumentException>(() => ControlPlaneCommandLine.Parse([option, value]));
+
+        Assert.Contains($"{option} is ", error.Message, StringComparison.Ordinal);
+        Assert.Contains("give a positive number", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -10,6 +10,8 @@ namespace Modal.Server.Artifacts;
 /// </summary>
 internal sealed class ArtifactLauncher(IContainerLauncher inner, ArtifactStore artifacts) : IContainerLauncher
 {
+    public LauncherCapacity Capacity => inner.Capacity;
+
     public async Task<IContainerHandle> LaunchAsync(ContainerLaunchRequest request, CancellationToken cancellationToken)
     {
         if (request.ArtifactDigest.Length == 0)

@@ -52,6 +52,12 @@ public sealed class KubernetesLauncher : IContainerLauncher, IAsyncDisposable
     /// <summary>The API server's URL.</summary>
     public string ApiServer { get; }
 
+    /// <summary>
+    /// Unbounded: the cluster's scheduler admits pods (a pod that finds no room stays pending until its startup deadline).
+    /// Bound it with the control plane's <c>--capacity-cpu</c> and <c>--capacity-memory-mb</c>.
+    /// </summary>
+    public LauncherCapacity Capacity { get; } = LauncherCapacity.Unbounded("the Kubernetes cluster, whose scheduler admits pods");
+
     /// <summary>Reads the kubeconfig file (or the in-cluster service account) named by <paramref name="options"/>.</summary>
     /// <exception cref="InvalidOperationException">It cannot be read; the message names the file or setting and the fix.</exception>
     public static KubernetesClientConfiguration LoadConfiguration(KubernetesLauncherOptions options)

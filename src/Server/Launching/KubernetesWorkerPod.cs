@@ -148,26 +148,10 @@ internal static class KubernetesWorkerPod
 
     /// <summary>The number of GPUs in a request such as <c>A100:2</c> (<c>A100</c> alone is one; empty is none).</summary>
     /// <exception cref="ArgumentException">The request is not <c>TYPE</c> or <c>TYPE:COUNT</c>.</exception>
-    public static int GpuCount(ContainerLaunchRequest request)
-    {
-        string gpu = request.Gpu.Trim();
-        if (gpu.Length == 0)
-        {
-            return 0;
-        }
-        int colon = gpu.IndexOf(':', StringComparison.Ordinal);
-        if (colon < 0)
-        {
-            return 1;
-        }
-        if (colon > 0 && int.TryParse(gpu.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int count) && count is > 0 and <= 64)
-        {
-            return count;
-        }
-        throw new ArgumentException(
+    public static int GpuCount(ContainerLaunchRequest request) =>
+        ResourceRequest.GpuCount(request.Gpu) ?? throw new ArgumentException(
             $"Function {request.FunctionName} of app {request.AppName} requests GPU '{request.Gpu}', which is not TYPE or TYPE:COUNT " +
             "with a count from 1 to 64 (for example \"A100\" or \"A100:2\"). Fix the function's Gpu option.");
-    }
 
     private static Dictionary<string, string> Labels(ContainerLaunchRequest request) => new(StringComparer.Ordinal)
     {

@@ -12,6 +12,9 @@ public sealed class LocalProcessLauncher(ProcessSandbox? sandbox = null) : ICont
 {
     private readonly string? _bubblewrap = sandbox is null ? null : ProcessSandbox.Bubblewrap();
 
+    /// <summary>This machine's cores and memory: the workers run here.</summary>
+    public LauncherCapacity Capacity { get; } = LauncherCapacity.ThisMachine();
+
     /// <summary>Whether workers run under bubblewrap.</summary>
     public bool Sandboxed => _bubblewrap is not null;
 

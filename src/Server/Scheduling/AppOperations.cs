@@ -7,7 +7,7 @@ using Modal.Server.Store;
 namespace Modal.Server.Scheduling;
 
 /// <summary>Apps and functions: create (with every spec field validated), heartbeat, stop, list, look up, stats, keep warm.</summary>
-internal sealed class AppOperations(IControlStore store, ContainerControl containers, LogHub logs, Security.LaunchPolicy launchPolicy)
+internal sealed class AppOperations(IControlStore store, ContainerControl containers, LogHub logs, Security.LaunchPolicy launchPolicy, Placement placement)
 {
     /// <summary>How long a function's row and spec are reused before they are read again (a redeploy's new version reaches calls by name after this).</summary>
     private const long SpecCacheMs = 1_000;
@@ -82,6 +82,13 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
             FunctionSpecValidator.Validate(request.Name, spec);
         }
         var launch = await launchPolicy.ResolveAsync(request.Launch).ConfigureAwait(false);
+        if (launch.LaunchesWorkers())
+        {
+            foreach (var spec in request.Functions)
+            {
+                placement.CheckPlaceable(request.Name, spec);
+            }
+        }
         // A redeploy is a new version with function ids of its own; the previous version's containers finish the calls bound
         // to it and the autoscaler stops them once idle (FunctionLoad.Superseded).
         var created = await store.CreateAppAsync(

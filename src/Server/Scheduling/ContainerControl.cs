@@ -96,6 +96,7 @@ internal sealed class ContainerControl(
             ["MODAL_APP_NAME"] = function.AppName,
             ["MODAL_FUNCTION_NAME"] = spec.Name,
         };
+        var resources = Placement.RequestOf(spec);
         var request = new ContainerLaunchRequest(container.Id, token, function.AppName, spec.Name, launch.Executable, [.. launch.Arguments],
             launch.WorkingDirectory, environment, launch.Image,
             (text, isStderr) =>
@@ -107,8 +108,9 @@ internal sealed class ContainerControl(
                 logs.Publish(function.AppId, [new LogLine { FunctionName = spec.Name, ContainerId = container.Id, Stderr = isStderr, Text = text }]);
             })
         {
-            Cpu = spec.Cpu,
-            MemoryMb = spec.MemoryMb,
+            // What the autoscaler admitted it with: the function's request, or the defaults when it gives none.
+            Cpu = resources.Cpu,
+            MemoryMb = (int)resources.MemoryMb,
             Gpu = spec.Gpu,
             StartupTimeout = options.StartupTimeout,
             ArtifactDigest = launch.ArtifactDigest,

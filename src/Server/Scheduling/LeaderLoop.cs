@@ -14,7 +14,7 @@ namespace Modal.Server.Scheduling;
 /// </summary>
 internal sealed class LeaderLoop(
     IControlStore store, ContainerControl containers, WorkerSessions sessions, AppOperations apps, BlobStore blobs, ControlPlaneOptions options,
-    ILogger<LeaderLoop> logger) : BackgroundService
+    Placement placement, ILogger<LeaderLoop> logger) : BackgroundService
 {
     private const int FailuresBeforeInitFailure = 3;
     private long _leaseRenewedTick = long.MinValue;
@@ -90,7 +90,7 @@ internal sealed class LeaderLoop(
         await store.StopSilentAppsAsync((long)options.AppHeartbeatTimeout.TotalMilliseconds).ConfigureAwait(false);
         var load = await store.ReadLoadAsync().ConfigureAwait(false);
         await FailInitFailuresAsync(load).ConfigureAwait(false);
-        var plan = Autoscaler.Plan(load, await store.ListContainersAsync().ConfigureAwait(false), store.NowMs, options.MaxTotalContainers,
+        var plan = Autoscaler.Plan(load, await store.ListContainersAsync().ConfigureAwait(false), store.NowMs, placement,
             options.MaxStartingContainers, containers.MayLaunch);
         foreach (var (containerId, reason) in plan.Stops)
         {

@@ -14,13 +14,15 @@ public sealed class ControlPlaneProcess : IAsyncDisposable
     private readonly string _directory;
     private readonly List<ServerProcess> _killed = [];
     private readonly System.Text.StringBuilder _earlierOutput = new();
+    private readonly IReadOnlyList<string> _arguments;
     private ServerProcess? _server;
 
-    private ControlPlaneProcess(int port, string directory, bool useDatabaseFile)
+    private ControlPlaneProcess(int port, string directory, bool useDatabaseFile, IReadOnlyList<string> arguments)
     {
         Port = port;
         _directory = directory;
         DatabasePath = useDatabaseFile ? Path.Combine(directory, "modal.db") : null;
+        _arguments = arguments;
     }
 
     /// <summary>The loopback port, the same across restarts.</summary>
@@ -53,12 +55,15 @@ public sealed class ControlPlaneProcess : IAsyncDisposable
         return $"(all of it in {saved})\n" + string.Join('\n', output.Split('\n').TakeLast(lines));
     }
 
-    /// <summary>Starts a control plane on a free port; with <paramref name="useDatabaseFile"/> its store is a SQLite file.</summary>
-    public static async Task<ControlPlaneProcess> StartAsync(bool useDatabaseFile = true)
+    /// <summary>
+    /// Starts a control plane on a free port; with <paramref name="useDatabaseFile"/> its store is a SQLite file;
+    /// <paramref name="arguments"/> are added to its command line (for example <c>--capacity-cpu 0.5</c>).
+    /// </summary>
+    public static async Task<ControlPlaneProcess> StartAsync(bool useDatabaseFile = true, IReadOnlyList<string>? arguments = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "modal-reliability", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        var server = new ControlPlaneProcess(ServerProcess.FreePort(), directory, useDatabaseFile);
+        var server = new ControlPlaneProcess(ServerProcess.FreePort(), directory, useDatabaseFile, arguments ?? []);
         try
         {
             await server.RestartAsync();
@@ -93,8 +98,8 @@ public sealed class ControlPlaneProcess : IAsyncDisposable
             throw new InvalidOperationException("The control plane is already running.");
         }
         string[] arguments = DatabasePath is null
-            ? ["--blobs", Path.Combine(_directory, "blobs")]
-            : ["--blobs", Path.Combine(_directory, "blobs"), "--db", DatabasePath];
+            ? ["--blobs", Path.Combine(_directory, "blobs"), .. _arguments]
+            : ["--blobs", Path.Combine(_directory, "blobs"), "--db", DatabasePath, .. _arguments];
         var deadline = DateTime.UtcNow + s_startLimit;
         while (true)
         {

@@ -68,18 +68,29 @@ public static class ProcessTree
     }
 
     /// <summary>Whether the process's environment holds <paramref name="name"/>=<paramref name="value"/> (false once it exited).</summary>
-    public static bool HasEnvironmentVariable(int pid, string name, string value)
+    public static bool HasEnvironmentVariable(int pid, string name, string value) => EnvironmentVariable(pid, name) == value;
+
+    /// <summary>The value of <paramref name="name"/> in the process's environment; null when it has none or has exited.</summary>
+    public static string? EnvironmentVariable(int pid, string name)
     {
         try
         {
             var environment = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/environ");
-            return environment.Split('\0').Contains($"{name}={value}", StringComparer.Ordinal);
+            return environment.Split('\0').FirstOrDefault(entry => entry.StartsWith(name + "=", StringComparison.Ordinal))?[(name.Length + 1)..];
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            return false;
+            return null;
         }
     }
+
+    /// <summary>
+    /// The containers whose worker processes are alive among the descendants of <paramref name="rootPid"/>, by the
+    /// <c>MODAL_CONTAINER_ID</c> their launcher gave them: one per container, whether its worker runs alone or under a
+    /// sandbox's own processes (bubblewrap) that carry the same environment.
+    /// </summary>
+    public static HashSet<string> LiveContainers(int rootPid)
+        => [.. Descendants(rootPid).Select(p => EnvironmentVariable(p.Pid, "MODAL_CONTAINER_ID")).OfType<string>()];
 
     /// <summary>
     /// The worker processes among the descendants of <paramref name="rootPid"/>: those the launcher started with

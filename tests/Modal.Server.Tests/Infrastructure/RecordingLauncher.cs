@@ -14,6 +14,8 @@ public sealed class RecordingLauncher : IContainerLauncher
 
     public int LaunchCount => Handles.Count;
 
+    public LauncherCapacity Capacity => _inner.Capacity;
+
     public async Task<IContainerHandle> LaunchAsync(ContainerLaunchRequest request, CancellationToken cancellationToken)
     {
         var handle = await _inner.LaunchAsync(request, cancellationToken);

@@ -1,0 +1,42 @@
+using System.Globalization;
+
+namespace Modal.Server.Launching;
+
+/// <summary>
+/// What a launcher can run at once. The control plane admits a container while the requests of the containers starting and
+/// running (and stopping, until they have exited) fit within it, and queues the rest. A launcher declares what it manages
+/// (<see cref="ThisMachine"/> for local processes and containers, <see cref="Unbounded"/> for a cluster with a scheduler of
+/// its own); the control plane multiplies the cores and memory by its overcommit settings, or replaces them with an explicit
+/// capacity (<see cref="ControlPlaneOptions.CapacityCpu"/>, <see cref="ControlPlaneOptions.CapacityMemoryMb"/>).
+/// </summary>
+/// <param name="Cpu">Cores (may be <see cref="double.PositiveInfinity"/>).</param>
+/// <param name="MemoryMb">MiB (may be <see cref="double.PositiveInfinity"/>).</param>
+/// <param name="Gpus">GPUs; 0 means none, and a function that asks for one is refused when its app is created or deployed.</param>
+/// <param name="Description">Where the figures come from, for messages (for example <c>this machine (2 cores, 24,105 MiB)</c>).</param>
+public sealed record LauncherCapacity(double Cpu, double MemoryMb, int Gpus, string Description)
+{
+    /// <summary>No limit of its own: something else admits the workers (a cluster's scheduler).</summary>
+    public static LauncherCapacity Unbounded(string description) =>
+        new(double.PositiveInfinity, double.PositiveInfinity, int.MaxValue, description);
+
+    /// <summary>
+    /// This machine's cores (<see cref="Environment.ProcessorCount"/>, which honours CPU affinity and a container's CPU limit)
+    /// and memory (what the .NET runtime sees as available: physical memory, or a container's memory limit), and no GPUs.
+    /// </summary>
+    public static LauncherCapacity ThisMachine()
+    {
+        int cores = Environment.ProcessorCount;
+        double memoryMb = Math.Floor(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024.0));
+        return new(cores, memoryMb, 0, string.Create(CultureInfo.InvariantCulture, $"this machine ({cores} cores, {memoryMb:#,0} MiB)"));
+    }
+
+    /// <summary>Whether a container with <paramref name="request"/> fits in an empty launcher: otherwise it could never start.</summary>
+    public bool Holds(ResourceRequest request) => request.Cpu <= Cpu && request.MemoryMb <= MemoryMb && request.Gpus <= Gpus;
+
+    /// <summary>For messages: <c>2 cores, 24,105 MiB and no GPUs (this machine ...)</c>.</summary>
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"{Amount(Cpu, "0.###")} cores, {Amount(MemoryMb, "#,0")} MiB and {(Gpus == int.MaxValue ? "any number of" : Gpus == 0 ? "no" : Gpus.ToString(CultureInfo.InvariantCulture))} GPUs ({Description})");
+
+    private static string Amount(double value, string format) =>
+        double.IsPositiveInfinity(value) ? "unlimited" : value.ToString(format, CultureInfo.InvariantCulture);
+}
