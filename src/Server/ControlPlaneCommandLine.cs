@@ -64,9 +64,23 @@ public static class ControlPlaneCommandLine
 
     private static readonly Option<string> s_launcher = new("--launcher")
     {
-        Description = "How workers run: process (local processes, sandboxed) or kubernetes (a pod per worker from the app's deployed image; see the --kubernetes-* options).",
+        Description = "How workers run: process (local processes, sandboxed), podman (a container per worker from the app version's image; " +
+            "needs --registry) or kubernetes (a pod per worker from the app's deployed image; see the --kubernetes-* options).",
         DefaultValueFactory = _ => "process",
-        HelpName = "process|kubernetes",
+        HelpName = "process|podman|kubernetes",
+    };
+
+    private static readonly Option<string?> s_registry = new("--registry")
+    {
+        Description = "The registry worker images are pushed to and pulled from (HOST:PORT[/PREFIX]); 'modal deploy' builds each version's image there. " +
+            "A loopback registry (localhost, 127.0.0.1) is reached over plain HTTP.",
+        HelpName = "HOST:PORT",
+    };
+
+    private static readonly Option<string?> s_baseImage = new("--base-image")
+    {
+        Description = "The image worker images start from (a .NET runtime). Default: REGISTRY/modal/dotnet-runtime:VERSION, the .NET version of this server.",
+        HelpName = "IMAGE",
     };
 
     private static readonly Option<string?> s_kubeconfig = new("--kubeconfig")
@@ -110,7 +124,7 @@ public static class ControlPlaneCommandLine
 
     static ControlPlaneCommandLine()
     {
-        s_launcher.AcceptOnlyFromAmong("process", "kubernetes");
+        s_launcher.AcceptOnlyFromAmong("process", "podman", "kubernetes");
         s_kubernetesServerUrl.Validators.Add(result =>
         {
             string url = result.GetValueOrDefault<string?>() ?? "";
@@ -130,7 +144,7 @@ public static class ControlPlaneCommandLine
         where TCommand : Command
     {
         ArgumentNullException.ThrowIfNull(command);
-        foreach (var option in new Option[] { s_port, s_database, s_listen, s_blobs, s_tokenId, s_tokenSecret, s_tlsCertificate, s_tlsKey, s_insecure, s_workerBind, s_launcher }
+        foreach (var option in new Option[] { s_port, s_database, s_listen, s_blobs, s_tokenId, s_tokenSecret, s_tlsCertificate, s_tlsKey, s_insecure, s_workerBind, s_launcher, s_registry, s_baseImage }
             .Concat(s_kubernetesOptions))
         {
             command.Options.Add(option);
@@ -191,6 +205,9 @@ public static class ControlPlaneCommandLine
         TlsKeyPath = parseResult.GetValue(s_tlsKey),
         Insecure = parseResult.GetValue(s_insecure),
         WorkerWritablePaths = [.. (parseResult.GetValue(s_workerBind) ?? []).Select(Path.GetFullPath)],
+        ImageRegistry = parseResult.GetValue(s_registry),
+        BaseImage = parseResult.GetValue(s_baseImage),
+        Podman = parseResult.GetValue(s_launcher) == "podman" ? new Launching.PodmanLauncherOptions() : null,
         Kubernetes = parseResult.GetValue(s_launcher) == "kubernetes"
             ? new Launching.KubernetesLauncherOptions
             {
@@ -204,13 +221,23 @@ public static class ControlPlaneCommandLine
             : null,
     };
 
-    /// <summary>The --kubernetes-* options go with --launcher kubernetes, which needs the URL pods reach the server at.</summary>
+    /// <summary>The --kubernetes-* options go with --launcher kubernetes, which needs the URL pods reach the server at; podman needs a registry.</summary>
     private static void CheckLauncher(System.CommandLine.Parsing.CommandResult result)
     {
         // The token as given: a value outside process|kubernetes is the option's own error, reported beside these.
         bool kubernetes = result.GetResult(s_launcher)?.Tokens is [.., { Value: "kubernetes" }];
         var given = s_kubernetesOptions.Where(option => result.GetResult(option) is { Implicit: false }).Select(option => option.Name).ToList();
-        if (!kubernetes && given.Count > 0)
+        bool podman = result.GetResult(s_launcher)?.Tokens is [.., { Value: "podman" }];
+        if (podman && result.GetValue(s_registry) is null)
+        {
+            result.AddError("--launcher podman needs --registry HOST:PORT: containers run the image each app version was deployed with, " +
+                "which 'modal deploy' pushes to that registry (for example --registry localhost:5000).");
+        }
+        else if (result.GetResult(s_baseImage) is { Implicit: false } && result.GetValue(s_registry) is null)
+        {
+            result.AddError("--base-image goes with --registry: give the registry worker images are pushed to.");
+        }
+        else if (!kubernetes && given.Count > 0)
         {
             result.AddError($"{given[0]} applies only to --launcher kubernetes; add --launcher kubernetes or remove {given[0]}.");
         }

@@ -70,14 +70,14 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
         {
             FunctionSpecValidator.Validate(request.Name, spec);
         }
-        var launch = await launchPolicy.ResolveAsync(request.Launch).ConfigureAwait(false);
+        var launch = await launchPolicy.ResolveAsync(request).ConfigureAwait(false);
         // A redeploy is a new version with function ids of its own; the previous version's containers finish the calls bound
         // to it and the autoscaler stops them once idle (FunctionLoad.Superseded).
         var created = await store.CreateAppAsync(
             new NewApp(Ids.New("ap-"), request.Name, (int)request.Kind, launch.ToByteArray(), launch.ArtifactDigest),
             request.Functions.Select(f => new NewFunction(Ids.New("fu-"), f.Name, f.ToByteArray())).ToList()).ConfigureAwait(false);
         containers.Nudge();
-        var response = new AppCreateResponse { AppId = created.AppId, Version = created.Version };
+        var response = new AppCreateResponse { AppId = created.AppId, Version = created.Version, Image = launch.Image };
         foreach (var (name, id) in created.FunctionIds)
         {
             response.FunctionIds[name] = id;
