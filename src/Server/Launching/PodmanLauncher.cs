@@ -113,7 +113,7 @@ public sealed class PodmanLauncher(PodmanLauncherOptions options, string socketP
     /// <summary>Stops and removes a container (a missing one is already gone).</summary>
     private async Task RemoveAsync(string name)
     {
-        var removed = await ExternalCommand.RunAsync(options.Podman, ["rm", "--force", "--ignore", "--time", "5", name], RemoveTimeout).ConfigureAwait(false);
+        var removed = await ExternalCommand.RunAsync(options.Podman, ["rm", "--force", "--ignore", "--time", "0", name], RemoveTimeout).ConfigureAwait(false);
         if (removed.ExitCode != 0)
         {
             throw new InvalidOperationException($"podman could not remove container {name} (exit code {removed.ExitCode}): {removed.Tail}. " +
