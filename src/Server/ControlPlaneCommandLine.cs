@@ -125,6 +125,14 @@ public static class ControlPlaneCommandLine
     static ControlPlaneCommandLine()
     {
         s_launcher.AcceptOnlyFromAmong("process", "podman", "kubernetes");
+        s_registry.Validators.Add(result =>
+        {
+            string registry = result.GetValueOrDefault<string?>() ?? "";
+            if (registry.Length == 0 || registry.Contains("://", StringComparison.Ordinal) || registry.Any(char.IsWhiteSpace) || registry.StartsWith('/'))
+            {
+                result.AddError($"--registry '{registry}' is not HOST[:PORT][/PREFIX] (no scheme), for example localhost:5000 or registry.example.com/modal.");
+            }
+        });
         s_kubernetesServerUrl.Validators.Add(result =>
         {
             string url = result.GetValueOrDefault<string?>() ?? "";

@@ -100,7 +100,7 @@ internal sealed class GrpcConnection : IDisposable
             {
                 // A worker in a container without a network reaches the control plane over a socket mounted into it.
                 var socket = UnixSocket.PathOf(entry) ?? throw new ConnectionException(
-                    $"The Modal server URL '{entry}'{position} names no absolute socket path; write unix:/path/to/control.sock.");
+                    $"The Modal server URL '{entry}'{position} names no absolute socket path. Set MODAL_SERVER_URL to unix:/path/to/control.sock.");
                 if (!urls.Contains("unix:" + socket, StringComparer.Ordinal))
                 {
                     urls.Add("unix:" + socket);
