@@ -94,6 +94,9 @@ containers_build_base_image() {
       --env HOME=/tmp --env TMPDIR=/tmp --env DOTNET_CLI_TELEMETRY_OPTOUT=1 --workingdir /app \
       --label "org.opencontainers.image.title=.NET $runtime runtime (modal tests)" "$container"
     buildah commit --quiet --rm --format oci "$container" "$image" >/dev/null || return 1
+    # Base images of an older runtime or an older version of this file are not used again.
+    buildah images --format '{{.Name}}:{{.Tag}}' | grep '^localhost/modal-test/dotnet-runtime:' | grep -v ":$key\$" |
+      while read -r old; do buildah rmi "$old" >/dev/null 2>&1 || true; done
   fi
   local target="$MODAL_TEST_REGISTRY/modal/dotnet-runtime:$runtime"
   buildah push --quiet --tls-verify=false "$image" "docker://$target" >/dev/null || return 1
