@@ -131,12 +131,15 @@ CONF
 }
 
 containers_stop() {
-  # Images pulled from the temporary registry go with it; the cached base image stays (a name is untagged, an id kept).
+  # Images of the temporary registry go with it: names are untagged first, then images left without one are removed by
+  # id (an id that the cached base image also names is refused without --force, and so kept).
   if [ -n "${MODAL_TEST_REGISTRY:-}" ] && [ -n "$registry_pid" ]; then
-    podman images --filter "reference=$MODAL_TEST_REGISTRY/*" --format '{{.Repository}}:{{.Tag}} {{.ID}}' 2>/dev/null |
-      while read -r name id; do
-        if [[ "$name" == *:\<none\> ]]; then podman rmi "$id" >/dev/null 2>&1 || true; else podman rmi "$name" >/dev/null 2>&1 || true; fi
-      done
+    for _ in 1 2; do
+      podman images --format '{{.Repository}}:{{.Tag}} {{.ID}}' 2>/dev/null | grep "^$MODAL_TEST_REGISTRY/" |
+        while read -r name id; do
+          if [[ "$name" == *:\<none\> ]]; then podman rmi "$id" >/dev/null 2>&1 || true; else podman rmi "$name" >/dev/null 2>&1 || true; fi
+        done
+    done
   fi
   if [ -n "$registry_pid" ]; then
     kill "$registry_pid" 2>/dev/null || true
