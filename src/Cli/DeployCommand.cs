@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Modal.Api;
 using Spectre.Console;
 
 namespace Modal.Cli;
@@ -11,12 +12,20 @@ namespace Modal.Cli;
 /// <c>modal deploy &lt;project&gt;</c>: publishes the project (<c>dotnet publish -c Release</c> to a temporary folder) and
 /// starts the published app with <c>MODAL_DEPLOY</c> set, so that its <c>ModalApp.RunAsync</c> uploads that folder as a
 /// content-addressed artifact, registers it as the app's next version and exits. The published app is the same
-/// executable that serves as the version's worker, so what is deployed is exactly what was published.
+/// executable that serves as the version's worker, so what is deployed is exactly what was published. When the control
+/// plane names a registry (<c>--registry</c>), the project is also published as a worker image (<see cref="ContainerPublish"/>)
+/// and the version records it by digest.
 /// </summary>
 internal static class DeployCommand
 {
     /// <summary>The file the deploying app writes its result to, as JSON (read by the runtime's own deploy switch).</summary>
     private const string ResultVariable = "MODAL_DEPLOY_RESULT";
+
+    /// <summary>The image this deploy built, which the deploying app records with its version.</summary>
+    private const string DeployImageVariable = "MODAL_DEPLOY_IMAGE";
+
+    /// <summary>Makes the published app describe itself instead of deploying.</summary>
+    private const string DescribeVariable = "MODAL_DEPLOY_DESCRIBE";
 
     public static Command Deploy()
     {
@@ -39,7 +48,7 @@ internal static class DeployCommand
         {
             project, name, configuration, properties, Output.JsonOption, Connection.ServerOption,
         };
-        command.SetAction((parseResult, cancellationToken) => Connection.RunAsync(parseResult, async (_, connection) =>
+        command.SetAction((parseResult, cancellationToken) => Connection.RunAsync(parseResult, async (client, connection) =>
         {
             string projectFile = Dotnet.FindProject(parseResult.GetValue(project)!);
             string? appName = parseResult.GetValue(name);
@@ -48,7 +57,8 @@ internal static class DeployCommand
                 throw new UsageException("--name is empty. Give the app's name, or leave --name out to use the app's own.");
             }
             var publishArguments = new List<string> { "publish", projectFile, "-c", parseResult.GetValue(configuration)!, "-nologo", "-v:q" };
-            foreach (string property in parseResult.GetValue(properties) ?? [])
+            var userProperties = parseResult.GetValue(properties) ?? [];
+            foreach (string property in userProperties)
             {
                 if (property.IndexOf('=', StringComparison.Ordinal) <= 0)
                 {
@@ -58,6 +68,8 @@ internal static class DeployCommand
             }
             bool json = parseResult.GetValue(Output.JsonOption);
             Output.KeepLinesWhole();
+            // A control plane with a registry keeps a worker image per version: this deploy builds it.
+            var images = await client.ImageConfigGetAsync(new ImageConfigGetRequest(), cancellationToken: cancellationToken);
             string folder = Directory.CreateTempSubdirectory("modal-deploy-").FullName;
             try
             {
@@ -75,10 +87,20 @@ internal static class DeployCommand
                 string entry = EntryAssembly(publishFolder, projectFile);
                 Done(json, $"Published {projectName} to {publishFolder} ({timer.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s)");
 
+                var deployEnvironment = new Dictionary<string, string> { [ModalApp.DeployVariable] = appName ?? "1" };
+                if (images.Registry.Length > 0)
+                {
+                    var app = await DescribeAsync(entry, publishFolder, folder, deployEnvironment, connection, cancellationToken);
+                    timer.Restart();
+                    string image = await StepAsync(json, $"Building the worker image (PublishContainer) and pushing it to {images.Registry}",
+                        () => ContainerPublish.PublishAsync(publishArguments, userProperties, folder, app, appName ?? app.AppName, images, connection, cancellationToken));
+                    Done(json, $"Pushed the worker image {image} ({timer.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s)");
+                    deployEnvironment[DeployImageVariable] = image;
+                }
                 string resultFile = Path.Combine(folder, "result.json");
+                deployEnvironment[ResultVariable] = resultFile;
                 var deployed = await StepAsync(json, $"Uploading the build output to {connection.ServerUrl} and registering a version",
-                    () => Dotnet.RunAsync([entry], connection, capture: true, cancellationToken,
-                        new Dictionary<string, string> { [ModalApp.DeployVariable] = appName ?? "1", [ResultVariable] = resultFile }, publishFolder));
+                    () => Dotnet.RunAsync([entry], connection, capture: true, cancellationToken, deployEnvironment, publishFolder));
                 if (deployed.ExitCode != 0 || !File.Exists(resultFile))
                 {
                     await Console.Error.WriteAsync(deployed.Output);
@@ -95,7 +117,8 @@ internal static class DeployCommand
                     return 0;
                 }
                 Done(json, $"Uploaded the build output: artifact {result["artifactDigest"]} ({result["filesUploaded"]} new file(s))");
-                Done(json, $"Registered version {result["version"]} of app '{result["appName"]}' ({result["appId"]})");
+                Done(json, $"Registered version {result["version"]} of app '{result["appName"]}' ({result["appId"]})" +
+                    (result["image"] is { } recorded && (string?)recorded is { Length: > 0 } image2 ? $" with image {image2}" : ""));
                 return 0;
             }
             finally
@@ -111,6 +134,22 @@ internal static class DeployCommand
             }
         }));
         return command;
+    }
+
+    /// <summary>Runs the published app to learn its name, entry assembly and functions (for the image's labels); it deploys nothing.</summary>
+    private static async Task<ContainerPublish.AppDescription> DescribeAsync(string entry, string publishFolder, string folder,
+        IReadOnlyDictionary<string, string> deployEnvironment, Connection connection, CancellationToken cancellationToken)
+    {
+        string file = Path.Combine(folder, "app.json");
+        var described = await Dotnet.RunAsync([entry], connection, capture: true, cancellationToken,
+            new Dictionary<string, string>(deployEnvironment) { [DescribeVariable] = file }, publishFolder);
+        if (described.ExitCode != 0 || !File.Exists(file))
+        {
+            await Console.Error.WriteAsync(described.Output);
+            throw new FailedException($"the published app {Path.GetFileName(entry)} could not describe its functions (exit code {described.ExitCode}); " +
+                $"its output is above. Its Main must start with ModalApp.RunAsync.");
+        }
+        return ContainerPublish.AppDescription.Parse(await File.ReadAllTextAsync(file, cancellationToken));
     }
 
     /// <summary>The published app's entry assembly: the one whose <c>.runtimeconfig.json</c> the publish wrote.</summary>

@@ -42,6 +42,13 @@ public sealed class ModalApp : IAsyncDisposable
     public string? ArtifactDigest => _backend is ControlPlaneBackend { Session.ArtifactDigest: { Length: > 0 } digest } ? digest : null;
 
     /// <summary>
+    /// The worker image a deployed version's containers run, by digest (<c>REGISTRY/REPOSITORY@sha256:…</c>): the one
+    /// <c>modal deploy</c> built with the SDK's <c>PublishContainer</c>, or the one the control plane built from the uploaded
+    /// build output; null when the control plane names no registry (<c>--registry</c>) and so keeps no images.
+    /// </summary>
+    public string? Image => _backend is ControlPlaneBackend { Session.Image: { Length: > 0 } image } ? image : null;
+
+    /// <summary>
     /// The environment variable that makes <see cref="RunAsync"/> deploy instead of run (what <c>modal deploy</c> sets):
     /// <c>1</c> deploys under the app's own name, any other value is the name. The process prints the version and exits.
     /// </summary>
@@ -81,7 +88,10 @@ public sealed class ModalApp : IAsyncDisposable
     /// Deploys this app's functions under <paramref name="name"/> so that <c>Function.FromName</c> and <c>WithApp</c>
     /// reach them after this process has exited. The build output of this process (<see cref="AppContext.BaseDirectory"/>)
     /// is uploaded as a content-addressed artifact and becomes the app's next version (<see cref="Version"/>): calls
-    /// created from now on run on it, calls created before finish on the version they were bound to.
+    /// created from now on run on it, calls created before finish on the version they were bound to. A control plane
+    /// with a registry (<c>--registry</c>) builds the version's worker image from that artifact with buildah (the same
+    /// layout, entrypoint and labels as <c>modal deploy</c>'s <c>PublishContainer</c> image) and records it by digest
+    /// (<see cref="Image"/>).
     /// </summary>
     /// <param name="name">The deployed app's name; defaults to the app's own name.</param>
     /// <param name="options">Connection and mode.</param>

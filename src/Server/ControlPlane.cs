@@ -25,6 +25,7 @@ public sealed class ControlPlane : IAsyncDisposable
     private readonly IControlStore _store;
     private readonly BlobStore _blobs;
     private readonly ContainerControl _containers;
+    private WorkerSocket? _workerSocket;
     private int _disposed;
 
     private ControlPlane(WebApplication app, IControlStore store, BlobStore blobs, ContainerControl containers, Uri url, string? adminEnvPath)
@@ -72,6 +73,12 @@ public sealed class ControlPlane : IAsyncDisposable
         var kubernetes = options.Launcher is null && options.Kubernetes is { } kubernetesOptions
             ? KubernetesLauncher.LoadConfiguration(kubernetesOptions)
             : null;
+        if (options.Launcher is null && options.Podman is not null && options.Kubernetes is not null)
+        {
+            throw new ArgumentException("Podman and Kubernetes are two launchers: set one of ControlPlaneOptions.Podman and Kubernetes.");
+        }
+        // Podman workers have no network: they reach this server over a Unix domain socket mounted into their containers.
+        var workerSocket = options.Launcher is null && options.Podman is { } podman ? WorkerSocket.Create(podman) : null;
         var store = await StoreFactory.OpenAsync(options, cancellationToken).ConfigureAwait(false);
         var blobs = new BlobStore(store, options.BlobDirectory ?? DefaultBlobDirectory(options));
         try
@@ -98,6 +105,10 @@ public sealed class ControlPlane : IAsyncDisposable
                         listen.UseHttps(certificate);
                     }
                 });
+                if (workerSocket is not null)
+                {
+                    kestrel.ListenUnixSocket(workerSocket.Path, listen => listen.Protocols = HttpProtocols.Http2);
+                }
                 kestrel.Limits.MaxRequestBodySize = null;
             });
             builder.Services.AddGrpc(grpc =>
@@ -121,6 +132,11 @@ public sealed class ControlPlane : IAsyncDisposable
                 builder.Services.AddSingleton<IContainerLauncher>(services => new KubernetesLauncher(
                     options.Kubernetes!, kubernetes, services.GetRequiredService<ILogger<KubernetesLauncher>>()));
             }
+            else if (workerSocket is not null)
+            {
+                // Containers run the app version's image, never a stored artifact.
+                builder.Services.AddSingleton<IContainerLauncher>(new PodmanLauncher(options.Podman!, workerSocket.Path));
+            }
             else
             {
                 builder.Services.AddSingleton<IContainerLauncher>(new ArtifactLauncher(
@@ -129,6 +145,7 @@ public sealed class ControlPlane : IAsyncDisposable
             builder.Services.AddSingleton(services => Placement.For(services.GetRequiredService<IContainerLauncher>(), options));
             builder.Services.AddSingleton<TokenAuthority>();
             builder.Services.AddSingleton<AccessControl>();
+            builder.Services.AddSingleton<Images.WorkerImages>();
             builder.Services.AddSingleton<LaunchPolicy>();
             builder.Services.AddSingleton<LogHub>();
             builder.Services.AddSingleton<ServerMetrics>();
@@ -154,16 +171,18 @@ public sealed class ControlPlane : IAsyncDisposable
             metrics.ObserveHeld("cached_specs", () => apps.CachedSpecs);
             metrics.ObserveHeld("watched_calls", () => store.Signals.WatchedCalls);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            workerSocket?.Started();
             string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             // Workers on this machine reach a wildcard listener through loopback.
             var url = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
             // Launches wait for this: a restart with saved inputs must not launch workers before the URL is known.
             containers.SetServerUrl(url.ToString().TrimEnd('/'));
             containers.Nudge();
-            return new ControlPlane(app, store, blobs, containers, url, adminEnvPath);
+            return new ControlPlane(app, store, blobs, containers, url, adminEnvPath) { _workerSocket = workerSocket };
         }
         catch
         {
+            workerSocket?.Dispose();
             blobs.Dispose();
             await store.DisposeAsync().ConfigureAwait(false);
             throw;
@@ -233,5 +252,6 @@ public sealed class ControlPlane : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
         await _store.DisposeAsync().ConfigureAwait(false);
         _blobs.Dispose();
+        _workerSocket?.Dispose();
     }
 }

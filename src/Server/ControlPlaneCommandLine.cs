@@ -64,9 +64,23 @@ public static class ControlPlaneCommandLine
 
     private static readonly Option<string> s_launcher = new("--launcher")
     {
-        Description = "How workers run: process (local processes, sandboxed) or kubernetes (a pod per worker from the app's deployed image; see the --kubernetes-* options).",
+        Description = "How workers run: process (local processes, sandboxed), podman (a container per worker from the app version's image; " +
+            "needs --registry) or kubernetes (a pod per worker from the app's deployed image; see the --kubernetes-* options).",
         DefaultValueFactory = _ => "process",
-        HelpName = "process|kubernetes",
+        HelpName = "process|podman|kubernetes",
+    };
+
+    private static readonly Option<string?> s_registry = new("--registry")
+    {
+        Description = "The registry worker images are pushed to and pulled from (HOST:PORT[/PREFIX]); 'modal deploy' builds each version's image there. " +
+            "A loopback registry (localhost, 127.0.0.1) is reached over plain HTTP.",
+        HelpName = "HOST:PORT",
+    };
+
+    private static readonly Option<string?> s_baseImage = new("--base-image")
+    {
+        Description = "The image worker images start from (a .NET runtime). Default: REGISTRY/modal/dotnet-runtime:VERSION, the .NET version of this server.",
+        HelpName = "IMAGE",
     };
 
     private static readonly Option<double> s_cpuOvercommit = new("--cpu-overcommit")
@@ -138,11 +152,19 @@ public static class ControlPlaneCommandLine
 
     static ControlPlaneCommandLine()
     {
-        s_launcher.AcceptOnlyFromAmong("process", "kubernetes");
+        s_launcher.AcceptOnlyFromAmong("process", "podman", "kubernetes");
         s_cpuOvercommit.Validators.Add(result => CheckPositive(result, result.GetValueOrDefault<double>()));
         s_memoryOvercommit.Validators.Add(result => CheckPositive(result, result.GetValueOrDefault<double>()));
         s_capacityCpu.Validators.Add(result => CheckPositive(result, result.GetValueOrDefault<double?>()));
         s_capacityMemoryMb.Validators.Add(result => CheckPositive(result, result.GetValueOrDefault<double?>()));
+        s_registry.Validators.Add(result =>
+        {
+            string registry = result.GetValueOrDefault<string?>() ?? "";
+            if (registry.Length == 0 || registry.Contains("://", StringComparison.Ordinal) || registry.Any(char.IsWhiteSpace) || registry.StartsWith('/'))
+            {
+                result.AddError($"--registry '{registry}' is not HOST[:PORT][/PREFIX] (no scheme), for example localhost:5000 or registry.example.com/modal.");
+            }
+        });
         s_kubernetesServerUrl.Validators.Add(result =>
         {
             string url = result.GetValueOrDefault<string?>() ?? "";
@@ -162,7 +184,7 @@ public static class ControlPlaneCommandLine
         where TCommand : Command
     {
         ArgumentNullException.ThrowIfNull(command);
-        foreach (var option in new Option[] { s_port, s_database, s_listen, s_blobs, s_tokenId, s_tokenSecret, s_tlsCertificate, s_tlsKey, s_insecure, s_workerBind, s_launcher }
+        foreach (var option in new Option[] { s_port, s_database, s_listen, s_blobs, s_tokenId, s_tokenSecret, s_tlsCertificate, s_tlsKey, s_insecure, s_workerBind, s_launcher, s_registry, s_baseImage }
             .Concat(s_capacityOptions).Concat(s_kubernetesOptions))
         {
             command.Options.Add(option);
@@ -227,6 +249,9 @@ public static class ControlPlaneCommandLine
         MemoryOvercommit = parseResult.GetValue(s_memoryOvercommit),
         CapacityCpu = parseResult.GetValue(s_capacityCpu),
         CapacityMemoryMb = parseResult.GetValue(s_capacityMemoryMb),
+        ImageRegistry = parseResult.GetValue(s_registry),
+        BaseImage = parseResult.GetValue(s_baseImage),
+        Podman = parseResult.GetValue(s_launcher) == "podman" ? new Launching.PodmanLauncherOptions() : null,
         Kubernetes = parseResult.GetValue(s_launcher) == "kubernetes"
             ? new Launching.KubernetesLauncherOptions
             {
@@ -248,13 +273,23 @@ public static class ControlPlaneCommandLine
         }
     }
 
-    /// <summary>The --kubernetes-* options go with --launcher kubernetes, which needs the URL pods reach the server at.</summary>
+    /// <summary>The --kubernetes-* options go with --launcher kubernetes, which needs the URL pods reach the server at; podman needs a registry.</summary>
     private static void CheckLauncher(System.CommandLine.Parsing.CommandResult result)
     {
         // The token as given: a value outside process|kubernetes is the option's own error, reported beside these.
         bool kubernetes = result.GetResult(s_launcher)?.Tokens is [.., { Value: "kubernetes" }];
         var given = s_kubernetesOptions.Where(option => result.GetResult(option) is { Implicit: false }).Select(option => option.Name).ToList();
-        if (!kubernetes && given.Count > 0)
+        bool podman = result.GetResult(s_launcher)?.Tokens is [.., { Value: "podman" }];
+        if (podman && result.GetValue(s_registry) is null)
+        {
+            result.AddError("--launcher podman needs --registry HOST:PORT: containers run the image each app version was deployed with, " +
+                "which 'modal deploy' pushes to that registry (for example --registry localhost:5000).");
+        }
+        else if (result.GetResult(s_baseImage) is { Implicit: false } && result.GetValue(s_registry) is null)
+        {
+            result.AddError("--base-image goes with --registry: give the registry worker images are pushed to.");
+        }
+        else if (!kubernetes && given.Count > 0)
         {
             result.AddError($"{given[0]} applies only to --launcher kubernetes; add --launcher kubernetes or remove {given[0]}.");
         }

@@ -138,7 +138,10 @@ public sealed record ControlPlaneOptions
     /// <summary>The clock of the SQLite store and in-process timers (tests move it); PostgreSQL uses the database's clock.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
-    /// <summary>Starts workers; null uses <see cref="KubernetesLauncher"/> when <see cref="Kubernetes"/> is set, else <see cref="LocalProcessLauncher"/>.</summary>
+    /// <summary>
+    /// Starts workers; null uses <see cref="KubernetesLauncher"/> when <see cref="Kubernetes"/> is set, <see cref="PodmanLauncher"/>
+    /// when <see cref="Podman"/> is, else <see cref="LocalProcessLauncher"/>.
+    /// </summary>
     public IContainerLauncher? Launcher { get; init; }
 
     /// <summary>
@@ -146,6 +149,28 @@ public sealed record ControlPlaneOptions
     /// the control plane owns that launcher and disposes it.
     /// </summary>
     public KubernetesLauncherOptions? Kubernetes { get; init; }
+
+    /// <summary>
+    /// Runs workers as podman containers from their app version's image (<c>--launcher podman</c>) when <see cref="Launcher"/>
+    /// is null; needs <see cref="ImageRegistry"/>, since a version's image is what its containers run.
+    /// </summary>
+    public PodmanLauncherOptions? Podman { get; init; }
+
+    /// <summary>
+    /// The registry worker images are pushed to and pulled from (<c>host[:port][/prefix]</c>, <c>--registry</c>): <c>modal
+    /// deploy</c> builds an app's image there, and a deploy that brings only an artifact gets an image built from it with
+    /// buildah. Null: no images (the process launcher runs artifacts).
+    /// </summary>
+    public string? ImageRegistry { get; init; }
+
+    /// <summary>The image worker images start from (the .NET runtime); null: <c>REGISTRY/modal/dotnet-runtime:VERSION</c> (<see cref="WorkerBaseImage"/>).</summary>
+    public string? BaseImage { get; init; }
+
+    /// <summary>
+    /// The base image in force: <see cref="BaseImage"/>, else <c>REGISTRY/modal/dotnet-runtime:VERSION</c> in <see cref="ImageRegistry"/>
+    /// with the .NET version this server runs on; null without a registry.
+    /// </summary>
+    public string? WorkerBaseImage => BaseImage ?? (ImageRegistry is { } registry ? $"{registry.TrimEnd('/')}/modal/dotnet-runtime:{Environment.Version}" : null);
 
     /// <summary>Adjusts logging after the default (warnings and above to the console); may clear the providers.</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }

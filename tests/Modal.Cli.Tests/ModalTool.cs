@@ -41,10 +41,12 @@ internal static partial class ModalTool
     }
 
     /// <summary>Starts `modal server --port 0 --db FILE` and returns it with the URL it printed.</summary>
-    public static async Task<(Process Server, string Url)> StartServerAsync(string databaseFile)
+    /// <param name="databaseFile">The SQLite file.</param>
+    /// <param name="options">More options of `modal server` (a launcher, a registry).</param>
+    public static async Task<(Process Server, string Url)> StartServerAsync(string databaseFile, params string[] options)
     {
         var server = Process.Start(StartInfo(ToolAssembly,
-            ["server", "--port", "0", "--db", databaseFile, "--token-id", TokenId, "--token-secret", TokenSecret], null))!;
+            ["server", "--port", "0", "--db", databaseFile, "--token-id", TokenId, "--token-secret", TokenSecret, .. options], null))!;
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var seen = new StringBuilder();
         while (await server.StandardOutput.ReadLineAsync(limit.Token) is { } line)

@@ -51,4 +51,23 @@ public sealed class CommandLineTests
         Assert.Contains($"{option} is ", error.Message, StringComparison.Ordinal);
         Assert.Contains("give a positive number", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void The_podman_launcher_takes_a_registry_and_a_base_image_defaulting_to_the_servers_dotnet_version()
+    {
+        var options = ControlPlaneCommandLine.Parse(["--launcher", "podman", "--registry", "localhost:5000"]);
+
+        Assert.NotNull(options.Podman);
+        Assert.Null(options.Kubernetes);
+        Assert.Equal("localhost:5000", options.ImageRegistry);
+        Assert.Equal($"localhost:5000/modal/dotnet-runtime:{Environment.Version}", options.WorkerBaseImage);
+        Assert.Equal("localhost:5000/base:1", ControlPlaneCommandLine.Parse(["--registry", "localhost:5000", "--base-image", "localhost:5000/base:1"]).WorkerBaseImage);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--launcher", "podman" }, "--launcher podman needs --registry HOST:PORT")]
+    [InlineData(new[] { "--registry", "http://localhost:5000" }, "--registry 'http://localhost:5000' is not HOST[:PORT][/PREFIX]")]
+    [InlineData(new[] { "--base-image", "localhost:5000/base:1" }, "--base-image goes with --registry")]
+    public void Image_options_that_cannot_work_are_refused_with_the_fix(string[] arguments, string expected)
+        => Assert.Contains(expected, Assert.Throws<ArgumentException>(() => ControlPlaneCommandLine.Parse(arguments)).Message);
 }

@@ -26,6 +26,7 @@ internal sealed class AppSession : IAsyncDisposable
         AppName = appName;
         Version = created.Version;
         ArtifactDigest = artifactDigest;
+        Image = created.Image;
         FunctionIds = new Dictionary<string, string>(created.FunctionIds, StringComparer.Ordinal);
         Backend = new GrpcBackend(connection, appName, FunctionIds, functions);
         _heartbeat = ephemeral ? Task.Run(() => HeartbeatAsync(_stop.Token)) : Task.CompletedTask;
@@ -46,6 +47,9 @@ internal sealed class AppSession : IAsyncDisposable
 
     /// <summary>The digest of the uploaded build output the app's workers run; empty when none was uploaded (embedded).</summary>
     public string ArtifactDigest { get; }
+
+    /// <summary>The worker image the control plane recorded with the app (by digest); empty when it has none.</summary>
+    public string Image { get; }
 
     /// <summary>Function ids by name.</summary>
     public IReadOnlyDictionary<string, string> FunctionIds { get; }
@@ -73,6 +77,11 @@ internal sealed class AppSession : IAsyncDisposable
             : uploadArtifact
                 ? await ArtifactUploader.UploadAsync(connection, entrypoints, cancellationToken).ConfigureAwait(false)
                 : LaunchSpecs.ForEntrypoints(entrypoints);
+        if (launch is not null && kind == AppKind.Deployed && Hosting.DeployCommand.ImageToDeploy() is { } image)
+        {
+            // modal deploy built this version's image (PublishContainer) and pushed it; the server records it.
+            launch.Image = image;
+        }
         // One key for every attempt: a retry after a lost reply gets the app (or deployed version) the first attempt made.
         var request = new AppCreateRequest { Name = appName, Kind = kind, Launch = launch, IdempotencyKey = GrpcBackend.NewIdempotencyKey() };
         entrypoints ??= [];

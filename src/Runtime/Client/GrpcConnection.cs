@@ -96,12 +96,23 @@ internal sealed class GrpcConnection : IDisposable
                     $"The Modal server URL list '{serverUrls}' has an empty entry{position}. " +
                     "Set MODAL_SERVER_URL (or ModalAppOptions.ServerUrl) to one URL, or to several separated by commas: http://10.0.0.1:50051,http://10.0.0.2:50051.");
             }
+            if (UnixSocket.IsUnixUrl(entry))
+            {
+                // A worker in a container without a network reaches the control plane over a socket mounted into it.
+                var socket = UnixSocket.PathOf(entry) ?? throw new ConnectionException(
+                    $"The Modal server URL '{entry}'{position} names no absolute socket path. Set MODAL_SERVER_URL to unix:/path/to/control.sock.");
+                if (!urls.Contains("unix:" + socket, StringComparer.Ordinal))
+                {
+                    urls.Add("unix:" + socket);
+                }
+                continue;
+            }
             var url = entry.Contains("://", StringComparison.Ordinal) ? entry : "http://" + entry;
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
                 || uri.Host.Length == 0)
             {
                 throw new ConnectionException(
-                    $"The Modal server URL '{entry}'{position} is not an http:// or https:// URL. " +
+                    $"The Modal server URL '{entry}'{position} is not an http://, https:// or unix:/path URL. " +
                     "Set MODAL_SERVER_URL (or ModalAppOptions.ServerUrl) to the address `modal server` prints, or to several separated by commas.");
             }
             var normalized = uri.ToString().TrimEnd('/');

@@ -29,8 +29,10 @@ internal sealed class GrpcEndpoint : IDisposable
             KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
             ConnectTimeout = TimeSpan.FromSeconds(10),
+            ConnectCallback = UnixSocket.PathOf(url) is { } socket ? UnixSocket.Connector(socket) : null,
         };
-        _channel = GrpcChannel.ForAddress(url, new GrpcChannelOptions
+        // Over a Unix domain socket the HTTP/2 authority is a placeholder: the connect callback decides where bytes go.
+        _channel = GrpcChannel.ForAddress(UnixSocket.IsUnixUrl(url) ? "http://localhost" : url, new GrpcChannelOptions
         {
             HttpHandler = handler,
             MaxReceiveMessageSize = 64 * 1024 * 1024,

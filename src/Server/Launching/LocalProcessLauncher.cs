@@ -29,17 +29,7 @@ public sealed class LocalProcessLauncher(ProcessSandbox? sandbox = null) : ICont
             arguments = sandbox.WrapArguments(executable, arguments, request.WorkingDirectory);
             executable = _bubblewrap;
         }
-        var startInfo = new ProcessStartInfo(executable)
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = false,
-        };
-        foreach (string argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
+        var startInfo = CapturedProcess.StartInfo(executable, arguments);
         if (sandbox is not null)
         {
             startInfo.Environment.Clear();
@@ -56,22 +46,17 @@ public sealed class LocalProcessLauncher(ProcessSandbox? sandbox = null) : ICont
         {
             startInfo.Environment[key] = value;
         }
-        var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) request.OnOutputLine(e.Data, false); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) request.OnOutputLine(e.Data, true); };
+        Process process;
         try
         {
-            process.Start();
+            process = CapturedProcess.Start(startInfo, request.OnOutputLine);
         }
         catch (Exception exception)
         {
-            process.Dispose();
             throw new InvalidOperationException(
                 $"Could not start worker '{request.Executable}' for function {request.FunctionName} of app {request.AppName}: {exception.Message}",
                 exception);
         }
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
         return Task.FromResult<IContainerHandle>(new LocalProcessHandle(process));
     }
 

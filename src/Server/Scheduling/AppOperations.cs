@@ -81,7 +81,7 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
         {
             FunctionSpecValidator.Validate(request.Name, spec);
         }
-        var launch = await launchPolicy.ResolveAsync(request.Launch).ConfigureAwait(false);
+        var launch = await launchPolicy.ResolveAsync(request).ConfigureAwait(false);
         if (launch.LaunchesWorkers())
         {
             foreach (var spec in request.Functions)
@@ -101,7 +101,7 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
             ForgetFunctionsOf(created.AppId);
         }
         containers.Nudge();
-        var response = new AppCreateResponse { AppId = created.AppId, Version = created.Version };
+        var response = new AppCreateResponse { AppId = created.AppId, Version = created.Version, Image = launch.Image };
         foreach (var (name, id) in created.FunctionIds)
         {
             response.FunctionIds[name] = id;

@@ -10,16 +10,22 @@ namespace Modal.Server.Security;
 /// process, runs the caller's executable as the caller describes it. Either way, the environment a client gives its
 /// workers cannot reach the .NET runtime, the dynamic loader or the worker's own Modal variables.
 /// </summary>
-internal sealed class LaunchPolicy(ControlPlaneOptions options, ArtifactStore artifacts)
+internal sealed class LaunchPolicy(ControlPlaneOptions options, ArtifactStore artifacts, Images.WorkerImages images)
 {
     private static readonly string[] ReservedPrefixes = ["DOTNET_", "CORECLR_", "COMPlus_", "LD_", "MODAL_"];
     public const int MaxEnvironmentVariables = 256;
     public const int MaxEnvironmentValueLength = 32 * 1024;
 
-    /// <summary>The launch to store for an app created with <paramref name="requested"/>.</summary>
-    public async Task<WorkerLaunchSpec> ResolveAsync(WorkerLaunchSpec? requested)
+    /// <summary>The launch to store for an app created with <paramref name="request"/>, with its worker image (<see cref="Images.WorkerImages"/>).</summary>
+    public async Task<WorkerLaunchSpec> ResolveAsync(AppCreateRequest request)
     {
-        requested ??= new WorkerLaunchSpec();
+        var launch = await ResolveCommandAsync(request.Launch ?? new WorkerLaunchSpec()).ConfigureAwait(false);
+        launch.Image = await images.ImageForAsync(request, launch).ConfigureAwait(false);
+        return launch;
+    }
+
+    private async Task<WorkerLaunchSpec> ResolveCommandAsync(WorkerLaunchSpec requested)
+    {
         CheckEnvironment(requested);
         if (!options.Standalone)
         {
@@ -43,7 +49,6 @@ internal sealed class LaunchPolicy(ControlPlaneOptions options, ArtifactStore ar
         {
             throw Errors.Invalid("AppCreate: launch.entrypoint is set without launch.artifact_digest; name the artifact it is in.");
         }
-        RequestLimits.Optional(requested.Image, "launch.image", "AppCreate");
         return requested;
     }
 

@@ -14,7 +14,7 @@ namespace Modal.Server.Services;
 /// </summary>
 internal sealed class ModalClientService(
     AppOperations apps, CallOperations calls, BlobStore blobs, ArgumentValidator validator, LogHub logs, AccessControl access,
-    ArtifactStore artifacts, TokenAuthority tokens, IControlStore store) : ModalClient.ModalClientBase
+    ArtifactStore artifacts, TokenAuthority tokens, IControlStore store, Images.WorkerImages images) : ModalClient.ModalClientBase
 {
     private static string Require(string value, string field, string rpc) => RequestLimits.Id(value, field, rpc);
 
@@ -296,6 +296,12 @@ internal sealed class ModalClientService(
         AccessControl.RequireClient(AccessControl.Of(context), "ArtifactFilePut");
         await artifacts.PutFileAsync(requestStream, context.CancellationToken).ConfigureAwait(false);
         return new ArtifactFilePutResponse();
+    }
+
+    public override Task<ImageConfigGetResponse> ImageConfigGet(ImageConfigGetRequest request, ServerCallContext context)
+    {
+        AccessControl.RequireClient(AccessControl.Of(context), "ImageConfigGet");
+        return Task.FromResult(images.ImageConfigGet());
     }
 
     public override async Task<TokenCreateResponse> TokenCreate(TokenCreateRequest request, ServerCallContext context)

@@ -322,7 +322,13 @@ public sealed class RetryTests
             ["http://127.0.0.1:5000", "https://replica-2", "http://10.0.0.3:50051"],
             GrpcConnection.ParseServerUrls(" 127.0.0.1:5000 ,https://replica-2:443/, http://10.0.0.3:50051,http://127.0.0.1:5000"));
 
+    [Fact]
+    public void A_unix_socket_url_keeps_its_absolute_path()
+        => Assert.Equal(["unix:/run/modal/control.sock", "http://127.0.0.1:5000"],
+            GrpcConnection.ParseServerUrls("unix:/run/modal/control.sock, unix:///run/modal/control.sock,127.0.0.1:5000"));
+
     [Theory]
+    [InlineData("unix:control.sock", "'unix:control.sock' names no absolute socket path")]
     [InlineData("http://127.0.0.1:5000,ftp://files:21", "'ftp://files:21' (entry 2 of 2")]
     [InlineData("http://127.0.0.1:5000,,http://127.0.0.1:5001", "empty entry (entry 2 of 3")]
     [InlineData("http://127.0.0.1:5000,", "empty entry (entry 2 of 2")]

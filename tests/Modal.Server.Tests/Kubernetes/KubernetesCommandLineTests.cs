@@ -43,7 +43,7 @@ public sealed class KubernetesCommandLineTests
         ControlPlaneCommandLine.AddServer(new RootCommand()).Parse(["--help"]).Invoke(new InvocationConfiguration { Output = output });
 
         string help = output.ToString();
-        foreach (var option in new[] { "--launcher <process|kubernetes>", "--kubeconfig <FILE>", "--kubernetes-context <NAME>", "--kubernetes-in-cluster",
+        foreach (var option in new[] { "--launcher <process|podman|kubernetes>", "--registry <HOST:PORT>", "--base-image <IMAGE>", "--kubeconfig <FILE>", "--kubernetes-context <NAME>", "--kubernetes-in-cluster",
             "--kubernetes-namespace <NAMESPACE>", "--kubernetes-server-url <URL>", "--kubernetes-image-pull-secret <NAME>" })
         {
             Assert.Contains(option, help);
