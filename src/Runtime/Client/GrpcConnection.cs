@@ -193,8 +193,19 @@ internal sealed class GrpcConnection : IDisposable
             {
                 throw Translate(exception, cancellationToken, endpoint);
             }
+            catch (Exception exception) when (exception is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+            {
+                // A write on a client stream (an upload's chunks) surfaces a broken stream or connection as the transport's
+                // own exception, not as an RpcException: an HTTP/2 reset, GOAWAY or ENHANCE_YOUR_CALM, a closed socket.
+                retry ??= NewRetry();
+                await retry.WaitAsync(BrokenInTransit(exception), endpoint, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
+
+    /// <summary>A transport failure as the UNAVAILABLE status it amounts to, for the retry and its final message.</summary>
+    private static RpcException BrokenInTransit(Exception exception)
+        => new(new Status(StatusCode.Unavailable, $"the stream broke in transit ({exception.GetType().Name}: {exception.Message})", exception));
 
     /// <summary>
     /// Whether a failure is worth another try: the control plane unreachable or restarting (UNAVAILABLE), its backlog

@@ -258,6 +258,36 @@ public sealed class RetryTests
     }
 
     [Fact]
+    public async Task An_upload_whose_stream_breaks_with_a_transport_exception_is_retried_not_thrown_raw()
+    {
+        var fake = new FakeControlPlane();
+        using var connection = fake.Connect(s_window, Live);
+        int attempts = 0;
+
+        // What a client-streaming write throws when the server refuses or resets the stream: not an RpcException.
+        string result = await connection.RunAsync<string>((_, _) => ++attempts switch
+        {
+            1 => throw new System.Net.Http.HttpProtocolException(0xb, "The HTTP/2 server reset the stream. HTTP/2 error code 'ENHANCE_YOUR_CALM' (0xb).", null),
+            2 => throw new IOException("The response ended prematurely."),
+            _ => Task.FromResult("stored"),
+        }, CancellationToken.None);
+
+        Assert.Equal(("stored", 3), (result, attempts));
+    }
+
+    [Fact]
+    public async Task An_upload_that_keeps_breaking_in_transit_surfaces_a_ConnectionException_saying_so()
+    {
+        var fake = new FakeControlPlane();
+        using var connection = fake.Connect(TimeSpan.FromMilliseconds(300), Live);
+
+        var exception = await Assert.ThrowsAsync<ConnectionException>(() => connection.RunAsync<string>(
+            (_, _) => throw new IOException("The response ended prematurely."), CancellationToken.None));
+
+        Assert.Contains("the stream broke in transit (IOException: The response ended prematurely.)", exception.Message);
+    }
+
+    [Fact]
     public async Task Cancelling_the_callers_token_ends_the_retries_at_once()
     {
         var fake = new FakeControlPlane { FailBefore = (_, _, _) => FakeControlPlane.ConnectionRefused() };
