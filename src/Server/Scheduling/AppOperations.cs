@@ -237,7 +237,7 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
         return new FunctionUpdateAutoscalerResponse
         {
             MinContainers = effective.MinContainers, MaxContainers = effective.MaxContainers, BufferContainers = effective.BufferContainers,
-            ScaledownWindowSeconds = FunctionLimits.ScaledownWindow(effective).Seconds,
+            ScaledownWindowSeconds = (int)FunctionLimits.ScaledownWindow(effective).TotalSeconds,
         };
     }
 }
