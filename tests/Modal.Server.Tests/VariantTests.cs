@@ -104,6 +104,28 @@ public sealed class VariantTests
     }
 
     [Fact]
+    public async Task A_worker_may_not_make_variants_that_start_containers_in_another_app()
+    {
+        await using var server = await TestServer.StartAsync();
+        var ownSpec = Payloads.Spec();
+        ownSpec.MinContainers = 1;
+        await server.CreateAppAsync(ownSpec, launch: true);
+        var (_, othersId) = await server.CreateAppAsync(Payloads.Spec());
+        var launched = await server.Launcher.NextAsync();
+        await using var worker = server.Worker(launched.ContainerId, launched.ContainerToken);
+        await worker.HelloAsync();
+        var asWorker = new Metadata { { "x-modal-container-id", launched.ContainerId }, { "x-modal-container-token", launched.ContainerToken } };
+
+        var denied = await Assert.ThrowsAsync<RpcException>(() =>
+            server.Client.FunctionGetVariantAsync(Variant(othersId, "warm", o => o.MinContainers = 2), asWorker).ResponseAsync);
+        var allowed = await server.Client.FunctionGetVariantAsync(Variant(othersId, "brief", o => o.TimeoutSeconds = 5), asWorker);
+
+        Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+        Assert.Contains("only without min_containers or buffer_containers", denied.Status.Detail);
+        Assert.Equal(5, allowed.Spec.TimeoutSeconds);
+    }
+
+    [Fact]
     public async Task UpdateAutoscaler_starts_a_container_with_no_input_and_checks_its_settings()
     {
         await using var server = await TestServer.StartAsync();

@@ -279,8 +279,16 @@ internal sealed class ModalClientService(
         string baseId = Require(request.FunctionId, "function_id", "FunctionGetVariant");
         string key = RequestLimits.Name(request.VariantKey, "variant_key", "FunctionGetVariant");
         // Reaching a function is what FunctionGet allows: clients by app name, workers any function (to call it).
+        var principal = AccessControl.Of(context);
         var function = await apps.GetFunctionAsync(baseId).ConfigureAwait(false);
-        AccessControl.CheckFunction(AccessControl.Of(context), function, "FunctionGetVariant", workerOwnAppOnly: false);
+        AccessControl.CheckFunction(principal, function, "FunctionGetVariant", workerOwnAppOnly: false);
+        if (principal.Kind == PrincipalKind.Worker && function.AppId != principal.AppId && request.Overrides is { } overrides
+            && (overrides.MinContainers > 0 || overrides.BufferContainers > 0))
+        {
+            // A worker calls another app's functions from its inputs; containers that start with no call are that app's owner's to ask for.
+            throw Errors.Denied($"FunctionGetVariant: {principal} may make variants of another app's function only without min_containers or " +
+                "buffer_containers, which start containers when no call asks for them.");
+        }
         var variant = await variants.GetOrCreateAsync(function, key, request.Overrides ?? new FunctionOverrides(), request.Parameters, "FunctionGetVariant")
             .ConfigureAwait(false);
         return new FunctionGetVariantResponse { FunctionId = variant.Id, Spec = FunctionSpec.Parser.ParseFrom(variant.Spec), Version = variant.Version };
