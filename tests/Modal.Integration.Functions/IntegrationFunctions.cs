@@ -65,6 +65,24 @@ public static partial class IntegrationFunctions
     [Function]
     public static byte[] EchoBytes(byte[] data) => data;
 
+    /// <summary>The value of an environment variable in the worker.</summary>
+    [Function]
+    public static string? Variable(string name) => Environment.GetEnvironmentVariable(name);
+
+    /// <summary>
+    /// Three times its argument, many at once per container: the target of a spawned map of 100,000 inputs. The input equal to
+    /// <paramref name="slowInput"/> takes 8 s, so that the map is still running when the process that spawned it has exited.
+    /// </summary>
+    [Function(MaxContainers = 2, MaxInputs = 256)]
+    public static async Task<long> Triple(int x, int slowInput, CancellationToken cancellationToken)
+    {
+        if (x == slowInput)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(8), cancellationToken);
+        }
+        return 3L * x;
+    }
+
     /// <summary>Adds after a pause; spawned, then fetched from a second process.</summary>
     [Function]
     public static async Task<int> SlowAdd(int left, int right, CancellationToken cancellationToken)

@@ -70,25 +70,8 @@ public sealed class TransportTests : IDisposable
     }
 
     /// <summary>Runs the functions executable as a client of the TLS server (trusting its certificate) and returns its output.</summary>
-    private async Task<string> RunClientProcessAsync(string url, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(typeof(IntegrationFunctions).Assembly.Location);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        start.Environment["MODAL_SERVER_URL"] = url;
-        start.Environment["MODAL_CA_CERT"] = CertificatePath;
-        start.Environment.Remove("MODAL_WORKER");
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        await process.WaitForExitAsync(limit.Token);
-        Assert.True(process.ExitCode == 0, $"The client process ({string.Join(' ', arguments)}) failed: {await errors}{await output}");
-        return await output;
-    }
+    private Task<string> RunClientProcessAsync(string url, params string[] arguments) =>
+        ClientProcess.RunAsync(url, TimeSpan.FromSeconds(90), new Dictionary<string, string> { ["MODAL_CA_CERT"] = CertificatePath }, arguments);
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 }

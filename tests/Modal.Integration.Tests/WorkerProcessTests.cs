@@ -23,7 +23,8 @@ public sealed class WorkerProcessTests(IntegrationFixture fixture)
         return await task;
     }
 
-    private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan limit)
+    /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="limit"/> passes.</summary>
+    internal static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan limit)
     {
         var deadline = DateTime.UtcNow + limit;
         while (DateTime.UtcNow < deadline)
@@ -234,29 +235,7 @@ public sealed class WorkerProcessTests(IntegrationFixture fixture)
     }
 
     /// <summary>Runs the functions executable as another client of the same control plane and returns its output.</summary>
-    private async Task<string> RunSecondProcessAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(typeof(IntegrationFunctions).Assembly.Location);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        start.Environment["MODAL_SERVER_URL"] = fixture.Server.Url;
-        start.Environment.Remove("MODAL_WORKER");
-        using var client = Process.Start(start)!;
-        var output = client.StandardOutput.ReadToEndAsync();
-        var errors = client.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(s_patience);
-        await client.WaitForExitAsync(limit.Token);
-        Assert.True(client.ExitCode == 0, $"The second process ({string.Join(' ', arguments)}) failed: {await errors}");
-        return await output;
-    }
+    private Task<string> RunSecondProcessAsync(params string[] arguments) => ClientProcess.RunAsync(fixture.Server.Url, s_patience, null, arguments);
 
     [Fact]
     public async Task Function_output_reaches_the_callers_console_prefixed_with_the_function_name()

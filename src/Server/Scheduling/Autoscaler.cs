@@ -8,9 +8,10 @@ namespace Modal.Server.Scheduling;
 internal sealed record ScalePlan(IReadOnlyList<(FunctionLoad Function, int Count)> Launches, IReadOnlyList<(string ContainerId, string Reason)> Stops);
 
 /// <summary>
-/// desired = ceil(work / inputs per container) + buffer while busy, at least min containers and the warm pool, at most
+/// desired = ceil(work / target inputs per container) + buffer while busy, at least min containers and the warm pool, at most
 /// max containers; idle containers past the scaledown window stop. A pure function of the store's load and containers, so
-/// that it is tested without processes. A function of a superseded version of a deployed app gets containers for its
+/// that it is tested without processes. It reads each spec with the function's FunctionUpdateAutoscaler settings laid over
+/// it (<see cref="FunctionLoad.ScalingSpec"/>). A function of a superseded version of a deployed app gets containers for its
 /// remaining work only (no minimum, buffer or warm pool) and stops them as soon as they are idle, so that the old version
 /// drains while new calls go to the new one.
 /// <para>
@@ -44,7 +45,7 @@ internal static class Autoscaler
         var stopping = new HashSet<string>(StringComparer.Ordinal);
         var live = containers.Where(c => !c.StopRequested).ToList();
         var byFunction = live.GroupBy(c => c.FunctionId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
-        var specs = functions.ToDictionary(f => f.FunctionId, f => FunctionSpec.Parser.ParseFrom(f.Spec), StringComparer.Ordinal);
+        var specs = functions.ToDictionary(f => f.FunctionId, f => f.ScalingSpec(), StringComparer.Ordinal);
         // A container of a stopped app (not in the load) is on its way out; it holds the default request until it exits.
         ResourceRequest RequestOf(string functionId) => specs.TryGetValue(functionId, out var spec) ? Placement.RequestOf(spec) : ResourceRequest.Default;
         var ledger = new CapacityLedger(placement);
@@ -64,7 +65,7 @@ internal static class Autoscaler
                 continue;
             }
             long work = function.Ready + function.Running;
-            long perContainer = Math.Max(1, FunctionLimits.InputsPerContainer(spec));
+            long perContainer = Math.Max(1, FunctionLimits.TargetInputsPerContainer(spec));
             long buffer = function.Superseded ? 0 : Math.Max(0, spec.BufferContainers);
             long desired = work == 0 ? 0 : (work + perContainer - 1) / perContainer + buffer;
             desired = Math.Max(desired, keepOf[function.FunctionId]);

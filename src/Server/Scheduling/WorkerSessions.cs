@@ -119,6 +119,7 @@ internal sealed class WorkerSessions(IControlStore store, ControlPlaneOptions op
         {
             AppId = function.AppId, AppName = function.AppName, FunctionId = function.Id, Function = FunctionSpec.Parser.ParseFrom(function.Spec),
             AppVersion = function.Version,
+            Parameters = Google.Protobuf.ByteString.CopyFrom(function.Variant?.Parameters ?? []),
         };
     }
 

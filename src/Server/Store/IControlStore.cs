@@ -72,6 +72,20 @@ internal interface IControlStore : IAsyncDisposable
 
     Task<bool> SetWarmPoolAsync(string functionId, int warmPool);
 
+    /// <summary>
+    /// The variant of a declared function with <see cref="NewVariant.Key"/>: the row already there, unchanged, or else a new row
+    /// made from <paramref name="variant"/> in its base's app and version (its own container pool and autoscaler; deleted with
+    /// the app). Concurrent requests for one key, on any replica, return one row. Null when the base is unknown or is itself a
+    /// variant. Throws <see cref="StoreRejection"/> when a new variant's app is stopped.
+    /// </summary>
+    Task<FunctionRow?> GetOrCreateVariantAsync(NewVariant variant);
+
+    /// <summary>
+    /// Lays <paramref name="update"/> over the function's autoscaler settings in one transaction and returns them all; null when
+    /// the function is unknown. Throws <see cref="StoreRejection"/> (InvalidArgument) when the minimum would pass the maximum.
+    /// </summary>
+    Task<AutoscalerOverride?> UpdateAutoscalerAsync(string functionId, AutoscalerOverride update);
+
     // ---- Calls and inputs ----------------------------------------------------------------------------------------
 
     /// <summary>

@@ -138,6 +138,7 @@ internal sealed class FakeControlPlane
         "FunctionCallFromId" => FunctionCallFromIdRequest.Parser.ParseFrom(bytes),
         "FunctionCallCancel" => FunctionCallCancelRequest.Parser.ParseFrom(bytes),
         "FunctionCallGetDataOut" => FunctionCallGetDataOutRequest.Parser.ParseFrom(bytes),
+        "FunctionGetVariant" => FunctionGetVariantRequest.Parser.ParseFrom(bytes),
         _ => throw new NotSupportedException($"The fake control plane does not answer {method}."),
     };
 
@@ -209,6 +210,8 @@ internal sealed class FakeControlPlane
                 }
             case FunctionCallCancelRequest:
                 return new FunctionCallCancelResponse();
+            case FunctionGetVariantRequest variant:
+                return new FunctionGetVariantResponse { FunctionId = variant.FunctionId + "-variant" };
             default:
                 throw new NotSupportedException(method);
         }

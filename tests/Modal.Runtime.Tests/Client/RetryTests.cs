@@ -66,14 +66,21 @@ public sealed class RetryTests
     }
 
     [Fact]
-    public async Task A_variant_is_refused_with_a_message_before_anything_is_sent()
+    public async Task A_variant_is_made_once_on_the_control_plane_and_its_calls_go_to_its_own_id()
     {
         var fake = new FakeControlPlane();
         using var connection = fake.Connect(s_window, Live);
+        var backend = Backend(connection);
         var variant = s_function.WithVariant(FunctionVariant.None.WithConcurrency(4, null));
-        var refused = await Assert.ThrowsAsync<NotSupportedException>(() => Backend(connection).CallAsync(variant, s_noArguments, CancellationToken.None));
-        Assert.Contains("'F' with maxInputs: 4 runs in InProcess mode only so far", refused.Message);
-        Assert.Empty(fake.Requests);
+
+        await backend.SpawnAsync(variant, s_noArguments, CancellationToken.None);
+        await backend.SpawnAsync(variant, s_noArguments, CancellationToken.None);
+        await backend.SpawnAsync(s_function, s_noArguments, CancellationToken.None);
+
+        var made = Assert.Single(Sent<FunctionGetVariantRequest>(fake, "FunctionGetVariant"));
+        Assert.Equal(("fn-1", "maxInputs: 4", 4), (made.FunctionId, made.VariantKey, made.Overrides.MaxInputs));
+        Assert.False(made.Overrides.HasTimeoutSeconds);
+        Assert.Equal(["fn-1-variant", "fn-1-variant", "fn-1"], Sent<FunctionMapRequest>(fake, "FunctionMap").Select(map => map.FunctionId));
     }
 
     [Fact]
