@@ -11,10 +11,11 @@ internal sealed class InProcessFunction
     private int _runners;
     private int _warmPoolSize;
 
-    public InProcessFunction(IFunctionEntrypoint entrypoint, FunctionDefinition definition, CancellationToken appStopping)
+    public InProcessFunction(IFunctionEntrypoint entrypoint, FunctionDefinition definition, CancellationToken appStopping, ClsPool? pool = null)
     {
         Entrypoint = entrypoint;
         Definition = definition;
+        Pool = pool;
         long concurrency = (long)Math.Max(1, definition.Options.MaxContainers) * Math.Max(1, definition.Options.MaxInputs);
         _slots = concurrency >= int.MaxValue ? null : new SemaphoreSlim((int)concurrency, (int)concurrency);
         if (definition.Kind == FunctionKind.Batched)
@@ -29,6 +30,9 @@ internal sealed class InProcessFunction
 
     public string Name => Definition.Name;
 
+    /// <summary>The containers (instances) of a <c>[Cls]</c> parameter set; null for a function.</summary>
+    public ClsPool? Pool { get; }
+
     /// <summary>Groups inputs into batches; only for <c>[Batched]</c> functions.</summary>
     public BatchDispatcher? Batcher { get; }
 
@@ -41,7 +45,7 @@ internal sealed class InProcessFunction
         get
         {
             int warm = Math.Min(Math.Max(WarmPoolSize, Definition.Options.MinContainers), Math.Max(1, Definition.Options.MaxContainers));
-            return new(Volatile.Read(ref _backlog), Math.Max(Volatile.Read(ref _runners), warm));
+            return new(Volatile.Read(ref _backlog), Math.Max(Math.Max(Volatile.Read(ref _runners), warm), Pool?.Containers ?? 0));
         }
     }
 
@@ -75,7 +79,7 @@ internal sealed class InProcessFunction
             {
                 return await RunAttemptAsync(invoke, inputs, cancellationToken).ConfigureAwait(false);
             }
-            catch (ModalException failure) when (failure is RemoteFunctionException or FunctionTimeoutException
+            catch (ModalException failure) when (failure is RemoteFunctionException { RemoteType: not RemoteFailures.InitFailureType } or FunctionTimeoutException
                                                  && retryNumber <= policy.MaxRetries && !cancellationToken.IsCancellationRequested)
             {
                 // Retried below, after the policy's backoff.
@@ -153,6 +157,11 @@ internal sealed class InProcessFunction
             // as a remote worker that does not stop is killed.
             Abandon(attempt);
             throw RemoteFailures.Timeout(Definition);
+        }
+        catch (ClsInitFailure initFailure)
+        {
+            // Not the input's own failure: it is not retried, and it reads as the control plane reports it.
+            throw initFailure.Failure;
         }
         catch (Exception exception) when (exception is InvalidInputException or NotFoundException or PayloadException)
         {
