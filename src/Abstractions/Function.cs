@@ -78,6 +78,27 @@ public abstract class Function
         return Backend.KeepWarmAsync(Reference, warmPoolSize, cancellationToken);
     }
 
+    /// <summary>
+    /// Changes the autoscaler of this function (Modal's <c>update_autoscaler</c>): each argument given replaces the declared
+    /// value (and earlier updates); null keeps it. It applies to what this handle reaches: a variant's own pool, or the
+    /// running or deployed version of the function the handle resolves to, until that version is gone (a redeploy starts
+    /// from the new version's declared options).
+    /// </summary>
+    /// <param name="minContainers">Containers kept running even with no input (0 or more).</param>
+    /// <param name="maxContainers">The most containers at once (1 or more).</param>
+    /// <param name="bufferContainers">Idle containers kept beyond the demand while busy (0 or more).</param>
+    /// <param name="scaledownWindowSeconds">Seconds an idle container lives (1 to 86400).</param>
+    /// <param name="cancellationToken">Stops the request.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is out of its range, or <paramref name="minContainers"/> is above
+    /// <paramref name="maxContainers"/>.</exception>
+    /// <exception cref="ArgumentException">The minimum would be above the maximum once laid over the function's current settings.</exception>
+    public Task UpdateAutoscalerAsync(int? minContainers = null, int? maxContainers = null, int? bufferContainers = null,
+        int? scaledownWindowSeconds = null, CancellationToken cancellationToken = default)
+    {
+        FunctionVariant.CheckAutoscaler(minContainers, maxContainers, bufferContainers, scaledownWindowSeconds);
+        return Backend.UpdateAutoscalerAsync(Reference, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cancellationToken);
+    }
+
     /// <inheritdoc />
     public override string ToString() => $"Function {Reference.AppName ?? Reference.Definition?.DefaultAppName ?? "?"}/{Name}";
 

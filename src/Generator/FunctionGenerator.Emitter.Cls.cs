@@ -193,6 +193,14 @@ public sealed partial class FunctionGenerator
                 _writer.Line($"public global::System.Threading.Tasks.Task<global::Modal.FunctionStats> GetCurrentStatsAsync({Token})");
                 _writer.Line("    => global::Modal.ModalBackend.Current.GetCurrentStatsAsync(this.Reference, cancellationToken);");
                 _writer.Line();
+                _writer.Line("/// <summary>Changes the autoscaler of this parameter set's pool (Modal's <c>update_autoscaler</c>); a null argument keeps the current value.</summary>");
+                _writer.Line("public global::System.Threading.Tasks.Task UpdateAutoscalerAsync(int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, " +
+                    $"int? scaledownWindowSeconds = null, {Token})");
+                // Every method handle reaches the same pool; the first one's checks the arguments as a function handle does.
+                _writer.Line(_cls.Methods.Count > 0
+                    ? $"    => this.{_cls.Methods[0].PropertyName}.UpdateAutoscalerAsync(minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cancellationToken);"
+                    : "    => global::Modal.ModalBackend.Current.UpdateAutoscalerAsync(this.Reference, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cancellationToken);");
+                _writer.Line();
                 _writer.Line("/// <summary>This instance with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>");
                 _writer.Line("public Instance WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, " +
                     "int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, " +

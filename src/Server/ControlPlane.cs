@@ -126,6 +126,7 @@ public sealed class ControlPlane : IAsyncDisposable
             builder.Services.AddSingleton<WorkerSessions>();
             builder.Services.AddSingleton<ContainerControl>();
             builder.Services.AddSingleton<AppOperations>();
+            builder.Services.AddSingleton<FunctionVariants>();
             builder.Services.AddSingleton<CallOperations>();
             builder.Services.AddSingleton<ArgumentValidator>();
             builder.Services.AddHostedService<Dispatcher>();

@@ -120,6 +120,10 @@ public static partial class TestFunctions
     [Function(MaxContainers = 1)]
     public static Task Hold(int milliseconds, CancellationToken cancellationToken) => Task.Delay(milliseconds, cancellationToken);
 
+    /// <summary>The value of an environment variable in the process that runs the input (MODAL_CONTAINER_ID names its container).</summary>
+    [Function]
+    public static string? Variable(string name) => Environment.GetEnvironmentVariable(name);
+
     /// <summary>Keeps no state; a target for <c>KeepWarmAsync</c> that no other test uses.</summary>
     [Function]
     public static int Warmable(int x) => x;

@@ -82,6 +82,8 @@ public sealed class AppResolutionTests
         public Task<IReadOnlyList<InputInfo>> GetCallGraphAsync(string functionCallId, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<FunctionStats> GetCurrentStatsAsync(FunctionReference function, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task KeepWarmAsync(FunctionReference function, int warmPoolSize, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task UpdateAutoscalerAsync(FunctionReference function, int? minContainers, int? maxContainers, int? bufferContainers,
+            int? scaledownWindowSeconds, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<string> SpawnMapAsync(FunctionReference function, IAsyncEnumerable<ReadOnlyMemory<byte>> inputs, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<int> GetCallInputCountAsync(string functionCallId, CancellationToken cancellationToken) => throw new NotSupportedException();
         public IAsyncEnumerable<MapOutput> GetCallOutputsAsync(string functionCallId, CancellationToken cancellationToken) => throw new NotSupportedException();

@@ -71,8 +71,20 @@ public sealed partial record FunctionVariant
     /// <summary>True when nothing is overridden.</summary>
     public bool IsEmpty => this == None;
 
-    /// <summary>A text that is equal for equal variants and tells different ones apart (a pool's name).</summary>
-    public string Key => ToString();
+    /// <summary>
+    /// A text that is equal for equal variants and tells different ones apart (a pool's name, the control plane's variant key):
+    /// <see cref="ToString"/>, or its SHA-256 when that is longer than 256 characters or holds control characters.
+    /// </summary>
+    public string Key
+    {
+        get
+        {
+            var text = ToString();
+            return text.Length <= 256 && !text.Any(char.IsControl)
+                ? text
+                : "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+        }
+    }
 
     /// <summary>The overrides as named arguments (<c>timeoutSeconds: 1, maxInputs: 4</c>); "no overrides" for none.</summary>
     public override string ToString()
@@ -87,7 +99,9 @@ public sealed partial record FunctionVariant
         }
         Add("parameters", ParametersText is null ? null : "(" + ParametersText + ")");
         Add("timeoutSeconds", TimeoutSeconds);
-        Add("retries", Retries);
+        Add("retries", Retries is { } policy
+            ? string.Create(CultureInfo.InvariantCulture, $"{policy.MaxRetries}x{policy.InitialDelayMs}ms*{policy.BackoffCoefficient}<={policy.MaxDelayMs}ms")
+            : null);
         Add("minContainers", MinContainers);
         Add("maxContainers", MaxContainers);
         Add("bufferContainers", BufferContainers);
@@ -95,7 +109,9 @@ public sealed partial record FunctionVariant
         Add("cpu", Cpu);
         Add("memoryMb", MemoryMb);
         Add("gpu", Gpu);
-        Add("environment", Environment?.TrimEnd('\n').Replace('\n', ';'));
+        // Escaped, so that no two environments read the same: "A=1;B=2" is two variables, "A=1\;B=2" one.
+        Add("environment", Environment?.Replace("\\", "\\\\", StringComparison.Ordinal).Replace(";", "\\;", StringComparison.Ordinal)
+            .TrimEnd('\n').Replace('\n', ';'));
         Add("maxInputs", MaxInputs);
         Add("targetInputs", TargetInputs);
         Add("batch", Batch);
@@ -189,6 +205,23 @@ public sealed partial record FunctionVariant
         return this with { Batch = new BatchOptions(maxBatchSize, waitMs) };
     }
 
+    /// <summary>Checks the arguments of <c>UpdateAutoscalerAsync</c> against the ranges of the attribute's options.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is out of its range, or the minimum is above the maximum.</exception>
+    internal static void CheckAutoscaler(int? minContainers, int? maxContainers, int? bufferContainers, int? scaledownWindowSeconds)
+    {
+        InRange(minContainers, 0, 10_000, nameof(minContainers));
+        InRange(maxContainers, 1, 10_000, nameof(maxContainers));
+        InRange(bufferContainers, 0, 10_000, nameof(bufferContainers));
+        InRange(scaledownWindowSeconds, 1, 86_400, nameof(scaledownWindowSeconds));
+        if (minContainers > maxContainers)
+        {
+            throw new ArgumentOutOfRangeException(nameof(minContainers), minContainers,
+                $"minContainers ({minContainers}) is greater than maxContainers ({maxContainers}); lower minContainers or raise maxContainers.");
+        }
+    }
+
+    private static readonly string[] ReservedPrefixes = ["DOTNET_", "CORECLR_", "COMPlus_", "LD_", "MODAL_"];
+
     private static void InRange(int? value, int minimum, int maximum, string name)
     {
         if (value is { } number && (number < minimum || number > maximum))
@@ -215,10 +248,10 @@ public sealed partial record FunctionVariant
             {
                 throw new ArgumentException($"Environment variable '{name}' is not valid: a name is non-empty without '=' or a line break, and a value is a single line.", "environment");
             }
-            if (name.StartsWith("DOTNET_", StringComparison.OrdinalIgnoreCase) || name.StartsWith("CORECLR_", StringComparison.OrdinalIgnoreCase)
-                || name.StartsWith("LD_", StringComparison.OrdinalIgnoreCase))
+            if (ReservedPrefixes.FirstOrDefault(prefix => name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) is { } reserved)
             {
-                throw new ArgumentException($"Environment variable '{name}' cannot be set on a variant: DOTNET_*, CORECLR_* and LD_* variables control the runtime and loader of the worker.", "environment");
+                throw new ArgumentException($"Environment variable '{name}' cannot be set on a variant: {reserved}* variables belong to the runtime, " +
+                    "the loader or Modal (DOTNET_*, CORECLR_*, COMPlus_*, LD_* and MODAL_* control the worker).", "environment");
             }
             merged[name] = value;
         }

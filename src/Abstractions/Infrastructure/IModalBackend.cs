@@ -72,4 +72,11 @@ public interface IModalBackend
 
     /// <summary>Keeps that many containers warm.</summary>
     Task KeepWarmAsync(FunctionReference function, int warmPoolSize, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Lays the given autoscaler settings (each checked against its range) over the function's; null keeps a setting. Throws
+    /// <see cref="ArgumentException"/> when the minimum would be above the maximum.
+    /// </summary>
+    Task UpdateAutoscalerAsync(FunctionReference function, int? minContainers, int? maxContainers, int? bufferContainers, int? scaledownWindowSeconds,
+        CancellationToken cancellationToken);
 }

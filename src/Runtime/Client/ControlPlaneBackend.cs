@@ -124,6 +124,11 @@ internal sealed class ControlPlaneBackend : IModalBackend, IAsyncDisposable
     public Task KeepWarmAsync(FunctionReference function, int warmPoolSize, CancellationToken cancellationToken)
         => _session.Backend.KeepWarmAsync(function, warmPoolSize, cancellationToken);
 
+    /// <inheritdoc />
+    public Task UpdateAutoscalerAsync(FunctionReference function, int? minContainers, int? maxContainers, int? bufferContainers,
+        int? scaledownWindowSeconds, CancellationToken cancellationToken)
+        => _session.Backend.UpdateAutoscalerAsync(function, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cancellationToken);
+
     /// <summary>One heartbeat of the app, within <paramref name="cancellationToken"/>: whether the control plane answers.</summary>
     public Task ProbeAsync(CancellationToken cancellationToken) => _session.ProbeAsync(cancellationToken);
 

@@ -25,13 +25,15 @@ internal sealed class GrpcBackend : IModalBackend
     private readonly GrpcConnection _connection;
     private readonly PayloadCodec _codec;
     private readonly IReadOnlyDictionary<string, string> _runningFunctionIds;
-    private readonly ConcurrentDictionary<(string App, string Function, int? Version), string> _functionIds = new();
+    /// <summary>Function ids by app, name, pinned version and variant key ("" for the function itself).</summary>
+    private readonly ConcurrentDictionary<(string App, string Function, int? Version, string Variant), string> _functionIds = new();
 
     /// <summary>
-    /// Function ids looked up by name without a version, with their app and name: their calls ask the control plane for
-    /// the newest version (<c>newest_version</c>), so that a redeploy reaches this process's next call.
+    /// Function ids looked up by name without a version (and their variants), with their app, name and variant key: their
+    /// calls ask the control plane for the newest version (<c>newest_version</c>), so that a redeploy reaches this process's
+    /// next call.
     /// </summary>
-    private readonly ConcurrentDictionary<string, (string App, string Function)> _followNewest = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (string App, string Function, string Variant)> _followNewest = new(StringComparer.Ordinal);
     private readonly HashSet<FunctionDefinition> _runningFunctions;
     private readonly int _runningAppVersion;
 
@@ -368,6 +370,27 @@ internal sealed class GrpcBackend : IModalBackend
     }
 
     /// <inheritdoc />
+    public async Task UpdateAutoscalerAsync(FunctionReference function, int? minContainers, int? maxContainers, int? bufferContainers,
+        int? scaledownWindowSeconds, CancellationToken cancellationToken)
+    {
+        var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
+        var request = new FunctionUpdateAutoscalerRequest { FunctionId = functionId };
+        if (minContainers is { } min) request.MinContainers = min;
+        if (maxContainers is { } max) request.MaxContainers = max;
+        if (bufferContainers is { } buffer) request.BufferContainers = buffer;
+        if (scaledownWindowSeconds is { } window) request.ScaledownWindowSeconds = window;
+        try
+        {
+            await _connection.CallAsync((e, o) => e.Client.FunctionUpdateAutoscalerAsync(request, o), cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidInputException refused)
+        {
+            // Settings that do not fit the function's current ones (a minimum above its maximum) are the caller's arguments.
+            throw new ArgumentException($"UpdateAutoscalerAsync on '{function.Name}': {refused.Message}", refused);
+        }
+    }
+
+    /// <inheritdoc />
     public async Task KeepWarmAsync(FunctionReference function, int warmPoolSize, CancellationToken cancellationToken)
     {
         var functionId = await ResolveAsync(function, cancellationToken).ConfigureAwait(false);
@@ -392,26 +415,56 @@ internal sealed class GrpcBackend : IModalBackend
         }
     }
 
+    /// <summary>The function id a reference calls: the function's, or its variant's (made on the control plane at first use).</summary>
     private async Task<string> ResolveAsync(FunctionReference function, CancellationToken cancellationToken)
     {
-        if (function.Variant is { } variant)
+        var (baseId, appName, version) = await ResolveDeclaredAsync(function, cancellationToken).ConfigureAwait(false);
+        if (function.Variant is not { } variant)
         {
-            throw new NotSupportedException(
-                $"'{function.Name}' with {variant} runs in InProcess mode only so far: a variant (WithOptions, WithConcurrency, WithBatching) " +
-                "needs a container pool of its own on the control plane, which it does not have yet. Call the function without the variant, " +
-                "or declare the options on its [Function] attribute.");
+            return baseId;
         }
-        var appName = function.ResolveAppName(this);
-        if (appName == RunningAppName && function.Version is null && _runningFunctionIds.TryGetValue(function.Name, out var runningId))
-        {
-            return runningId;
-        }
-        // A deployed version's worker calls its own app's functions in that same version.
-        int? version = function.Version ?? (appName == RunningAppName && _runningAppVersion > 0 ? _runningAppVersion : null);
-        var key = (appName, function.Name, version);
+        var key = (appName, function.Name, version, variant.Key);
         if (_functionIds.TryGetValue(key, out var cached))
         {
             return cached;
+        }
+        var request = new FunctionGetVariantRequest { FunctionId = baseId, VariantKey = variant.Key, Overrides = FunctionSpecs.Overrides(variant) };
+        if (variant.Parameters is not null)
+        {
+            // A [Cls] parameter set: the control plane hands it to each of the variant's workers, which create their instance with it.
+            request.Parameters = Google.Protobuf.ByteString.CopyFrom(variant.ParameterPayload.Span);
+        }
+        FunctionGetVariantResponse response;
+        try
+        {
+            response = await _connection.CallAsync((e, o) => e.Client.FunctionGetVariantAsync(request, o), cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidInputException refused)
+        {
+            throw new ArgumentException($"'{function.Name}' with {variant} does not fit the function on the control plane: {refused.Message}", refused);
+        }
+        if (FollowsNewest(baseId))
+        {
+            _followNewest[response.FunctionId] = (appName, function.Name, variant.Key);
+        }
+        _functionIds[key] = response.FunctionId;
+        return response.FunctionId;
+    }
+
+    /// <summary>The id of the function a reference names (without its variant), with the app and the pinned version it was looked up in.</summary>
+    private async Task<(string FunctionId, string AppName, int? Version)> ResolveDeclaredAsync(FunctionReference function, CancellationToken cancellationToken)
+    {
+        var appName = function.ResolveAppName(this);
+        if (appName == RunningAppName && function.Version is null && _runningFunctionIds.TryGetValue(function.Name, out var runningId))
+        {
+            return (runningId, appName, null);
+        }
+        // A deployed version's worker calls its own app's functions in that same version.
+        int? version = function.Version ?? (appName == RunningAppName && _runningAppVersion > 0 ? _runningAppVersion : null);
+        var key = (appName, function.Name, version, "");
+        if (_functionIds.TryGetValue(key, out var cached))
+        {
+            return (cached, appName, version);
         }
         FunctionGetResponse response;
         try
@@ -430,10 +483,10 @@ internal sealed class GrpcBackend : IModalBackend
         }
         if (version is null)
         {
-            _followNewest[response.FunctionId] = (appName, function.Name);
+            _followNewest[response.FunctionId] = (appName, function.Name, "");
         }
         _functionIds[key] = response.FunctionId;
-        return response.FunctionId;
+        return (response.FunctionId, appName, version);
     }
 
     /// <summary>Whether calls of this function id ask for the newest version (it was looked up by name without a version).</summary>
@@ -446,7 +499,7 @@ internal sealed class GrpcBackend : IModalBackend
             && _followNewest.TryGetValue(request.FunctionId, out var name))
         {
             _followNewest[response.FunctionId] = name;
-            _functionIds[(name.App, name.Function, null)] = response.FunctionId;
+            _functionIds[(name.App, name.Function, null, name.Variant)] = response.FunctionId;
         }
     }
 

@@ -307,6 +307,16 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
         return Task.CompletedTask;
     }
 
+    /// <inheritdoc />
+    public Task UpdateAutoscalerAsync(FunctionReference function, int? minContainers, int? maxContainers, int? bufferContainers,
+        int? scaledownWindowSeconds, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        // No containers start or stop in this process: the minimum counts as warm runners, the maximum bounds the slots.
+        Resolve(function).UpdateAutoscaler(minContainers, maxContainers);
+        return Task.CompletedTask;
+    }
+
     /// <summary>
     /// Stops the app: every running or waiting input is cancelled and ends as Terminated, then every [Cls] container
     /// stops gracefully (its [Exit] runs).

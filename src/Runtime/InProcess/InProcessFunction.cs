@@ -1,23 +1,25 @@
 namespace Modal.InProcess;
 
 /// <summary>
-/// One function as the in-process mode runs it: a concurrency gate of <c>MaxContainers * MaxInputs</c> slots,
+/// One function as the in-process mode runs it: a concurrency gate of <c>MaxContainers * MaxInputs</c> slots (the maximum as
+/// <c>UpdateAutoscalerAsync</c> last set it),
 /// the backlog and runner counts, and the retry and timeout policy around each attempt.
 /// </summary>
 internal sealed class InProcessFunction
 {
-    private readonly SemaphoreSlim? _slots;
+    private readonly SlotGate _slots;
     private int _backlog;
     private int _runners;
     private int _warmPoolSize;
+    private (int Min, int Max) _containers;
 
     public InProcessFunction(IFunctionEntrypoint entrypoint, FunctionDefinition definition, CancellationToken appStopping, ClsPool? pool = null)
     {
         Entrypoint = entrypoint;
         Definition = definition;
         Pool = pool;
-        long concurrency = (long)Math.Max(1, definition.Options.MaxContainers) * Math.Max(1, definition.Options.MaxInputs);
-        _slots = concurrency >= int.MaxValue ? null : new SemaphoreSlim((int)concurrency, (int)concurrency);
+        _containers = (definition.Options.MinContainers, definition.Options.MaxContainers);
+        _slots = new SlotGate(Slots(definition.Options.MaxContainers));
         if (definition.Kind == FunctionKind.Batched)
         {
             Batcher = new BatchDispatcher(this, definition.Options.Batch ?? new BatchOptions(1, 0), appStopping);
@@ -44,7 +46,12 @@ internal sealed class InProcessFunction
     {
         get
         {
-            int warm = Math.Min(Math.Max(WarmPoolSize, Definition.Options.MinContainers), Math.Max(1, Definition.Options.MaxContainers));
+            (int Min, int Max) containers;
+            lock (_slots)
+            {
+                containers = _containers;
+            }
+            int warm = Math.Min(Math.Max(WarmPoolSize, containers.Min), Math.Max(1, containers.Max));
             return new(Volatile.Read(ref _backlog), Math.Max(Math.Max(Volatile.Read(ref _runners), warm), Pool?.Containers ?? 0));
         }
     }
@@ -54,6 +61,30 @@ internal sealed class InProcessFunction
         get => Volatile.Read(ref _warmPoolSize);
         set => Volatile.Write(ref _warmPoolSize, value);
     }
+
+    /// <summary>
+    /// Lays autoscaler settings over the declared ones, as the control plane does: the minimum counts as warm runners, the
+    /// maximum bounds the slots (containers times inputs per container). Buffer containers and the scaledown window have
+    /// nothing to act on in this process; they are checked only.
+    /// </summary>
+    /// <exception cref="ArgumentException">The minimum would be above the maximum.</exception>
+    public void UpdateAutoscaler(int? minContainers, int? maxContainers)
+    {
+        lock (_slots)
+        {
+            var (min, max) = (minContainers ?? _containers.Min, maxContainers ?? _containers.Max);
+            if (min > max)
+            {
+                throw new ArgumentException(
+                    $"UpdateAutoscalerAsync on '{Name}': min_containers would be {min} and max_containers {max}; the minimum cannot be above the " +
+                    "maximum. Lower minContainers or raise maxContainers (both may be set in one update).");
+            }
+            _containers = (min, max);
+            _slots.SetLimit(Slots(max));
+        }
+    }
+
+    private long Slots(int maxContainers) => (long)Math.Max(1, maxContainers) * Math.Max(1, Definition.Options.MaxInputs);
 
     /// <summary>
     /// Runs <paramref name="invoke"/> on the thread pool, each attempt in a slot of its own: an attempt gets a token
@@ -109,14 +140,7 @@ internal sealed class InProcessFunction
         Interlocked.Increment(ref _backlog);
         try
         {
-            if (_slots is null)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-            else
-            {
-                await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
+            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -128,7 +152,7 @@ internal sealed class InProcessFunction
     private void Exit()
     {
         Interlocked.Decrement(ref _runners);
-        _slots?.Release();
+        _slots.Release();
     }
 
     private async Task<T> RunAttemptAsync<T>(Func<CancellationToken, Task<T>> invoke, IReadOnlyList<InputRecord>? inputs, CancellationToken cancellationToken)

@@ -16,7 +16,11 @@ internal static class FunctionSpecValidator
     public const int MaxBatchWaitMs = 60_000;
     public const int MaxRetriesLimit = 10;
 
-    public static void Validate(string appName, FunctionSpec spec)
+    /// <summary>INVALID_ARGUMENT naming the app, the function, the field and its range when a field is out of range.</summary>
+    /// <param name="appName">The app the spec belongs to.</param>
+    /// <param name="spec">A declared function's spec, or a variant's (its base's with the overrides laid over it).</param>
+    /// <param name="rpc">The request that brought the spec, for the messages of the environment check.</param>
+    public static void Validate(string appName, FunctionSpec spec, string rpc = "AppCreate")
     {
         string name = spec.Name;
         void Range(string field, double value, double min, double max)
@@ -36,6 +40,7 @@ internal static class FunctionSpecValidator
         Range("buffer_containers", spec.BufferContainers, 0, MaxContainersLimit);
         Range("scaledown_window_seconds", spec.ScaledownWindowSeconds, 0, MaxTimeoutSeconds);
         Range("max_inputs", spec.MaxInputs, 0, MaxInputsLimit);
+        Range("target_inputs", spec.TargetInputs, 0, Math.Max(1, spec.MaxInputs));
         Range("parameter_count", spec.ParameterCount, 0, 1_000);
         Range("cpu", spec.Cpu, 0, 1_024);
         Range("memory_mb", spec.MemoryMb, 0, 16 * 1024 * 1024);
@@ -64,6 +69,7 @@ internal static class FunctionSpecValidator
         {
             throw Errors.Invalid($"App '{appName}', function '{name}' has batch options but is not batched (kind {spec.Kind}).");
         }
+        WorkerEnvironment.Check(spec.Environment, $"the environment of function '{name}' of app '{appName}'", rpc);
         if (!Enum.IsDefined(spec.Kind))
         {
             throw Errors.Invalid($"App '{appName}', function '{name}': kind {(int)spec.Kind} is unknown.");

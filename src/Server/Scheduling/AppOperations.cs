@@ -212,4 +212,32 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
         }
         containers.Nudge();
     }
+
+    /// <summary>Lays the request's settings over the function's autoscaler (each in range; the minimum not above the maximum).</summary>
+    public async Task<FunctionUpdateAutoscalerResponse> UpdateAutoscalerAsync(FunctionRow function, FunctionUpdateAutoscalerRequest request)
+    {
+        const string Rpc = "FunctionUpdateAutoscaler";
+        int? Field(bool has, int value, string field, int min, int max)
+        {
+            if (!has)
+            {
+                return null;
+            }
+            RequestLimits.Range(value, min, max, field, Rpc);
+            return value;
+        }
+        var update = new AutoscalerOverride(
+            Field(request.HasMinContainers, request.MinContainers, "min_containers", 0, FunctionSpecValidator.MaxContainersLimit),
+            Field(request.HasMaxContainers, request.MaxContainers, "max_containers", 1, FunctionSpecValidator.MaxContainersLimit),
+            Field(request.HasBufferContainers, request.BufferContainers, "buffer_containers", 0, FunctionSpecValidator.MaxContainersLimit),
+            Field(request.HasScaledownWindowSeconds, request.ScaledownWindowSeconds, "scaledown_window_seconds", 1, FunctionSpecValidator.MaxTimeoutSeconds));
+        var settings = await store.UpdateAutoscalerAsync(function.Id, update).ConfigureAwait(false) ?? throw FunctionNotFound(function.Id);
+        containers.Nudge();
+        var effective = settings.ApplyTo(FunctionSpec.Parser.ParseFrom(function.Spec));
+        return new FunctionUpdateAutoscalerResponse
+        {
+            MinContainers = effective.MinContainers, MaxContainers = effective.MaxContainers, BufferContainers = effective.BufferContainers,
+            ScaledownWindowSeconds = (int)FunctionLimits.ScaledownWindow(effective).TotalSeconds,
+        };
+    }
 }

@@ -7,10 +7,11 @@ namespace Modal.Server.Scheduling;
 internal sealed record ScalePlan(IReadOnlyList<(FunctionLoad Function, int Count)> Launches, IReadOnlyList<(string ContainerId, string Reason)> Stops);
 
 /// <summary>
-/// desired = ceil(work / inputs per container) + buffer while busy, at least min containers and the warm pool, at most
+/// desired = ceil(work / target inputs per container) + buffer while busy, at least min containers and the warm pool, at most
 /// max containers; idle containers past the scaledown window stop. At the total cap, a function short of containers
 /// takes the place of idle containers of other functions (beyond their minimum and warm pool). A pure function of
-/// the store's load and containers, so that it is tested without processes. A function of a superseded version of a
+/// the store's load and containers, so that it is tested without processes. It reads each spec with the function's
+/// FunctionUpdateAutoscaler settings laid over it (<see cref="FunctionLoad.ScalingSpec"/>). A function of a superseded version of a
 /// deployed app gets containers for its remaining work only (no minimum, buffer or warm pool) and stops them as soon as
 /// they are idle, so that the old version drains while new calls go to the new one. At most <c>maxStarting</c> containers are
 /// starting (launched, no hello yet) at once: starts compete for the same cores, and a storm of them makes every one
@@ -31,19 +32,19 @@ internal static class Autoscaler
         var keepOf = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var function in functions)
         {
-            var spec = FunctionSpec.Parser.ParseFrom(function.Spec);
+            var spec = function.ScalingSpec();
             keepOf[function.FunctionId] = function.Superseded ? 0 : Math.Max(spec.MinContainers, function.WarmPool);
         }
         foreach (var function in functions)
         {
-            var spec = FunctionSpec.Parser.ParseFrom(function.Spec);
+            var spec = function.ScalingSpec();
             var mine = byFunction.GetValueOrDefault(function.FunctionId) ?? [];
             if (!WorkerLaunchSpec.Parser.ParseFrom(function.Launch).LaunchesWorkers())
             {
                 continue;
             }
             long work = function.Ready + function.Running;
-            long perContainer = Math.Max(1, FunctionLimits.InputsPerContainer(spec));
+            long perContainer = Math.Max(1, FunctionLimits.TargetInputsPerContainer(spec));
             long buffer = function.Superseded ? 0 : Math.Max(0, spec.BufferContainers);
             long desired = work == 0 ? 0 : (work + perContainer - 1) / perContainer + buffer;
             desired = Math.Max(desired, keepOf[function.FunctionId]);

@@ -86,16 +86,19 @@ internal sealed class ContainerControl(
             throw;
         }
         metrics.ContainersLaunched.Add(1);
-        var environment = new Dictionary<string, string>(launch.Environment, StringComparer.Ordinal)
+        // The app's variables, then the function's own (a variant's `environment`), then the worker's Modal variables.
+        var environment = new Dictionary<string, string>(launch.Environment, StringComparer.Ordinal);
+        foreach (var (name, value) in spec.Environment)
         {
-            ["MODAL_WORKER"] = "1",
-            ["MODAL_SERVER_URL"] = await ServerUrlListAsync(url).ConfigureAwait(false),
-            ["MODAL_CONTAINER_ID"] = container.Id,
-            ["MODAL_CONTAINER_TOKEN"] = token,
-            ["MODAL_APP_ID"] = function.AppId,
-            ["MODAL_APP_NAME"] = function.AppName,
-            ["MODAL_FUNCTION_NAME"] = spec.Name,
-        };
+            environment[name] = value;
+        }
+        environment["MODAL_WORKER"] = "1";
+        environment["MODAL_SERVER_URL"] = await ServerUrlListAsync(url).ConfigureAwait(false);
+        environment["MODAL_CONTAINER_ID"] = container.Id;
+        environment["MODAL_CONTAINER_TOKEN"] = token;
+        environment["MODAL_APP_ID"] = function.AppId;
+        environment["MODAL_APP_NAME"] = function.AppName;
+        environment["MODAL_FUNCTION_NAME"] = spec.Name;
         var request = new ContainerLaunchRequest(container.Id, token, function.AppName, spec.Name, launch.Executable, [.. launch.Arguments],
             launch.WorkingDirectory, environment, launch.Image,
             (text, isStderr) =>

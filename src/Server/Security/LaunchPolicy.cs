@@ -12,15 +12,11 @@ namespace Modal.Server.Security;
 /// </summary>
 internal sealed class LaunchPolicy(ControlPlaneOptions options, ArtifactStore artifacts)
 {
-    private static readonly string[] ReservedPrefixes = ["DOTNET_", "CORECLR_", "COMPlus_", "LD_", "MODAL_"];
-    public const int MaxEnvironmentVariables = 256;
-    public const int MaxEnvironmentValueLength = 32 * 1024;
-
     /// <summary>The launch to store for an app created with <paramref name="requested"/>.</summary>
     public async Task<WorkerLaunchSpec> ResolveAsync(WorkerLaunchSpec? requested)
     {
         requested ??= new WorkerLaunchSpec();
-        CheckEnvironment(requested);
+        Core.WorkerEnvironment.Check(requested.Environment, "launch.environment", "AppCreate");
         if (!options.Standalone)
         {
             return requested;
@@ -45,27 +41,5 @@ internal sealed class LaunchPolicy(ControlPlaneOptions options, ArtifactStore ar
         }
         RequestLimits.Optional(requested.Image, "launch.image", "AppCreate");
         return requested;
-    }
-
-    private static void CheckEnvironment(WorkerLaunchSpec launch)
-    {
-        RequestLimits.Count(launch.Environment.Count, MaxEnvironmentVariables, "launch.environment", "AppCreate");
-        foreach (var (key, value) in launch.Environment)
-        {
-            if (key.Length == 0 || key.Length > 256 || key.Contains('=') || key.Any(char.IsControl))
-            {
-                throw Errors.Invalid($"AppCreate: launch.environment has the key '{key}', which is not a variable name.");
-            }
-            if (ReservedPrefixes.FirstOrDefault(prefix => key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) is { } reserved)
-            {
-                throw Errors.Invalid(
-                    $"AppCreate: launch.environment may not set {key}: variables starting with {reserved} belong to the runtime, the loader " +
-                    "or Modal (DOTNET_*, CORECLR_*, COMPlus_*, LD_* and MODAL_* are reserved).");
-            }
-            if (value.Length > MaxEnvironmentValueLength || value.Contains('\0'))
-            {
-                throw Errors.Invalid($"AppCreate: launch.environment[{key}] must have at most {MaxEnvironmentValueLength} characters and no NUL.");
-            }
-        }
     }
 }

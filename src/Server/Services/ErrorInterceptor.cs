@@ -30,6 +30,7 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
             {
                 Store.StoreRejectionKind.NotFound => Errors.NotFound(rejection.Message),
                 Store.StoreRejectionKind.ResourceExhausted => Errors.Exhausted(rejection.Message),
+                Store.StoreRejectionKind.InvalidArgument => Errors.Invalid(rejection.Message),
                 _ => Errors.FailedPrecondition(rejection.Message),
             };
         }

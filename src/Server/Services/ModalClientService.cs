@@ -14,7 +14,7 @@ namespace Modal.Server.Services;
 /// </summary>
 internal sealed class ModalClientService(
     AppOperations apps, CallOperations calls, BlobStore blobs, ArgumentValidator validator, LogHub logs, AccessControl access,
-    ArtifactStore artifacts, TokenAuthority tokens, IControlStore store) : ModalClient.ModalClientBase
+    ArtifactStore artifacts, TokenAuthority tokens, IControlStore store, FunctionVariants variants) : ModalClient.ModalClientBase
 {
     private static string Require(string value, string field, string rpc) => RequestLimits.Id(value, field, rpc);
 
@@ -162,7 +162,7 @@ internal sealed class ModalClientService(
         {
             // A call is bound to the newest version when it is created; a client that looked the function up before a
             // redeploy is moved to the new version here (and learns its id from the response).
-            function = await apps.NewestVersionOfAsync(function).ConfigureAwait(false);
+            function = await variants.NewestVersionOfAsync(function).ConfigureAwait(false);
             functionId = request.FunctionId = function.Id;
         }
         AccessControl.CheckFunction(principal, function, "FunctionMap", workerOwnAppOnly: false);
@@ -262,6 +262,28 @@ internal sealed class ModalClientService(
         AccessControl.CheckFunction(principal, function, "FunctionUpdateKeepWarm", workerOwnAppOnly: true);
         await apps.UpdateKeepWarmAsync(function.Id, request.WarmPoolSize).ConfigureAwait(false);
         return new FunctionUpdateKeepWarmResponse();
+    }
+
+    public override async Task<FunctionUpdateAutoscalerResponse> FunctionUpdateAutoscaler(FunctionUpdateAutoscalerRequest request,
+        ServerCallContext context)
+    {
+        var principal = AccessControl.Of(context);
+        AccessControl.RequireClient(principal, "FunctionUpdateAutoscaler");
+        var function = await apps.GetFunctionAsync(Require(request.FunctionId, "function_id", "FunctionUpdateAutoscaler")).ConfigureAwait(false);
+        AccessControl.CheckFunction(principal, function, "FunctionUpdateAutoscaler", workerOwnAppOnly: true);
+        return await apps.UpdateAutoscalerAsync(function, request).ConfigureAwait(false);
+    }
+
+    public override async Task<FunctionGetVariantResponse> FunctionGetVariant(FunctionGetVariantRequest request, ServerCallContext context)
+    {
+        string baseId = Require(request.FunctionId, "function_id", "FunctionGetVariant");
+        string key = RequestLimits.Name(request.VariantKey, "variant_key", "FunctionGetVariant");
+        // Reaching a function is what FunctionGet allows: clients by app name, workers any function (to call it).
+        var function = await apps.GetFunctionAsync(baseId).ConfigureAwait(false);
+        AccessControl.CheckFunction(AccessControl.Of(context), function, "FunctionGetVariant", workerOwnAppOnly: false);
+        var variant = await variants.GetOrCreateAsync(function, key, request.Overrides ?? new FunctionOverrides(), request.Parameters, "FunctionGetVariant")
+            .ConfigureAwait(false);
+        return new FunctionGetVariantResponse { FunctionId = variant.Id, Spec = FunctionSpec.Parser.ParseFrom(variant.Spec), Version = variant.Version };
     }
 
     public override async Task<BlobPutResponse> BlobPut(IAsyncStreamReader<BlobChunk> requestStream, ServerCallContext context)

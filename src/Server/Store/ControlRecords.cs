@@ -37,7 +37,25 @@ internal sealed record FunctionRow(string Id, string AppId, string AppName, bool
 {
     /// <summary>Whether a newer version of the function's app has been deployed since.</summary>
     public bool Superseded => Version < AppVersion;
+
+    /// <summary>What the function is a variant of; null for a function its app declares.</summary>
+    public VariantOf? Variant { get; init; }
+
+    /// <summary>The autoscaler settings FunctionUpdateAutoscaler laid over the spec.</summary>
+    public AutoscalerOverride Autoscaler { get; init; } = AutoscalerOverride.None;
 }
+
+/// <summary>
+/// A variant's base function, its key among the base's variants, and the serialized FunctionOverrides and opaque parameters
+/// it was made with (kept, so that the same variant can be made of a newer version's function).
+/// </summary>
+internal sealed record VariantOf(string BaseId, string Key, byte[] Overrides, byte[] Parameters);
+
+/// <summary>
+/// A variant to create unless its base already has one of that key: <paramref name="Spec"/> is the base's spec with
+/// <paramref name="Overrides"/> laid over it (serialized FunctionSpec and FunctionOverrides), <paramref name="Parameters"/> opaque.
+/// </summary>
+internal sealed record NewVariant(string Id, string BaseId, string Key, byte[] Spec, byte[] Overrides, byte[] Parameters);
 
 /// <summary>A call to create.</summary>
 internal sealed record NewCall(string Id, string FunctionId, int Invocation, string? ParentInputId, bool IsGenerator);
@@ -142,7 +160,14 @@ internal sealed record AppProgress(IReadOnlyList<CallProgressRow> Calls, IReadOn
 /// </summary>
 internal sealed record FunctionLoad(
     string FunctionId, string AppId, string AppName, int AppKind, byte[] Spec, byte[] Launch, int WarmPool, long Ready, long Running,
-    long DelayedDueInMs, int StartupFailures, string? LastStartupError, long OldestReadyAgeMs, bool Superseded = false);
+    long DelayedDueInMs, int StartupFailures, string? LastStartupError, long OldestReadyAgeMs, bool Superseded = false)
+{
+    /// <summary>The autoscaler settings FunctionUpdateAutoscaler laid over the spec.</summary>
+    public AutoscalerOverride Autoscaler { get; init; } = AutoscalerOverride.None;
+
+    /// <summary>The spec as the autoscaler reads it: with <see cref="Autoscaler"/> laid over it.</summary>
+    public Api.FunctionSpec ScalingSpec() => Autoscaler.ApplyTo(Api.FunctionSpec.Parser.ParseFrom(Spec));
+}
 
 /// <summary>What retention deleted, and the blob files to remove.</summary>
 internal sealed record RetentionResult(int Calls, int Apps, IReadOnlyList<string> BlobIds);
@@ -157,6 +182,7 @@ internal enum StoreRejectionKind
 {
     NotFound,
     FailedPrecondition,
+    InvalidArgument,
     ResourceExhausted,
 }
 

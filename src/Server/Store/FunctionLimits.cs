@@ -20,6 +20,13 @@ internal static class FunctionLimits
     /// <summary>Inputs one container runs at once (validated at AppCreate to fit an int).</summary>
     public static long InputsPerContainer(FunctionSpec spec) => (long)BatchSize(spec) * MaxInputs(spec);
 
+    /// <summary>
+    /// Inputs per container the autoscaler aims for: <c>target_inputs</c> (a variant's <c>WithConcurrency(maxInputs, targetInputs)</c>)
+    /// when set, else what a container runs at once.
+    /// </summary>
+    public static long TargetInputsPerContainer(FunctionSpec spec) =>
+        spec.TargetInputs > 0 ? (long)BatchSize(spec) * Math.Min(spec.TargetInputs, MaxInputs(spec)) : InputsPerContainer(spec);
+
     public static TimeSpan ScaledownWindow(FunctionSpec spec) =>
         TimeSpan.FromSeconds(spec.ScaledownWindowSeconds > 0 ? spec.ScaledownWindowSeconds : 60);
 }

@@ -63,6 +63,20 @@ internal interface IControlStore : IAsyncDisposable
 
     Task<bool> SetWarmPoolAsync(string functionId, int warmPool);
 
+    /// <summary>
+    /// The variant of a declared function with <see cref="NewVariant.Key"/>: the row already there, unchanged, or else a new row
+    /// made from <paramref name="variant"/> in its base's app and version (its own container pool and autoscaler; deleted with
+    /// the app). Concurrent requests for one key, on any replica, return one row. Null when the base is unknown or is itself a
+    /// variant. Throws <see cref="StoreRejection"/> when a new variant's app is stopped.
+    /// </summary>
+    Task<FunctionRow?> GetOrCreateVariantAsync(NewVariant variant);
+
+    /// <summary>
+    /// Lays <paramref name="update"/> over the function's autoscaler settings in one transaction and returns them all; null when
+    /// the function is unknown. Throws <see cref="StoreRejection"/> (InvalidArgument) when the minimum would pass the maximum.
+    /// </summary>
+    Task<AutoscalerOverride?> UpdateAutoscalerAsync(string functionId, AutoscalerOverride update);
+
     // ---- Calls and inputs ----------------------------------------------------------------------------------------
 
     /// <summary>
@@ -106,10 +120,11 @@ internal interface IControlStore : IAsyncDisposable
     Task<ContainerRow?> GetContainerAsync(string containerId);
 
     /// <summary>
-    /// A worker said hello: its lease starts now. With a startup error the container is ended as failed to start
+    /// A worker said hello: its lease starts now. When it has <paramref name="started"/> (no startup error, no initialization
+    /// left), its function's count of failed starts is reset. With a startup error the container is ended as failed to start
     /// (counted toward InitFailure). Returns false when the container is unknown or already gone.
     /// </summary>
-    Task<bool> ContainerHelloAsync(string containerId, string? startupError, long leaseMs);
+    Task<bool> ContainerHelloAsync(string containerId, string? startupError, long leaseMs, bool started = true);
 
     /// <summary>
     /// Claims ready inputs for containers of one function: each container gets up to its credit count of assignments

@@ -14,11 +14,34 @@ internal sealed partial class PostgresControlStore
         new(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.GetInt64(4), PostgresTx.Bytes(r, 5), r.GetInt32(6), r.GetInt32(7),
             r.GetString(8));
 
-    private const string FunctionColumns = "f.id, f.app_id, a.name, a.stopped, f.name, f.spec, f.warm_pool, f.version, a.version";
+    private const string FunctionColumns = "f.id, f.app_id, a.name, a.stopped, f.name, f.spec, f.warm_pool, f.version, a.version, " +
+        "f.base_id, f.variant_key, f.overrides, f.parameters, f.scale_min, f.scale_max, f.scale_buffer, f.scale_scaledown_s";
 
     private static FunctionRow ReadFunction(NpgsqlDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetBoolean(3), r.GetString(4), PostgresTx.Bytes(r, 5), r.GetInt32(6),
-            r.GetInt32(7), r.GetInt32(8));
+            r.GetInt32(7), r.GetInt32(8))
+        {
+            Variant = r.IsDBNull(9) ? null : new VariantOf(r.GetString(9), r.GetString(10), PostgresTx.Bytes(r, 11), PostgresTx.Bytes(r, 12)),
+            Autoscaler = AutoscalerOverride.Read(r, 13),
+        };
+
+    /// <summary>
+    /// Inserts a function row of version <paramref name="version"/>, with the spec's limits in columns of their own; a variant
+    /// whose base already has one of its key is not inserted (the caller reads the one there).
+    /// </summary>
+    private static async Task InsertFunctionAsync(PostgresTx tx, string id, string appId, string name, byte[] specBytes, int version,
+        NewVariant? variant = null)
+    {
+        var spec = FunctionSpec.Parser.ParseFrom(specBytes);
+        var retries = RetryParameters.Of(spec);
+        await tx.ExecuteAsync(
+            "INSERT INTO functions(id, app_id, name, spec, timeout_s, max_retries, backoff, initial_delay_ms, max_delay_ms, batch_size, batch_wait_ms, " +
+            "version, base_id, variant_key, overrides, parameters) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::text, $14, $15::bytea, $16::bytea) " +
+            (variant is null ? "" : "ON CONFLICT (base_id, variant_key) WHERE base_id IS NOT NULL DO NOTHING"),
+            id, appId, name, specBytes, FunctionLimits.TimeoutSeconds(spec), retries.MaxRetries, retries.BackoffCoefficient,
+            retries.InitialDelayMs, retries.MaxDelayMs, FunctionLimits.BatchSize(spec), FunctionLimits.BatchWaitMs(spec), version,
+            variant?.BaseId, variant?.Key ?? "", variant?.Overrides, variant?.Parameters).ConfigureAwait(false);
+    }
 
     /// <summary>The newest live app of a name: deployed before running, then the newest (as lookups by name resolve it).</summary>
     private const string NewestAppOfName = "SELECT id FROM apps WHERE name = $1 AND NOT stopped ORDER BY kind DESC, created_ms DESC, id LIMIT 1";
@@ -57,13 +80,7 @@ internal sealed partial class PostgresControlStore
         var ids = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var function in functions)
         {
-            var spec = FunctionSpec.Parser.ParseFrom(function.Spec);
-            var retries = RetryParameters.Of(spec);
-            await tx.ExecuteAsync(
-                "INSERT INTO functions(id, app_id, name, spec, timeout_s, max_retries, backoff, initial_delay_ms, max_delay_ms, batch_size, batch_wait_ms, " +
-                "version) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                function.Id, appId, function.Name, function.Spec, FunctionLimits.TimeoutSeconds(spec), retries.MaxRetries, retries.BackoffCoefficient,
-                retries.InitialDelayMs, retries.MaxDelayMs, FunctionLimits.BatchSize(spec), FunctionLimits.BatchWaitMs(spec), version).ConfigureAwait(false);
+            await InsertFunctionAsync(tx, function.Id, appId, function.Name, function.Spec, version).ConfigureAwait(false);
             ids[function.Name] = function.Id;
         }
         tx.WorkReady = true;
@@ -146,12 +163,12 @@ internal sealed partial class PostgresControlStore
 
     public Task<FunctionRow?> FindFunctionAsync(string appName, string functionName, int? version = null) => ReadAsync(tx =>
         tx.SingleAsync($"SELECT {FunctionColumns} FROM functions f JOIN apps a ON a.id = f.app_id " +
-            $"WHERE a.id = ({NewestAppOfName}) AND f.name = $2 AND f.version = COALESCE($3::integer, a.version)",
+            $"WHERE a.id = ({NewestAppOfName}) AND f.name = $2 AND f.version = COALESCE($3::integer, a.version) AND f.base_id IS NULL",
             ReadFunction, appName, functionName, version));
 
     public Task<IReadOnlyList<string>> FunctionNamesAsync(string appName, int? version = null) => ReadAsync<IReadOnlyList<string>>(async tx =>
         await tx.QueryAsync($"SELECT f.name FROM functions f JOIN apps a ON a.id = f.app_id WHERE a.id = ({NewestAppOfName}) " +
-            "AND f.version = COALESCE($2::integer, a.version) ORDER BY f.name COLLATE \"C\"", r => r.GetString(0), appName, version).ConfigureAwait(false));
+            "AND f.version = COALESCE($2::integer, a.version) AND f.base_id IS NULL ORDER BY f.name COLLATE \"C\"", r => r.GetString(0), appName, version).ConfigureAwait(false));
 
     public Task<bool> SetWarmPoolAsync(string functionId, int warmPool) => WriteAsync(async tx =>
     {

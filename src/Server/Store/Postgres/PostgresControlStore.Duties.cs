@@ -9,7 +9,8 @@ internal sealed partial class PostgresControlStore
         await tx.QueryAsync(
             "SELECT f.id, a.id, a.name, a.kind, f.spec, COALESCE(v.launch, a.launch), f.warm_pool, f.ready, f.running, f.startup_failures, " +
             "f.last_startup_error, (SELECT MIN(i.ready_at_ms) FROM inputs i WHERE i.function_id = f.id AND i.status = 0 AND i.holder IS NULL), " +
-            "modal_now_ms(), f.version < a.version FROM functions f JOIN apps a ON a.id = f.app_id " +
+            "modal_now_ms(), f.version < a.version, f.scale_min, f.scale_max, f.scale_buffer, f.scale_scaledown_s " +
+            "FROM functions f JOIN apps a ON a.id = f.app_id " +
             "LEFT JOIN app_versions v ON v.app_id = f.app_id AND v.version = f.version WHERE NOT a.stopped ORDER BY a.created_ms, f.id",
             r =>
             {
@@ -17,7 +18,10 @@ internal sealed partial class PostgresControlStore
                 long now = r.GetInt64(12);
                 return new FunctionLoad(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), PostgresTx.Bytes(r, 4), PostgresTx.Bytes(r, 5),
                     r.GetInt32(6), r.GetInt64(7), r.GetInt64(8), oldestReadyAt is { } due && due > now ? due - now : 0, r.GetInt32(9),
-                    PostgresTx.NullableString(r, 10), oldestReadyAt is { } at && at <= now ? now - at : 0, r.GetBoolean(13));
+                    PostgresTx.NullableString(r, 10), oldestReadyAt is { } at && at <= now ? now - at : 0, r.GetBoolean(13))
+                {
+                    Autoscaler = AutoscalerOverride.Read(r, 14),
+                };
             }).ConfigureAwait(false));
 
     public Task<FunctionStatsRow?> ReadFunctionStatsAsync(string functionId) => ReadAsync(async tx =>

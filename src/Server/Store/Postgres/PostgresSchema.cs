@@ -82,6 +82,19 @@ internal static class PostgresSchema
         UPDATE functions f SET version = 1 FROM apps a WHERE a.id = f.app_id AND a.kind = 1;
         INSERT INTO app_versions(app_id, version, digest, launch, created_ms) SELECT id, 1, '', launch, created_ms FROM apps WHERE kind = 1;
         """,
+        // 5: variants and autoscaler updates. A variant is a function row of its own (its pool, its autoscaler) in its base's app
+        // and version, found by (base_id, variant_key): the unique index makes concurrent creations on several replicas agree on one
+        // row. Its name is the base's, so declared functions alone are unique per (app, name, version). scale_* hold
+        // FunctionUpdateAutoscaler's settings over the spec (NULL: the spec's).
+        """
+        ALTER TABLE functions ADD COLUMN base_id text, ADD COLUMN variant_key text NOT NULL DEFAULT '', ADD COLUMN overrides bytea,
+            ADD COLUMN parameters bytea, ADD COLUMN scale_min integer, ADD COLUMN scale_max integer, ADD COLUMN scale_buffer integer,
+            ADD COLUMN scale_scaledown_s integer;
+        ALTER TABLE functions DROP CONSTRAINT functions_app_id_name_version_key;
+        CREATE UNIQUE INDEX functions_declared ON functions(app_id, name, version) WHERE base_id IS NULL;
+        CREATE UNIQUE INDEX functions_by_variant ON functions(base_id, variant_key) WHERE base_id IS NOT NULL;
+        CREATE INDEX functions_by_app ON functions(app_id);
+        """,
     ];
 
     /// <summary>Applies the migrations this database lacks; returns how many this call applied.</summary>

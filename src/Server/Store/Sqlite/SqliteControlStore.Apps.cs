@@ -13,11 +13,29 @@ internal sealed partial class SqliteControlStore
         new(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.GetInt64(4), SqliteTx.Bytes(r, 5), r.GetInt32(6), r.GetInt32(7),
             r.GetString(8));
 
-    private const string FunctionColumns = "f.id, f.app_id, a.name, a.stopped, f.name, f.spec, f.warm_pool, f.version, a.version";
+    private const string FunctionColumns = "f.id, f.app_id, a.name, a.stopped, f.name, f.spec, f.warm_pool, f.version, a.version, " +
+        "f.base_id, f.variant_key, f.overrides, f.parameters, f.scale_min, f.scale_max, f.scale_buffer, f.scale_scaledown_s";
 
     private static FunctionRow ReadFunction(Microsoft.Data.Sqlite.SqliteDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3) != 0, r.GetString(4), SqliteTx.Bytes(r, 5), r.GetInt32(6),
-            r.GetInt32(7), r.GetInt32(8));
+            r.GetInt32(7), r.GetInt32(8))
+        {
+            Variant = r.IsDBNull(9) ? null : new VariantOf(r.GetString(9), r.GetString(10), SqliteTx.Bytes(r, 11), SqliteTx.Bytes(r, 12)),
+            Autoscaler = AutoscalerOverride.Read(r, 13),
+        };
+
+    /// <summary>Inserts a function row of version <paramref name="version"/>, with the spec's limits in columns of their own.</summary>
+    private static void InsertFunction(SqliteTx tx, string id, string appId, string name, byte[] specBytes, int version, NewVariant? variant = null)
+    {
+        var spec = FunctionSpec.Parser.ParseFrom(specBytes);
+        var retries = RetryParameters.Of(spec);
+        tx.Execute(
+            "INSERT INTO functions(id, app_id, name, spec, timeout_s, max_retries, backoff, initial_delay_ms, max_delay_ms, batch_size, batch_wait_ms, " +
+            "version, base_id, variant_key, overrides, parameters) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            id, appId, name, specBytes, FunctionLimits.TimeoutSeconds(spec), retries.MaxRetries, retries.BackoffCoefficient,
+            retries.InitialDelayMs, retries.MaxDelayMs, FunctionLimits.BatchSize(spec), FunctionLimits.BatchWaitMs(spec), version,
+            variant?.BaseId, variant?.Key ?? "", variant?.Overrides, variant?.Parameters);
+    }
 
     /// <summary>The newest live app of a name: deployed before running, then the newest (as lookups by name resolve it).</summary>
     private const string NewestAppOfName = "SELECT id FROM apps WHERE name = $1 AND stopped = 0 ORDER BY kind DESC, created_ms DESC LIMIT 1";
@@ -48,13 +66,7 @@ internal sealed partial class SqliteControlStore
         var ids = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var function in functions)
         {
-            var spec = FunctionSpec.Parser.ParseFrom(function.Spec);
-            var retries = RetryParameters.Of(spec);
-            tx.Execute(
-                "INSERT INTO functions(id, app_id, name, spec, timeout_s, max_retries, backoff, initial_delay_ms, max_delay_ms, batch_size, batch_wait_ms, " +
-                "version) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                function.Id, appId, function.Name, function.Spec, FunctionLimits.TimeoutSeconds(spec), retries.MaxRetries, retries.BackoffCoefficient,
-                retries.InitialDelayMs, retries.MaxDelayMs, FunctionLimits.BatchSize(spec), FunctionLimits.BatchWaitMs(spec), version);
+            InsertFunction(tx, function.Id, appId, function.Name, function.Spec, version);
             ids[function.Name] = function.Id;
         }
         signals.Add(s => s.WorkReady());
@@ -131,12 +143,12 @@ internal sealed partial class SqliteControlStore
 
     public Task<FunctionRow?> FindFunctionAsync(string appName, string functionName, int? version = null) => ReadAsync(tx =>
         tx.Single($"SELECT {FunctionColumns} FROM functions f JOIN apps a ON a.id = f.app_id " +
-            $"WHERE a.id = ({NewestAppOfName}) AND f.name = $2 AND f.version = COALESCE($3, a.version)",
+            $"WHERE a.id = ({NewestAppOfName}) AND f.name = $2 AND f.version = COALESCE($3, a.version) AND f.base_id IS NULL",
             ReadFunction, appName, functionName, version));
 
     public Task<IReadOnlyList<string>> FunctionNamesAsync(string appName, int? version = null) => ReadAsync<IReadOnlyList<string>>(tx =>
         tx.Query($"SELECT f.name FROM functions f JOIN apps a ON a.id = f.app_id WHERE a.id = ({NewestAppOfName}) " +
-            "AND f.version = COALESCE($2, a.version) ORDER BY f.name", r => r.GetString(0), appName, version));
+            "AND f.version = COALESCE($2, a.version) AND f.base_id IS NULL ORDER BY f.name", r => r.GetString(0), appName, version));
 
     public Task<bool> SetWarmPoolAsync(string functionId, int warmPool) => WriteAsync((tx, _, signals) =>
     {

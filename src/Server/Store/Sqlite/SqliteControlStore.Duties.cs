@@ -11,14 +11,17 @@ internal sealed partial class SqliteControlStore
         return tx.Query(
             "SELECT f.id, a.id, a.name, a.kind, f.spec, COALESCE(v.launch, a.launch), f.warm_pool, f.ready, f.running, f.startup_failures, " +
             "f.last_startup_error, (SELECT MIN(i.ready_at_ms) FROM inputs i WHERE i.function_id = f.id AND i.status = 0 AND i.holder IS NULL), " +
-            "f.version < a.version FROM functions f JOIN apps a ON a.id = f.app_id " +
+            "f.version < a.version, f.scale_min, f.scale_max, f.scale_buffer, f.scale_scaledown_s FROM functions f JOIN apps a ON a.id = f.app_id " +
             "LEFT JOIN app_versions v ON v.app_id = f.app_id AND v.version = f.version WHERE a.stopped = 0",
             r =>
             {
                 long? oldestReadyAt = r.IsDBNull(11) ? null : r.GetInt64(11);
                 return new FunctionLoad(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), SqliteTx.Bytes(r, 4), SqliteTx.Bytes(r, 5),
                     r.GetInt32(6), r.GetInt64(7), r.GetInt64(8), oldestReadyAt is { } due && due > now ? due - now : 0, r.GetInt32(9),
-                    SqliteTx.NullableString(r, 10), oldestReadyAt is { } at && at <= now ? now - at : 0, r.GetInt32(12) != 0);
+                    SqliteTx.NullableString(r, 10), oldestReadyAt is { } at && at <= now ? now - at : 0, r.GetInt32(12) != 0)
+                {
+                    Autoscaler = AutoscalerOverride.Read(r, 13),
+                };
             });
     });
 

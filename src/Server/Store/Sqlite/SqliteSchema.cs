@@ -78,5 +78,28 @@ internal static class SqliteSchema
         UPDATE apps SET version = 1 WHERE kind = 1;
         INSERT INTO app_versions(app_id, version, digest, launch, created_ms) SELECT id, 1, '', launch, created_ms FROM apps WHERE kind = 1;
         """,
+        // 5: variants and autoscaler updates. A variant is a function row of its own (its pool, its autoscaler) in its base's app
+        // and version, found by (base_id, variant_key); its name is the base's, so declared functions alone are unique per
+        // (app, name, version), which a rebuild of the table expresses as a partial index. scale_* hold FunctionUpdateAutoscaler's
+        // settings over the spec (NULL: the spec's).
+        """
+        CREATE TABLE functions_variants(id TEXT PRIMARY KEY, app_id TEXT NOT NULL, name TEXT NOT NULL, spec BLOB NOT NULL,
+            warm_pool INTEGER NOT NULL DEFAULT -1, timeout_s INTEGER NOT NULL, max_retries INTEGER NOT NULL, backoff REAL NOT NULL,
+            initial_delay_ms INTEGER NOT NULL, max_delay_ms INTEGER NOT NULL, batch_size INTEGER NOT NULL, batch_wait_ms INTEGER NOT NULL,
+            ready INTEGER NOT NULL DEFAULT 0, running INTEGER NOT NULL DEFAULT 0, backlog_bytes INTEGER NOT NULL DEFAULT 0,
+            startup_failures INTEGER NOT NULL DEFAULT 0, last_startup_error TEXT, version INTEGER NOT NULL DEFAULT 0,
+            base_id TEXT, variant_key TEXT NOT NULL DEFAULT '', overrides BLOB, parameters BLOB,
+            scale_min INTEGER, scale_max INTEGER, scale_buffer INTEGER, scale_scaledown_s INTEGER);
+        INSERT INTO functions_variants(id, app_id, name, spec, warm_pool, timeout_s, max_retries, backoff, initial_delay_ms, max_delay_ms,
+            batch_size, batch_wait_ms, ready, running, backlog_bytes, startup_failures, last_startup_error, version)
+            SELECT id, app_id, name, spec, warm_pool, timeout_s, max_retries, backoff, initial_delay_ms, max_delay_ms,
+                batch_size, batch_wait_ms, ready, running, backlog_bytes, startup_failures, last_startup_error, version
+            FROM functions;
+        DROP TABLE functions;
+        ALTER TABLE functions_variants RENAME TO functions;
+        CREATE UNIQUE INDEX functions_declared ON functions(app_id, name, version) WHERE base_id IS NULL;
+        CREATE UNIQUE INDEX functions_by_variant ON functions(base_id, variant_key) WHERE base_id IS NOT NULL;
+        CREATE INDEX functions_by_app ON functions(app_id);
+        """,
     ];
 }

@@ -94,6 +94,10 @@ namespace Demo
                 public global::System.Threading.Tasks.Task<global::Modal.FunctionStats> GetCurrentStatsAsync(global::System.Threading.CancellationToken cancellationToken = default)
                     => global::Modal.ModalBackend.Current.GetCurrentStatsAsync(this.Reference, cancellationToken);
 
+                /// <summary>Changes the autoscaler of this parameter set's pool (Modal's <c>update_autoscaler</c>); a null argument keeps the current value.</summary>
+                public global::System.Threading.Tasks.Task UpdateAutoscalerAsync(int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, global::System.Threading.CancellationToken cancellationToken = default)
+                    => this.Calls.UpdateAutoscalerAsync(minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cancellationToken);
+
                 /// <summary>This instance with other options, in a container pool of its own (Modal's <c>with_options</c>); a null argument keeps the declared value.</summary>
                 public Instance WithOptions(int? timeoutSeconds = null, global::Modal.RetryPolicy? retries = null, int? minContainers = null, int? maxContainers = null, int? bufferContainers = null, int? scaledownWindowSeconds = null, double? cpu = null, int? memoryMb = null, string? gpu = null, global::System.Collections.Generic.IReadOnlyDictionary<string, string>? environment = null)
                     => new Instance(this.Reference.WithVariant((this.Reference.Variant ?? global::Modal.FunctionVariant.None).WithOptions(this.Reference.DeclaredOptions, timeoutSeconds, retries, minContainers, maxContainers, bufferContainers, scaledownWindowSeconds, cpu, memoryMb, gpu, environment)));
