@@ -122,6 +122,56 @@ internal static class DiagnosticDescriptors
         "MODAL028", "Function method or its type is obsolete as an error",
         "Function '{0}' cannot be generated because '{1}' is marked [Obsolete] as an error, and the generated handle and container entrypoint must use it; remove [Function] or make the [Obsolete] a warning");
 
+    // Classes with state ([Cls]): MODAL040 and up.
+
+    public static readonly DiagnosticDescriptor ClsNotPartial = Error(
+        "MODAL040", "Type declaring or containing a [Cls] class must be partial",
+        "Type '{0}' declares or contains the [Cls] class '{1}' but is not partial; add 'partial' to its declaration so the generator can add 'Cls'");
+
+    public static readonly DiagnosticDescriptor ClsNotInstantiable = Error(
+        "MODAL041", "[Cls] class must be instantiable",
+        "Class '{0}' has [Cls] but is {1}; each container creates an instance of it, so remove '{1}'");
+
+    public static readonly DiagnosticDescriptor ClsGeneric = Error(
+        "MODAL042", "[Cls] class must not be generic",
+        "Type '{0}' declares or contains the [Cls] class '{1}' but declares type parameters '{2}'; a container needs a concrete class, so remove them");
+
+    public static readonly DiagnosticDescriptor ClsNoParameterlessConstructor = Error(
+        "MODAL043", "[Cls] class needs an accessible parameterless constructor",
+        "Class '{0}' has [Cls] but no parameterless constructor that the generated code can call; add one (values a container needs come from [Parameter] properties)");
+
+    public static readonly DiagnosticDescriptor ClsParameterNotSettable = Error(
+        "MODAL044", "[Parameter] property must be a settable instance property",
+        "[Parameter] property '{0}' of class '{1}' {2}; declare it as an instance property with 'init' or 'set', like 'public string Name {{ get; init; }}'");
+
+    public static readonly DiagnosticDescriptor ClsParameterType = Error(
+        "MODAL045", "[Parameter] property type is not supported",
+        "[Parameter] property '{0}' of class '{1}' has type '{2}'; a parameter is a string, int, long, bool or byte[]");
+
+    public static readonly DiagnosticDescriptor ClsLifecycleSignature = Error(
+        "MODAL046", "[Enter] or [Exit] method has the wrong signature",
+        "[{0}] method '{1}' of class '{2}' {3}; an [Enter] or [Exit] method is an instance method that takes nothing but an optional CancellationToken and returns void or Task");
+
+    public static readonly DiagnosticDescriptor ClsMethodStatic = Error(
+        "MODAL047", "[Method] must not be static",
+        "[Method] '{0}' of class '{1}' is static; remove 'static' (a method runs on the container's instance), or make it a [Function] in a static class");
+
+    public static readonly DiagnosticDescriptor ClsMemberOutsideCls = Error(
+        "MODAL048", "Member of a class with state is declared outside a [Cls] class",
+        "'{0}' has [{1}] but its class '{2}' has no [Cls]; add [Cls] to the class");
+
+    public static readonly DiagnosticDescriptor ClsMethodAttributeNotSupported = Error(
+        "MODAL049", "Attribute is not supported on a [Method]",
+        "[Method] '{0}' of class '{1}' has [{2}], but {3}");
+
+    public static readonly DiagnosticDescriptor ClsMethodNameNotUsable = Error(
+        "MODAL050", "[Method] name cannot be a handle name",
+        "[Method] '{0}' of class '{1}' cannot have a handle named '{0}': {2}; rename the method");
+
+    public static readonly DiagnosticDescriptor ClsMemberExists = Error(
+        "MODAL051", "Type already declares a member named 'Cls'",
+        "Class '{0}' has [Cls] but already declares a member named 'Cls', so the generated 'Cls' cannot be added; rename that member");
+
     public static readonly DiagnosticDescriptor GeneratorFailed = Error(
         "MODAL099", "The Modal generator failed",
         "Modal generator failed: {0}; please report this with the declaration that triggers it");

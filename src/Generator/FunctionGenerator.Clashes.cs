@@ -103,6 +103,53 @@ public sealed partial class FunctionGenerator
             return clashes;
         }
 
+        /// <summary>
+        /// A <c>[Cls]</c> name that a function, or a class before it (by type name), already has: MODAL011 on the class.
+        /// </summary>
+        public static EquatableArray<DiagnosticInfo> FindClassNameProblems(ImmutableArray<FunctionParseResult> functions, ImmutableArray<ClsParseResult> classes)
+        {
+            var diagnostics = new List<DiagnosticInfo>();
+            var sorted = classes.Where(result => result.Cls is not null).OrderBy(result => result.Cls!.TypeFullName, StringComparer.Ordinal).ToList();
+            var functionModels = functions.Where(result => result.Function is not null).Select(result => result.Function!).ToEquatableArray();
+            foreach (var (cls, owner) in ClassClashes(functionModels, sorted.Select(result => result.Cls!).ToEquatableArray()))
+            {
+                var result = sorted.First(candidate => ReferenceEquals(candidate.Cls, cls));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateName, result.NameLocation, cls.RemoteName, ShortTypeName(cls), owner));
+            }
+            return diagnostics.ToEquatableArray();
+        }
+
+        /// <summary>The classes that the output emits: those whose name no emitted function and no class before them has.</summary>
+        public static IEnumerable<ClsModel> ClassesWithoutDuplicates(EquatableArray<FunctionModel> functions, EquatableArray<ClsModel> classes)
+        {
+            var dropped = new HashSet<ClsModel>(ClassClashes(functions, classes).Select(clash => clash.Cls));
+            return classes.Where(cls => !dropped.Contains(cls));
+        }
+
+        private static List<(ClsModel Cls, string Owner)> ClassClashes(EquatableArray<FunctionModel> functions, EquatableArray<ClsModel> classes)
+        {
+            var owners = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var function in WithoutDuplicates(Sort(functions.ToImmutableArray())))
+            {
+                owners[function.RemoteName] = ShortTypeName(function) + "." + function.MethodName.TrimStart('@');
+            }
+            var clashes = new List<(ClsModel, string)>();
+            foreach (var cls in classes)
+            {
+                if (owners.TryGetValue(cls.RemoteName, out var owner))
+                {
+                    clashes.Add((cls, owner));
+                }
+                else
+                {
+                    owners.Add(cls.RemoteName, ShortTypeName(cls));
+                }
+            }
+            return clashes;
+        }
+
+        private static string ShortTypeName(ClsModel cls) => string.Join(".", cls.ContainingTypes.Select(type => type.Name));
+
         private static string ShortTypeName(FunctionModel function) => string.Join(".", function.ContainingTypes.Select(type => type.Name));
     }
 }

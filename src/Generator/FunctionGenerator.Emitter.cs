@@ -12,7 +12,7 @@ namespace Modal.Generator;
 public sealed partial class FunctionGenerator
 {
     /// <summary>Writes the handle files and the entrypoint from the model alone.</summary>
-    internal static class Emitter
+    internal static partial class Emitter
     {
         private const string Memory = "global::System.ReadOnlyMemory<byte>";
         private const string CancellationToken = "global::System.Threading.CancellationToken";
@@ -68,7 +68,8 @@ public sealed partial class FunctionGenerator
         {
             var files = new List<(string, string)>();
             var functions = Clashes.WithoutDuplicates(model.Functions).ToList();
-            if (functions.Count == 0)
+            var classes = Clashes.ClassesWithoutDuplicates(model.Functions, model.Classes).ToList();
+            if (functions.Count == 0 && classes.Count == 0)
             {
                 return files;
             }
@@ -86,7 +87,16 @@ public sealed partial class FunctionGenerator
                 }
                 files.Add((hintName, EmitType(group.OrderBy(function => function.MethodName, StringComparer.OrdinalIgnoreCase).ThenBy(function => function.MethodName, StringComparer.Ordinal).ToList(), appName)));
             }
-            files.Add(("Modal.Generated.ModalEntrypoint.g.cs", EmitEntrypoint(functions, appName)));
+            foreach (var cls in classes)
+            {
+                string hintName = ClsHintName(cls);
+                for (int suffix = 2; !usedHintNames.Add(hintName); suffix++)
+                {
+                    hintName = ClsHintName(cls).Replace(".Cls.g.cs", ".Cls" + suffix.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".g.cs");
+                }
+                files.Add((hintName, EmitCls(cls, appName)));
+            }
+            files.Add(("Modal.Generated.ModalEntrypoint.g.cs", EmitEntrypoint(functions, classes, appName)));
             files.Sort((left, right) => string.CompareOrdinal(left.Item1, right.Item1));
             return files;
         }
@@ -159,13 +169,14 @@ public sealed partial class FunctionGenerator
 
         private static string Kind(FunctionModel function) => "global::Modal.FunctionKind." + function.Kind;
 
-        private static string HandlePath(FunctionModel function) => $"{function.ContainingTypeFullName}.Functions.{function.HandleClassName}";
+        private static string HandlePath(FunctionModel function)
+            => $"{function.ContainingTypeFullName}.{(function.ClsName is null ? "Functions" : "Cls")}.{function.HandleClassName}";
 
-        private static string EmitEntrypoint(List<FunctionModel> functions, string appName)
+        private static string EmitEntrypoint(List<FunctionModel> functions, List<ClsModel> classes, string appName)
         {
             var sorted = functions.OrderBy(function => function.RemoteName, StringComparer.OrdinalIgnoreCase).ThenBy(function => function.RemoteName, StringComparer.Ordinal).ToList();
             var writer = new IndentedWriter();
-            Header(writer, functions);
+            Header(writer, functions.Concat(classes.SelectMany(cls => cls.Methods)));
             writer.Open("namespace Modal.Generated");
             writer.Line("/// <summary>Runs this assembly's Modal functions in a container: a switch from function name to the static method.</summary>");
             writer.Line(s_generatedCode);
@@ -180,9 +191,12 @@ public sealed partial class FunctionGenerator
             writer.Line();
             writer.Line("public global::System.Collections.Generic.IReadOnlyList<global::Modal.FunctionDefinition> Functions { get; } = new global::Modal.FunctionDefinition[]");
             writer.Open();
-            foreach (var function in sorted)
+            var definitions = sorted.Select(function => (function.RemoteName, Path: HandlePath(function)))
+                .Concat(classes.Select(cls => (cls.RemoteName, Path: cls.TypeFullName + ".Cls")))
+                .OrderBy(entry => entry.RemoteName, StringComparer.OrdinalIgnoreCase).ThenBy(entry => entry.RemoteName, StringComparer.Ordinal);
+            foreach (var (_, path) in definitions)
             {
-                writer.Line($"{HandlePath(function)}.Definition,");
+                writer.Line($"{path}.Definition,");
             }
             writer.Close(";");
             writer.Line();
@@ -195,6 +209,21 @@ public sealed partial class FunctionGenerator
             writer.Line();
             writer.Line($"public {ValueTask}<global::System.Collections.Generic.IReadOnlyList<{Memory}>> InvokeBatchAsync(string functionName, global::System.Collections.Generic.IReadOnlyList<{Memory}> arguments, {CancellationToken} cancellationToken)");
             Switch(writer, sorted.Where(function => function.Kind == FunctionShape.Batched), "InvokeBatchAsync");
+            if (classes.Count > 0)
+            {
+                writer.Line();
+                writer.Line("public global::Modal.IClsEntrypoint? FindCls(string functionName)");
+                writer.Indent();
+                writer.Line("=> functionName switch");
+                writer.Open();
+                foreach (var cls in classes.OrderBy(cls => cls.RemoteName, StringComparer.Ordinal))
+                {
+                    writer.Line($"{Literal(cls.RemoteName)} => {cls.TypeFullName}.Cls.Entrypoint,");
+                }
+                writer.Line("_ => null,");
+                writer.Close(";");
+                writer.Unindent();
+            }
             writer.Close();
             writer.Close();
             return writer.ToString();
@@ -225,10 +254,40 @@ public sealed partial class FunctionGenerator
 
         private static string Literal(string value) => SymbolDisplay.FormatLiteral(value, quote: true);
 
+        /// <summary>
+        /// The static <c>Definition</c> field: app, name, kind, the option initializers, then <paramref name="tail"/> (the
+        /// signature and the remaining arguments, with the closing parenthesis).
+        /// </summary>
+        private static void WriteDefinition(IndentedWriter writer, string appName, string remoteName, string kind, EquatableArray<string> options, string tail)
+        {
+            writer.Line("public static readonly global::Modal.FunctionDefinition Definition = new global::Modal.FunctionDefinition(");
+            writer.Indent();
+            writer.Line($"{Literal(appName)}, {Literal(remoteName)}, {kind},");
+            if (options.Count == 0)
+            {
+                writer.Line("new global::Modal.FunctionOptions(),");
+            }
+            else
+            {
+                writer.Line("new global::Modal.FunctionOptions");
+                writer.Line("{");
+                writer.Indent();
+                foreach (var option in options)
+                {
+                    writer.Line(option + ",");
+                }
+                writer.Unindent();
+                writer.Line("},");
+            }
+            writer.Line(tail);
+            writer.Unindent();
+            writer.Line();
+        }
+
         private static string Escape(string name) => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 
         /// <summary>Writes one handle class.</summary>
-        private sealed class HandleWriter
+        private sealed partial class HandleWriter
         {
             private readonly IndentedWriter _writer;
             private readonly FunctionModel _function;
@@ -299,37 +358,24 @@ public sealed partial class FunctionGenerator
 
                 _writer.Line("/// <summary>The function's remote name, kind, options and signature.</summary>");
                 _writer.Line(Hidden);
-                _writer.Line($"public static readonly global::Modal.FunctionDefinition Definition = new global::Modal.FunctionDefinition(");
-                _writer.Indent();
-                _writer.Line($"{Literal(_appName)}, {Literal(function.RemoteName)}, {Kind(function)},");
-                if (function.OptionInitializers.Count == 0)
+                WriteDefinition(_writer, _appName, function.RemoteName, Kind(function), function.OptionInitializers,
+                    $"{Literal(function.Signature)}, hasResult: {(function.HasResult ? "true" : "false")}, " +
+                    $"parameterCount: {function.Parameters.Count.ToString(CultureInfo.InvariantCulture)});");
+
+                if (function.ClsName is null)
                 {
-                    _writer.Line("new global::Modal.FunctionOptions(),");
+                    _writer.Line("/// <summary>Creates a handle of the function in the app named <paramref name=\"appName\"/>, or in the running app when null.</summary>");
+                    _writer.Line("/// <param name=\"appName\">The app's name, or null.</param>");
+                    _writer.Line(Hidden);
+                    _writer.Line($"internal {function.HandleClassName}(string? appName)");
+                    _writer.Line($"    : base(new global::Modal.FunctionReference(appName, {Literal(function.RemoteName)}, Definition)) {{ }}");
+                    _writer.Line();
+                    _writer.Line($"private {function.HandleClassName}(global::Modal.FunctionReference reference) : base(reference) {{ }}");
                 }
                 else
                 {
-                    _writer.Line("new global::Modal.FunctionOptions");
-                    _writer.Line("{");
-                    _writer.Indent();
-                    foreach (var option in function.OptionInitializers)
-                    {
-                        _writer.Line(option + ",");
-                    }
-                    _writer.Unindent();
-                    _writer.Line("},");
+                    WriteMethodConstructor();
                 }
-                _writer.Line($"{Literal(function.Signature)}, hasResult: {(function.HasResult ? "true" : "false")}, " +
-                    $"parameterCount: {function.Parameters.Count.ToString(CultureInfo.InvariantCulture)});");
-                _writer.Unindent();
-                _writer.Line();
-
-                _writer.Line("/// <summary>Creates a handle of the function in the app named <paramref name=\"appName\"/>, or in the running app when null.</summary>");
-                _writer.Line("/// <param name=\"appName\">The app's name, or null.</param>");
-                _writer.Line(Hidden);
-                _writer.Line($"internal {function.HandleClassName}(string? appName)");
-                _writer.Line($"    : base(new global::Modal.FunctionReference(appName, {Literal(function.RemoteName)}, Definition)) {{ }}");
-                _writer.Line();
-                _writer.Line($"private {function.HandleClassName}(global::Modal.FunctionReference reference) : base(reference) {{ }}");
                 _writer.Line();
                 _writer.Line("/// <summary>The same function (and variant) in another deployed app.</summary>");
                 _writer.Line("/// <param name=\"appName\">The deployed app's name.</param>");
@@ -554,7 +600,7 @@ public sealed partial class FunctionGenerator
                     ownArguments.Add(token);
                     ownTypes.Add(CancellationToken);
                 }
-                string method = $"{function.ContainingTypeFullName}.{function.MethodName}";
+                string method = function.ClsName is null ? $"{function.ContainingTypeFullName}.{function.MethodName}" : LocalInstanceMethod;
                 _writer.Line();
                 _writer.Line("/// <summary>Runs the method in this process (Modal's <c>local</c>).</summary>");
                 _writer.Line($"public {function.MethodReturnType} Local({string.Join(", ", ownParameters)}) => {method}({string.Join(", ", ownArguments)});");
@@ -592,7 +638,9 @@ public sealed partial class FunctionGenerator
                 _writer.Line(Hidden);
                 _writer.Open($"public static {Memory} EncodeArguments({ParameterList})");
                 _writer.Line($"var {buffer} = new global::System.Buffers.ArrayBufferWriter<byte>();");
-                _writer.Line($"var {writer} = {Serializer}.StartArguments({buffer}, {Count});");
+                _writer.Line(_function.ClsName is null
+                    ? $"var {writer} = {Serializer}.StartArguments({buffer}, {Count});"
+                    : $"var {writer} = global::Modal.ClsCodec.StartMethodArguments({buffer}, {Literal(_function.MethodName.TrimStart('@'))}, {Count});");
                 foreach (var parameter in Parameters)
                 {
                     _writer.Line($"{Serializer}.SerializeArgument<{parameter.Type}>(ref {writer}, {parameter.Name}, {Literal(_function.RemoteName)}, {Literal(parameter.Name.TrimStart('@'))});");
@@ -628,7 +676,7 @@ public sealed partial class FunctionGenerator
                 {
                     arguments.Add(token);
                 }
-                return $"{_function.ContainingTypeFullName}.{_function.MethodName}({string.Join(", ", arguments)})";
+                return $"{CallTarget}.{_function.MethodName}({string.Join(", ", arguments)})";
             }
 
             private string DecodeCall(string arguments)
@@ -645,7 +693,7 @@ public sealed partial class FunctionGenerator
                 {
                     string items = Name("items");
                     string item = Name("item");
-                    _writer.Open($"internal static {AsyncEnumerable}<{Memory}> InvokeGeneratorAsync({Memory} {arguments}, {CancellationToken} {ct})");
+                    _writer.Open($"internal static {AsyncEnumerable}<{Memory}> InvokeGeneratorAsync({InstanceParameter}{Memory} {arguments}, {CancellationToken} {ct})");
                     _writer.Line(DecodeCall(arguments));
                     _writer.Line($"return {_self}.EncodeItems({Call(ct)}{Bang}, {ct});");
                     _writer.Close();
@@ -664,7 +712,7 @@ public sealed partial class FunctionGenerator
                 }
 
                 string resultName = Name("result");
-                _writer.Open($"internal static {(isAsync ? "async " : "")}{ValueTask}<{Memory}> InvokeAsync({Memory} {arguments}, {CancellationToken} {ct})");
+                _writer.Open($"internal static {(isAsync ? "async " : "")}{ValueTask}<{Memory}> InvokeAsync({InstanceParameter}{Memory} {arguments}, {CancellationToken} {ct})");
                 _writer.Line(DecodeCall(arguments));
                 switch (shape)
                 {

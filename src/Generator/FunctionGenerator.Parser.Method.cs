@@ -18,32 +18,54 @@ public sealed partial class FunctionGenerator
         /// type, and its shape (unary, generator, batched). Option attributes are read in <c>Parser.Options.cs</c>; whether a
         /// type can cross the wire is <see cref="TypeAnalysis"/>'s.
         /// </summary>
-        private sealed partial class MethodParser
+        private sealed class MethodParser
         {
-            private readonly GeneratorAttributeSyntaxContext _context;
+            private readonly Compilation _compilation;
+            private readonly AttributeData _attribute;
             private readonly CancellationToken _cancellationToken;
             private readonly IMethodSymbol _method;
             private readonly MethodDeclarationSyntax _syntax;
             private readonly List<DiagnosticInfo> _diagnostics = new();
             private readonly string _methodName;
 
+            /// <summary>For a <c>[Method]</c> of a <c>[Cls]</c> class: the class's remote name; null for a <c>[Function]</c>.</summary>
+            private readonly string? _clsName;
+
             public MethodParser(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+                : this((IMethodSymbol)context.TargetSymbol, (MethodDeclarationSyntax)context.TargetNode, context.Attributes[0],
+                    context.SemanticModel.Compilation, clsName: null, cancellationToken)
             {
-                _context = context;
+            }
+
+            public MethodParser(IMethodSymbol method, MethodDeclarationSyntax syntax, AttributeData attribute, Compilation compilation,
+                string? clsName, CancellationToken cancellationToken)
+            {
+                _compilation = compilation;
+                _attribute = attribute;
                 _cancellationToken = cancellationToken;
-                _method = (IMethodSymbol)context.TargetSymbol;
-                _syntax = (MethodDeclarationSyntax)context.TargetNode;
+                _method = method;
+                _syntax = syntax;
                 _methodName = _method.Name;
+                _clsName = clsName;
             }
 
             private LocationInfo? MethodLocation => LocationInfo.From(_syntax.Identifier);
+
+            private OptionsParser Options => new(_methodName, MethodLocation, _diagnostics, _cancellationToken);
 
             private void Report(DiagnosticDescriptor descriptor, LocationInfo? location, params object?[] arguments)
                 => _diagnostics.Add(DiagnosticInfo.Create(descriptor, location ?? MethodLocation, arguments));
 
             public FunctionParseResult Parse()
             {
-                if (!_method.IsStatic)
+                if (_clsName is not null)
+                {
+                    if (_method.IsStatic)
+                    {
+                        Report(DiagnosticDescriptors.ClsMethodStatic, MethodLocation, _methodName, _method.ContainingType.Name);
+                    }
+                }
+                else if (!_method.IsStatic)
                 {
                     Report(DiagnosticDescriptors.MethodNotStatic, MethodLocation, _methodName);
                 }
@@ -66,11 +88,20 @@ public sealed partial class FunctionGenerator
                     Report(DiagnosticDescriptors.MethodGeneric, LocationInfo.From(_syntax.TypeParameterList), _methodName, _syntax.TypeParameterList?.ToString());
                 }
 
-                var containingTypes = ParseContainingTypes();
-                var attribute = _context.Attributes[0];
-                var functionOptions = ParseFunctionOptions(attribute, out string remoteName, out var nameLocation);
+                // A [Method]'s class is checked, and its options read, by the class's own parser.
+                var containingTypes = _clsName is null ? ParseContainingTypes() : new List<ContainingTypeModel>();
+                string remoteName = _clsName is null ? _methodName : _clsName + "." + _methodName;
+                LocationInfo? nameLocation = MethodLocation;
+                var functionOptions = _clsName is null ? Options.ParseFunctionOptions(_attribute, out remoteName, out nameLocation) : new List<string>();
                 var retries = FindAttribute("Modal.RetriesAttribute");
                 var batched = FindAttribute("Modal.BatchedAttribute");
+                if (_clsName is not null)
+                {
+                    ReportUnsupportedOnMethod(retries, "[Retries] applies to every method of a class: put it on the [Cls] class");
+                    ReportUnsupportedOnMethod(batched, "a method of a [Cls] class cannot be batched: declare a batched [Function] instead");
+                    retries = null;
+                    batched = null;
+                }
 
                 var (parameters, cancellationTokenName, parameterSymbols) = ParseParameters();
                 var (returnShape, resultType) = ParseReturnType();
@@ -99,11 +130,11 @@ public sealed partial class FunctionGenerator
                 var options = new List<string>(functionOptions);
                 if (retries is not null)
                 {
-                    options.Add(ParseRetries(retries));
+                    options.Add(Options.ParseRetries(retries));
                 }
                 if (batched is not null)
                 {
-                    options.Add(ParseBatched(batched));
+                    options.Add(Options.ParseBatched(batched));
                 }
 
                 if (_diagnostics.Any(diagnostic => DiagnosticDescriptors.ById(diagnostic.Id).DefaultSeverity == DiagnosticSeverity.Error))
@@ -139,9 +170,21 @@ public sealed partial class FunctionGenerator
                     IsPublic: TypeAnalysis.IsEffectivelyPublic(_method.ReturnType) && _method.Parameters.All(parameter => TypeAnalysis.IsEffectivelyPublic(parameter.Type)),
                     CallResultMayBeNull: callResultMayBeNull,
                     BatchResultsMayBeNull: batchResultsMayBeNull,
-                    HidesInheritedFunctions: HidesInheritedFunctions(),
-                    ExperimentalDiagnosticIds: ExperimentalDiagnosticIds());
+                    HidesInheritedFunctions: _clsName is null && HidesInheritedFunctions(),
+                    ExperimentalDiagnosticIds: ExperimentalDiagnosticIds())
+                {
+                    ClsName = _clsName,
+                };
                 return new FunctionParseResult(model, _diagnostics.ToEquatableArray(), MethodLocation, nameLocation);
+            }
+
+            private void ReportUnsupportedOnMethod(AttributeData? attribute, string reason)
+            {
+                if (attribute is not null)
+                {
+                    Report(DiagnosticDescriptors.ClsMethodAttributeNotSupported, LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(_cancellationToken)),
+                        _methodName, _method.ContainingType.Name, attribute.AttributeClass?.Name.Replace("Attribute", ""), reason);
+                }
             }
 
             private AttributeData? FindAttribute(string name)
@@ -224,7 +267,7 @@ public sealed partial class FunctionGenerator
             private bool HidesInheritedFunctions()
             {
                 var containingType = _method.ContainingType;
-                var compilation = _context.SemanticModel.Compilation;
+                var compilation = _compilation;
                 for (var baseType = containingType.BaseType; baseType is not null; baseType = baseType.BaseType)
                 {
                     if (baseType.GetMembers("Functions").Any(member => compilation.IsSymbolAccessibleWithin(member, containingType)))

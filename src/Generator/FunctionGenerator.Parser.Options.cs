@@ -12,10 +12,31 @@ public sealed partial class FunctionGenerator
 {
     internal static partial class Parser
     {
-        /// <summary>The option attributes of a function (<c>[Function]</c>, <c>[Retries]</c>, <c>[Batched]</c>): their initializers and range checks.</summary>
-        private sealed partial class MethodParser
+        /// <summary>
+        /// The option attributes of a function or a <c>[Cls]</c> class (<c>[Function]</c> or <c>[Cls]</c>, <c>[Retries]</c>,
+        /// <c>[Batched]</c>): their initializers and range checks, reported on the function or class named <c>_methodName</c>.
+        /// </summary>
+        private sealed class OptionsParser
         {
             private static readonly Regex s_gpu = new("^[A-Za-z0-9][A-Za-z0-9-]*(:[1-9][0-9]*)?$", RegexOptions.CultureInvariant);
+
+            private readonly string _methodName;
+            private readonly LocationInfo? _defaultLocation;
+            private readonly List<DiagnosticInfo> _diagnostics;
+            private readonly System.Threading.CancellationToken _cancellationToken;
+
+            public OptionsParser(string subjectName, LocationInfo? defaultLocation, List<DiagnosticInfo> diagnostics, System.Threading.CancellationToken cancellationToken)
+            {
+                _methodName = subjectName;
+                _defaultLocation = defaultLocation;
+                _diagnostics = diagnostics;
+                _cancellationToken = cancellationToken;
+            }
+
+            private LocationInfo? MethodLocation => _defaultLocation;
+
+            private void Report(DiagnosticDescriptor descriptor, LocationInfo? location, params object?[] arguments)
+                => _diagnostics.Add(DiagnosticInfo.Create(descriptor, location ?? MethodLocation, arguments));
 
             /// <summary>The named arguments the user set with a valid constant, each with its value and source location.</summary>
             private IEnumerable<(string Key, object? Value, LocationInfo? Location)> SetArguments(AttributeData attribute)
@@ -29,7 +50,7 @@ public sealed partial class FunctionGenerator
                 }
             }
 
-            private List<string> ParseFunctionOptions(AttributeData attribute, out string remoteName, out LocationInfo? nameLocation)
+            public List<string> ParseFunctionOptions(AttributeData attribute, out string remoteName, out LocationInfo? nameLocation)
             {
                 var options = new List<string>();
                 remoteName = _methodName;
@@ -104,7 +125,7 @@ public sealed partial class FunctionGenerator
                 return options;
             }
 
-            private string ParseRetries(AttributeData attribute)
+            public string ParseRetries(AttributeData attribute)
             {
                 string maxRetries = "0";
                 string backoff = "global::Modal.RetryPolicy.DefaultBackoffCoefficient";
@@ -138,7 +159,7 @@ public sealed partial class FunctionGenerator
                 return $"Retries = new global::Modal.RetryPolicy({maxRetries}, {backoff}, {initialDelay}, {maxDelay})";
             }
 
-            private string ParseBatched(AttributeData attribute)
+            public string ParseBatched(AttributeData attribute)
             {
                 string maxBatchSize = "1";
                 string waitMs = "0";

@@ -30,10 +30,14 @@ public sealed partial class FunctionGenerator
             .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
 
         public static FunctionParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+            => Guarded(context, () => new MethodParser(context, cancellationToken).Parse(), failure => new FunctionParseResult(null, failure));
+
+        /// <summary>Runs a parser; an exception (other than a cancellation) becomes MODAL099 at the declaration's name.</summary>
+        private static T Guarded<T>(GeneratorAttributeSyntaxContext context, Func<T> parse, Func<EquatableArray<DiagnosticInfo>, T> failed)
         {
             try
             {
-                return new MethodParser(context, cancellationToken).Parse();
+                return parse();
             }
             catch (OperationCanceledException)
             {
@@ -41,8 +45,13 @@ public sealed partial class FunctionGenerator
             }
             catch (Exception exception)
             {
-                var location = context.TargetNode is MethodDeclarationSyntax method ? LocationInfo.From(method.Identifier) : LocationInfo.From(context.TargetNode);
-                return new FunctionParseResult(null, new[]
+                var location = context.TargetNode switch
+                {
+                    MethodDeclarationSyntax method => LocationInfo.From(method.Identifier),
+                    BaseTypeDeclarationSyntax type => LocationInfo.From(type.Identifier),
+                    var node => LocationInfo.From(node),
+                };
+                return failed(new[]
                 {
                     DiagnosticInfo.Create(DiagnosticDescriptors.GeneratorFailed, location, $"{exception.GetType().Name}: {exception.Message} (while reading '{context.TargetSymbol.Name}')"),
                 }.ToEquatableArray());

@@ -16,6 +16,7 @@ public sealed partial class FunctionGenerator : IIncrementalGenerator
 {
     internal const string FunctionAttributeName = "Modal.FunctionAttribute";
     internal const string ModalAppAttributeName = "Modal.ModalAppAttribute";
+    internal const string ClsAttributeName = "Modal.ClsAttribute";
 
     /// <inheritdoc />
     public void Initialize(IncrementalGeneratorInitializationContext context)
@@ -55,9 +56,24 @@ public sealed partial class FunctionGenerator : IIncrementalGenerator
             .Select(static (pair, _) => new CompilationData(pair.Left, pair.Right.FirstOrDefault(name => name is not null)))
             .WithTrackingName(TrackingNames.CompilationData);
 
+        var clsResults = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                ClsAttributeName,
+                static (node, _) => node is ClassDeclarationSyntax,
+                static (syntaxContext, cancellationToken) => Parser.ParseCls(syntaxContext, cancellationToken))
+            .WithTrackingName(TrackingNames.ClsParseResults);
+
+        var classes = clsResults
+            .Where(static result => result.Cls is not null)
+            .Select(static (result, _) => result.Cls!)
+            .Collect()
+            .Select(static (items, _) => items.OrderBy(cls => cls.TypeFullName, StringComparer.Ordinal).ToEquatableArray())
+            .WithTrackingName(TrackingNames.CollectedClasses);
+
         var generationModel = collected
+            .Combine(classes)
             .Combine(compilationData)
-            .Select(static (pair, _) => new GenerationModel(pair.Left, pair.Right))
+            .Select(static (pair, _) => new GenerationModel(pair.Left.Left, pair.Right) { Classes = pair.Left.Right })
             .WithTrackingName(TrackingNames.GenerationModel);
 
         // Checks across functions report at source locations, so they read the parse results, not the model.
@@ -67,6 +83,30 @@ public sealed partial class FunctionGenerator : IIncrementalGenerator
             .Select(static (items, _) => Clashes.FindCrossFunctionProblems(items))
             .WithTrackingName(TrackingNames.CrossFunctionDiagnostics);
 
+        var clsDiagnostics = clsResults
+            .Select(static (result, _) => result.Diagnostics)
+            .WithTrackingName(TrackingNames.ClsDiagnostics);
+
+        // A class's name must not be a function's or another class's: both are functions of the app on the control plane.
+        var clsNameDiagnostics = parseResults
+            .Where(static result => result.Function is not null)
+            .Collect()
+            .Combine(clsResults.Where(static result => result.Cls is not null).Collect())
+            .Select(static (pair, _) => Clashes.FindClassNameProblems(pair.Left, pair.Right))
+            .WithTrackingName(TrackingNames.ClsNameDiagnostics);
+
+        context.RegisterSourceOutput(clsDiagnostics, static (productionContext, items) => Report(productionContext, items));
+        context.RegisterSourceOutput(clsNameDiagnostics, static (productionContext, items) => Report(productionContext, items));
+        foreach (var member in new[] { "Method", "Enter", "Exit", "Parameter" })
+        {
+            var outside = context.SyntaxProvider
+                .ForAttributeWithMetadataName(
+                    "Modal." + member + "Attribute",
+                    static (node, _) => node is MethodDeclarationSyntax or PropertyDeclarationSyntax,
+                    (syntaxContext, _) => Parser.CheckClsMember(syntaxContext, member))
+                .WithTrackingName(TrackingNames.ClsMemberDiagnostics);
+            context.RegisterSourceOutput(outside, static (productionContext, items) => Report(productionContext, items));
+        }
         context.RegisterSourceOutput(diagnostics, static (productionContext, items) => Report(productionContext, items));
         context.RegisterSourceOutput(crossFunctionDiagnostics, static (productionContext, items) => Report(productionContext, items));
         context.RegisterSourceOutput(generationModel, static (productionContext, model) => Emitter.Emit(productionContext, model));

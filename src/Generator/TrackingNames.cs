@@ -17,4 +17,14 @@ public static class TrackingNames
     public const string Diagnostics = "Modal.Diagnostics";
     /// <summary>Diagnostics that need every function at once (duplicate names).</summary>
     public const string CrossFunctionDiagnostics = "Modal.CrossFunctionDiagnostics";
+    /// <summary>Each [Cls] class parsed into a model and its diagnostics.</summary>
+    public const string ClsParseResults = "Modal.ClsParseResults";
+    /// <summary>The [Cls] models collected into one sorted array.</summary>
+    public const string CollectedClasses = "Modal.CollectedClasses";
+    /// <summary>Diagnostics of each [Cls] class.</summary>
+    public const string ClsDiagnostics = "Modal.ClsDiagnostics";
+    /// <summary>Diagnostics of [Cls] names that a function or another class already uses.</summary>
+    public const string ClsNameDiagnostics = "Modal.ClsNameDiagnostics";
+    /// <summary>[Method], [Enter], [Exit] and [Parameter] members outside a [Cls] class.</summary>
+    public const string ClsMemberDiagnostics = "Modal.ClsMemberDiagnostics";
 }

@@ -6,7 +6,7 @@ namespace Modal.Generator.Tests;
 /// <summary>
 /// Every diagnostic: its id, its message and its exact location. The span to expect is marked <c>[|...|]</c> in the source.
 /// </summary>
-public sealed class DiagnosticTests
+public sealed partial class DiagnosticTests
 {
     private const string Usings = """
         using System;

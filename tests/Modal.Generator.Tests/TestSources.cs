@@ -108,4 +108,52 @@ internal static class TestSources
             public static Dictionary<string, int> Count(IReadOnlyDictionary<string, int> counts, IEnumerable<string> keys) => counts.ToDictionary(pair => pair.Key, pair => pair.Value);
         }
         """;
+
+    /// <summary>A [Cls] class with parameters (one optional), enter and exit methods, and unary and generator methods.</summary>
+    public const string Cls = """
+        using System;
+        using System.Collections.Generic;
+        using System.Runtime.CompilerServices;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using Modal;
+
+        [assembly: ModalApp("models")]
+        namespace Demo;
+
+        [Cls(MaxContainers = 2, TimeoutSeconds = 600)]
+        [Retries(MaxRetries = 1)]
+        public partial class Model
+        {
+            [Parameter] public string Name { get; init; } = "base";
+            [Parameter] public int Size { get; set; }
+            [Parameter] public byte[]? Salt { get; init; } = null;
+            private string? _weights;
+            private int _calls;
+
+            [Enter] public async Task LoadAsync(CancellationToken cancellationToken) { await Task.Delay(1, cancellationToken); _weights = Name + Size; }
+            [Enter] public void Count() => _calls = 0;
+
+            [Method] public float[] Embed(string text) => new float[] { text.Length, _weights!.Length };
+            [Method] public async Task<int> Calls(CancellationToken cancellationToken) { await Task.Yield(); return ++_calls; }
+            [Method] public void Forget(string key, int times) { }
+
+            [Method]
+            public async IAsyncEnumerable<string> Words(string text, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+            {
+                foreach (var word in text.Split(' '))
+                {
+                    await Task.Yield();
+                    yield return word;
+                }
+            }
+
+            [Exit] public void Unload() => _weights = null;
+        }
+
+        public static partial class Plain
+        {
+            [Function] public static int Twice(int x) => 2 * x;
+        }
+        """;
 }

@@ -2,9 +2,10 @@ namespace Modal;
 
 /// <summary>
 /// Retries an input whose function threw, waiting <c>InitialDelayMs * BackoffCoefficient^(n-1)</c> before
-/// retry n, capped at <see cref="MaxDelayMs"/>. Container failures are retried apart from this policy.
+/// retry n, capped at <see cref="MaxDelayMs"/>. Container failures are retried apart from this policy. On a
+/// <see cref="ClsAttribute"/> class it applies to every method.
 /// </summary>
-[AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
+[AttributeUsage(AttributeTargets.Method | AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
 public sealed class RetriesAttribute : Attribute
 {
     /// <summary>Retries after the first attempt (0..10).</summary>

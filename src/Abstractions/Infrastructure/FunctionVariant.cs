@@ -55,6 +55,19 @@ public sealed partial record FunctionVariant
     /// <summary>How inputs of a batched function are grouped.</summary>
     public BatchOptions? Batch { get; init; }
 
+    /// <summary>
+    /// A <c>[Cls]</c> instance's parameter set, base64 of the MessagePack map <see cref="ClsCodec"/> writes; null for a
+    /// function, or a class without parameters. Each distinct set runs in its own container pool, where every instance
+    /// is created with these values.
+    /// </summary>
+    public string? Parameters { get; init; }
+
+    /// <summary>The parameter set as text (<c>Name="x", Size=3</c>), for messages and pool names; null without parameters.</summary>
+    public string? ParametersText { get; init; }
+
+    /// <summary>The encoded parameter set (see <see cref="Parameters"/>); empty without one.</summary>
+    public ReadOnlyMemory<byte> ParameterPayload => Parameters is null ? ReadOnlyMemory<byte>.Empty : Convert.FromBase64String(Parameters);
+
     /// <summary>True when nothing is overridden.</summary>
     public bool IsEmpty => this == None;
 
@@ -84,6 +97,7 @@ public sealed partial record FunctionVariant
                 parts.Add($"{name}: {Convert.ToString(value, CultureInfo.InvariantCulture)}");
             }
         }
+        Add("parameters", ParametersText is null ? null : "(" + ParametersText + ")");
         Add("timeoutSeconds", TimeoutSeconds);
         Add("retries", Retries is { } policy
             ? string.Create(CultureInfo.InvariantCulture, $"{policy.MaxRetries}x{policy.InitialDelayMs}ms*{policy.BackoffCoefficient}<={policy.MaxDelayMs}ms")

@@ -31,4 +31,11 @@ public interface IFunctionEntrypoint
     /// the same order. A method that returns a list of another length throws <see cref="InvalidOperationException"/>.
     /// </summary>
     ValueTask<IReadOnlyList<ReadOnlyMemory<byte>>> InvokeBatchAsync(string functionName, IReadOnlyList<ReadOnlyMemory<byte>> arguments, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The <c>[Cls]</c> class whose function has this name, or null when the name is a plain function's (or unknown). A
+    /// class's inputs run on an instance that <see cref="IClsEntrypoint.CreateInstance"/> makes, not through the
+    /// switches above.
+    /// </summary>
+    IClsEntrypoint? FindCls(string functionName) => null;
 }

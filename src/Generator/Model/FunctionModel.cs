@@ -32,7 +32,10 @@ internal sealed record FunctionModel(
 {
     public bool HasResult => ResultType is not null;
 
-    public string HandleClassName => MethodName.TrimStart('@') + "Function";
+    /// <summary>For a <c>[Method]</c> of a <c>[Cls]</c> class, the class's remote name; null for a <c>[Function]</c>.</summary>
+    public string? ClsName { get; init; }
+
+    public string HandleClassName => MethodName.TrimStart('@') + (ClsName is null ? "Function" : "Method");
 
     public string PropertyName => MethodName;
 

@@ -429,6 +429,11 @@ internal sealed class GrpcBackend : IModalBackend
             return cached;
         }
         var request = new FunctionGetVariantRequest { FunctionId = baseId, VariantKey = variant.Key, Overrides = FunctionSpecs.Overrides(variant) };
+        if (variant.Parameters is not null)
+        {
+            // A [Cls] parameter set: the control plane hands it to each of the variant's workers, which create their instance with it.
+            request.Parameters = Google.Protobuf.ByteString.CopyFrom(variant.ParameterPayload.Span);
+        }
         FunctionGetVariantResponse response;
         try
         {

@@ -162,7 +162,7 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
         FunctionReference function, ReadOnlyMemory<byte> arguments, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var resolved = Resolve(function);
-        if (resolved.Definition.Kind != FunctionKind.Generator)
+        if (resolved.Definition.Kind != FunctionKind.Generator && resolved.Pool is null)
         {
             throw new InvalidOperationException(
                 $"Function '{resolved.Name}' is not a generator function; call it with RemoteAsync instead of RemoteGen.");
@@ -174,17 +174,20 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
         var items = Channel.CreateBounded<ReadOnlyMemory<byte>>(
             new BoundedChannelOptions(GeneratorBufferSize) { SingleReader = true, SingleWriter = true });
 
+        async Task<bool> PumpAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> source, CancellationToken attemptToken)
+        {
+            await foreach (var item in source.WithCancellation(attemptToken).ConfigureAwait(false))
+            {
+                await items.Writer.WriteAsync(item, attemptToken).ConfigureAwait(false);
+            }
+            return true;
+        }
+
         // Generators are not retried: items already streamed cannot be taken back.
         var pump = resolved.ExecuteAsync(
-            async attemptToken =>
-            {
-                await foreach (var item in resolved.Entrypoint.InvokeGeneratorAsync(resolved.Name, arguments, attemptToken)
-                                   .WithCancellation(attemptToken).ConfigureAwait(false))
-                {
-                    await items.Writer.WriteAsync(item, attemptToken).ConfigureAwait(false);
-                }
-                return true;
-            },
+            attemptToken => resolved.Pool is { } pool
+                ? pool.RunAsync(instance => PumpAsync(instance.InvokeGeneratorAsync(arguments, attemptToken), attemptToken), attemptToken)
+                : PumpAsync(resolved.Entrypoint.InvokeGeneratorAsync(resolved.Name, arguments, attemptToken), attemptToken),
             [input], retry: false, token);
         _ = pump.ContinueWith(_ => items.Writer.TryComplete(), CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -291,8 +294,16 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(warmPoolSize);
         cancellationToken.ThrowIfCancellationRequested();
-        // There are no containers to keep warm in this process; the size is recorded as the control plane would.
-        Resolve(function).WarmPoolSize = warmPoolSize;
+        // A function has no containers to keep warm in this process; the size is recorded as the control plane would. A
+        // [Cls] parameter set's containers are instances: they are started (and entered) now, in the background, as the
+        // control plane launches warm containers after it has answered.
+        var resolved = Resolve(function);
+        resolved.WarmPoolSize = warmPoolSize;
+        if (resolved.Pool is { } pool)
+        {
+            _ = pool.KeepWarmAsync(warmPoolSize, _stopping.Token).ContinueWith(static task => _ = task.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
         return Task.CompletedTask;
     }
 
@@ -306,8 +317,21 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    /// <summary>Stops the app: every running or waiting input is cancelled and ends as Terminated.</summary>
-    public async ValueTask DisposeAsync() => await _stopping.CancelAsync().ConfigureAwait(false);
+    /// <summary>
+    /// Stops the app: every running or waiting input is cancelled and ends as Terminated, then every [Cls] container
+    /// stops gracefully (its [Exit] runs).
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        foreach (var function in _functions.Values.Concat(_variants.Values))
+        {
+            if (function.Pool is { } pool)
+            {
+                await pool.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
 
     /// <summary>Runs one input of a call and classifies how it ended.</summary>
     internal async Task<ReadOnlyMemory<byte>> RunInputAsync(
@@ -319,7 +343,9 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
         var output = function.Batcher is { } batcher
             ? batcher.SubmitAsync(arguments, input, token)
             : function.ExecuteAsync(
-                attemptToken => function.Entrypoint.InvokeAsync(function.Name, arguments, attemptToken).AsTask(),
+                attemptToken => function.Pool is { } pool
+                    ? pool.RunAsync(instance => instance.InvokeAsync(arguments, attemptToken).AsTask(), attemptToken)
+                    : function.Entrypoint.InvokeAsync(function.Name, arguments, attemptToken).AsTask(),
                 [input], retry: true, token);
         return await AwaitInputAsync(output, function, call, input, token, cancellationToken).ConfigureAwait(false);
     }
@@ -342,6 +368,11 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
         catch (FunctionTimeoutException)
         {
             input.Status = InputStatus.Timeout;
+            throw;
+        }
+        catch (RemoteFunctionException failure) when (failure.RemoteType == RemoteFailures.InitFailureType)
+        {
+            input.Status = InputStatus.InitFailure;
             throw;
         }
         catch (ModalException)
@@ -419,9 +450,13 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
         {
             var definition = declared.Definition;
             var options = variant.ApplyTo(definition.Options);
+            // A [Cls] parameter set is a variant too: its containers are instances created with its parameters.
+            var pool = declared.Entrypoint.FindCls(declared.Name) is { } cls
+                ? new ClsPool(cls, variant.ParameterPayload, options, _options.TimeProvider, _stopping.Token)
+                : null;
             return new InProcessFunction(declared.Entrypoint,
                 new FunctionDefinition(definition.DefaultAppName, definition.Name, definition.Kind, options, definition.Signature, definition.HasResult, definition.ParameterCount),
-                _stopping.Token);
+                _stopping.Token, pool);
         });
     }
 
@@ -456,7 +491,8 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
             {
                 if (definition.Name == name)
                 {
-                    return _functions.GetOrAdd(name, _ => new InProcessFunction(entrypoint, definition, _stopping.Token));
+                    return _functions.GetOrAdd(name, _ => new InProcessFunction(entrypoint, definition, _stopping.Token,
+                        entrypoint.FindCls(name) is { } cls ? new ClsPool(cls, ReadOnlyMemory<byte>.Empty, definition.Options, _options.TimeProvider, _stopping.Token) : null));
                 }
             }
         }

@@ -13,10 +13,11 @@ internal sealed class InProcessFunction
     private int _warmPoolSize;
     private (int Min, int Max) _containers;
 
-    public InProcessFunction(IFunctionEntrypoint entrypoint, FunctionDefinition definition, CancellationToken appStopping)
+    public InProcessFunction(IFunctionEntrypoint entrypoint, FunctionDefinition definition, CancellationToken appStopping, ClsPool? pool = null)
     {
         Entrypoint = entrypoint;
         Definition = definition;
+        Pool = pool;
         _containers = (definition.Options.MinContainers, definition.Options.MaxContainers);
         _slots = new SlotGate(Slots(definition.Options.MaxContainers));
         if (definition.Kind == FunctionKind.Batched)
@@ -30,6 +31,9 @@ internal sealed class InProcessFunction
     public FunctionDefinition Definition { get; }
 
     public string Name => Definition.Name;
+
+    /// <summary>The containers (instances) of a <c>[Cls]</c> parameter set; null for a function.</summary>
+    public ClsPool? Pool { get; }
 
     /// <summary>Groups inputs into batches; only for <c>[Batched]</c> functions.</summary>
     public BatchDispatcher? Batcher { get; }
@@ -48,7 +52,7 @@ internal sealed class InProcessFunction
                 containers = _containers;
             }
             int warm = Math.Min(Math.Max(WarmPoolSize, containers.Min), Math.Max(1, containers.Max));
-            return new(Volatile.Read(ref _backlog), Math.Max(Volatile.Read(ref _runners), warm));
+            return new(Volatile.Read(ref _backlog), Math.Max(Math.Max(Volatile.Read(ref _runners), warm), Pool?.Containers ?? 0));
         }
     }
 
@@ -106,7 +110,7 @@ internal sealed class InProcessFunction
             {
                 return await RunAttemptAsync(invoke, inputs, cancellationToken).ConfigureAwait(false);
             }
-            catch (ModalException failure) when (failure is RemoteFunctionException or FunctionTimeoutException
+            catch (ModalException failure) when (failure is RemoteFunctionException { RemoteType: not RemoteFailures.InitFailureType } or FunctionTimeoutException
                                                  && retryNumber <= policy.MaxRetries && !cancellationToken.IsCancellationRequested)
             {
                 // Retried below, after the policy's backoff.
@@ -177,6 +181,11 @@ internal sealed class InProcessFunction
             // as a remote worker that does not stop is killed.
             Abandon(attempt);
             throw RemoteFailures.Timeout(Definition);
+        }
+        catch (ClsInitFailure initFailure)
+        {
+            // Not the input's own failure: it is not retried, and it reads as the control plane reports it.
+            throw initFailure.Failure;
         }
         catch (Exception exception) when (exception is InvalidInputException or NotFoundException or PayloadException)
         {

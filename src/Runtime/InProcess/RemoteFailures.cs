@@ -16,4 +16,11 @@ internal static class RemoteFailures
         => new(appStopped
             ? $"Input {inputId} of call {functionCallId} ({functionName}) was terminated because the app stopped."
             : $"Input {inputId} of call {functionCallId} ({functionName}) was cancelled before it finished.");
+
+    /// <summary>The remote type of an input that ended as InitFailure (its containers failed to start), as the control plane reports it.</summary>
+    public const string InitFailureType = "Modal.ContainerInitFailure";
+
+    /// <summary>Inputs of a function whose containers failed to start that many times in a row, worded as the control plane words it.</summary>
+    public static RemoteFunctionException InitFailure(string functionName, int failures, string reason)
+        => new(InitFailureType, $"Workers for {functionName} failed to start {failures} times in a row: {reason}", null, functionName);
 }

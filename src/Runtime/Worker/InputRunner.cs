@@ -17,11 +17,14 @@ internal sealed class InputRunner
     private readonly GrpcConnection _connection;
     private readonly OutputBatcher _outputs;
     private readonly Action<string> _onTimeout;
+    private readonly Func<IClsInstance?> _instance;
     private readonly ConcurrentDictionary<string, RunningInput> _running = new(StringComparer.Ordinal);
 
     public InputRunner(
-        IFunctionEntrypoint entrypoint, Api.FunctionSpec spec, GrpcConnection connection, PayloadCodec codec, OutputBatcher outputs, Action<string> onTimeout)
+        IFunctionEntrypoint entrypoint, Api.FunctionSpec spec, GrpcConnection connection, PayloadCodec codec, OutputBatcher outputs, Action<string> onTimeout,
+        Func<IClsInstance?>? instance = null)
     {
+        _instance = instance ?? (static () => null);
         _entrypoint = entrypoint;
         _spec = spec;
         _connection = connection;
@@ -162,7 +165,9 @@ internal sealed class InputRunner
             }
             else
             {
-                var value = await _entrypoint.InvokeAsync(_spec.Name, argument, cancellationToken).ConfigureAwait(false);
+                var value = _instance() is { } cls
+                    ? await cls.InvokeAsync(argument, cancellationToken).ConfigureAwait(false)
+                    : await _entrypoint.InvokeAsync(_spec.Name, argument, cancellationToken).ConfigureAwait(false);
                 input.Report(await SuccessAsync(value, cancellationToken).ConfigureAwait(false));
             }
         }
@@ -175,7 +180,10 @@ internal sealed class InputRunner
         Exception? failure = null;
         try
         {
-            await foreach (var item in _entrypoint.InvokeGeneratorAsync(_spec.Name, arguments, cancellationToken).ConfigureAwait(false))
+            var items = _instance() is { } cls
+                ? cls.InvokeGeneratorAsync(arguments, cancellationToken)
+                : _entrypoint.InvokeGeneratorAsync(_spec.Name, arguments, cancellationToken);
+            await foreach (var item in items.ConfigureAwait(false))
             {
                 await sender.AddAsync(count++, item, cancellationToken).ConfigureAwait(false);
             }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Grpc.Core;
 using Modal.Api;
 
@@ -91,8 +92,12 @@ internal sealed class WorkerHost
 
     private async Task<int> ServeAsync()
     {
+        // A [Cls] container has started only once its instance is created and entered: until then its hello says it initializes.
+        bool initializing = Environment.GetEnvironmentVariable("MODAL_FUNCTION_NAME") is { Length: > 0 } launchedFor
+            && FunctionEntrypoints.All.Any(e => e.FindCls(launchedFor) is not null);
         var hello = await _connection.CallAsync(
-            (e, o) => e.Worker.ContainerHelloAsync(new ContainerHelloRequest { ContainerId = _containerId, ProcessId = Environment.ProcessId }, o),
+            (e, o) => e.Worker.ContainerHelloAsync(
+                new ContainerHelloRequest { ContainerId = _containerId, ProcessId = Environment.ProcessId, Initializing = initializing }, o),
             CancellationToken.None, deadline: TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         var spec = hello.Function;
         // EntrypointsOf also finds this executable's functions when the caller renamed the app (ModalAppOptions.AppName).
@@ -112,8 +117,10 @@ internal sealed class WorkerHost
         var diagnostics = capture.OriginalError;
         var codec = new PayloadCodec(_connection);
         var outputs = new OutputBatcher(_connection, diagnostics);
+        var cls = entrypoint.FindCls(spec.Name);
+        var instance = new StrongBox<IClsInstance?>();
         InputRunner? runner = null;
-        runner = new InputRunner(entrypoint, spec, _connection, codec, outputs, inputId => _ = StopIfStuckAsync(runner!, inputId));
+        runner = new InputRunner(entrypoint, spec, _connection, codec, outputs, inputId => _ = StopIfStuckAsync(runner!, inputId), () => instance.Value);
         var backend = new GrpcBackend(_connection, hello.AppName, null, entrypoint.Functions, hello.AppVersion);
         using var installation = ModalBackend.Install(backend);
         var heartbeat = new HeartbeatLoop(_connection, runner.ActiveInputs, runner.Terminate, RequestStop);
@@ -124,6 +131,18 @@ internal sealed class WorkerHost
         var exitCode = 0;
         try
         {
+            if (cls is not null)
+            {
+                // Entered with the heartbeat running, so that a long [Enter] (loading a model) keeps the container's lease.
+                instance.Value = await StartClsAsync(cls, hello.Parameters.Memory, diagnostics).ConfigureAwait(false);
+                if (instance.Value is null)
+                {
+                    await heartbeatStop.CancelAsync().ConfigureAwait(false);
+                    await heartbeatTask.ConfigureAwait(false);
+                    await capture.FlushAsync(s_drainLimit).ConfigureAwait(false);
+                    return 3;
+                }
+            }
             await ReceiveInputsAsync(runner, Math.Max(1, spec.MaxInputs), running).ConfigureAwait(false);
         }
         catch (RpcException exception) when (!_stop.IsCancellationRequested)
@@ -146,6 +165,10 @@ internal sealed class WorkerHost
         var drain = Task.WhenAll(running);
         var limit = _stopReason?.StartsWith("timeout", StringComparison.Ordinal) == true ? s_timeoutGrace : Timeout.InfiniteTimeSpan;
         await Task.WhenAny(drain, Task.Delay(limit)).ConfigureAwait(false);
+        if (instance.Value is { } entered && drain.IsCompleted)
+        {
+            await ExitClsAsync(entered, diagnostics).ConfigureAwait(false);
+        }
         await heartbeatStop.CancelAsync().ConfigureAwait(false);
         await heartbeatTask.ConfigureAwait(false);
         await outputs.FlushAsync(s_drainLimit).ConfigureAwait(false);
@@ -156,6 +179,46 @@ internal sealed class WorkerHost
             await diagnostics.WriteLineAsync($"modal worker: container {_containerId} stops: {reason}.").ConfigureAwait(false);
         }
         return exitCode;
+    }
+
+    /// <summary>
+    /// Creates the container's instance of a [Cls] parameter set and runs its [Enter], then tells the control plane the
+    /// container has started; when either throws, reports the exception as the startup error (InitFailure after 3 in a
+    /// row) and returns null.
+    /// </summary>
+    private async Task<IClsInstance?> StartClsAsync(IClsEntrypoint cls, ReadOnlyMemory<byte> parameters, TextWriter diagnostics)
+    {
+        IClsInstance instance;
+        try
+        {
+            instance = cls.CreateInstance(parameters);
+            await instance.EnterAsync(_stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            string reason = ClsStartup.Describe(cls.Definition, exception);
+            await diagnostics.WriteLineAsync($"modal worker: {reason}").ConfigureAwait(false);
+            await ReportStartupErrorAsync(reason).ConfigureAwait(false);
+            return null;
+        }
+        await _connection.CallAsync(
+            (e, o) => e.Worker.ContainerHelloAsync(new ContainerHelloRequest { ContainerId = _containerId, ProcessId = Environment.ProcessId }, o),
+            CancellationToken.None, deadline: TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        return instance;
+    }
+
+    /// <summary>Runs a [Cls] instance's [Exit] once its inputs have ended; what it throws goes to stderr, bounded in time.</summary>
+    private static async Task ExitClsAsync(IClsInstance instance, TextWriter diagnostics)
+    {
+        try
+        {
+            using var limit = new CancellationTokenSource(s_drainLimit);
+            await instance.ExitAsync(limit.Token).WaitAsync(limit.Token).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            await diagnostics.WriteLineAsync($"modal worker: [Exit] threw {exception.GetType().FullName}: {exception.Message}").ConfigureAwait(false);
+        }
     }
 
     /// <summary>

@@ -95,7 +95,9 @@ internal sealed class WorkerSessions(IControlStore store, ControlPlaneOptions op
     public async Task<ContainerHelloResponse> HelloAsync(WorkerSession session, ContainerHelloRequest request)
     {
         string? startupError = string.IsNullOrEmpty(request.StartupError) ? null : request.StartupError;
-        if (!await store.ContainerHelloAsync(session.ContainerId, startupError, (long)options.LeaseTimeout.TotalMilliseconds).ConfigureAwait(false))
+        // A worker that still initializes has not started yet: its hello leaves the function's failed starts counted.
+        if (!await store.ContainerHelloAsync(session.ContainerId, startupError, (long)options.LeaseTimeout.TotalMilliseconds,
+                started: startupError is null && !request.Initializing).ConfigureAwait(false))
         {
             Forget(session.ContainerId);
             throw Errors.Unauthenticated($"Container '{session.ContainerId}' has ended.");

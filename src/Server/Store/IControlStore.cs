@@ -129,10 +129,11 @@ internal interface IControlStore : IAsyncDisposable
     Task<ContainerRow?> GetContainerAsync(string containerId);
 
     /// <summary>
-    /// A worker said hello: its lease starts now. With a startup error the container is ended as failed to start
+    /// A worker said hello: its lease starts now. When it has <paramref name="started"/> (no startup error, no initialization
+    /// left), its function's count of failed starts is reset. With a startup error the container is ended as failed to start
     /// (counted toward InitFailure). Returns false when the container is unknown or already gone.
     /// </summary>
-    Task<bool> ContainerHelloAsync(string containerId, string? startupError, long leaseMs);
+    Task<bool> ContainerHelloAsync(string containerId, string? startupError, long leaseMs, bool started = true);
 
     /// <summary>
     /// Claims ready inputs for containers of one function: each container gets up to its credit count of assignments

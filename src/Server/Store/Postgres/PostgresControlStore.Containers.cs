@@ -23,7 +23,7 @@ internal sealed partial class PostgresControlStore
     public Task<IReadOnlyList<ContainerRow>> ListContainersAsync() => ReadAsync<IReadOnlyList<ContainerRow>>(async tx =>
         await tx.QueryAsync($"SELECT {ContainerColumns} FROM containers ORDER BY launched_ms, id", ReadContainer).ConfigureAwait(false));
 
-    public Task<bool> ContainerHelloAsync(string containerId, string? startupError, long leaseMs) => WriteAsync(async tx =>
+    public Task<bool> ContainerHelloAsync(string containerId, string? startupError, long leaseMs, bool started = true) => WriteAsync(async tx =>
     {
         string? functionId = await tx.ScalarAsync<string>(
             "UPDATE containers SET said_hello = true, lease_expires_ms = modal_now_ms() + $2 WHERE id = $1 RETURNING function_id",
@@ -32,7 +32,7 @@ internal sealed partial class PostgresControlStore
         {
             return false;
         }
-        if (startupError is null)
+        if (started && startupError is null)
         {
             await tx.ExecuteAsync("UPDATE functions SET startup_failures = 0, last_startup_error = NULL WHERE id = $1", functionId).ConfigureAwait(false);
         }

@@ -26,7 +26,7 @@ internal sealed partial class SqliteControlStore
     public Task<IReadOnlyList<ContainerRow>> ListContainersAsync() => ReadAsync<IReadOnlyList<ContainerRow>>(tx =>
         tx.Query($"SELECT {ContainerColumns} FROM containers ORDER BY launched_ms", ReadContainer));
 
-    public Task<bool> ContainerHelloAsync(string containerId, string? startupError, long leaseMs) => WriteAsync((tx, now, _) =>
+    public Task<bool> ContainerHelloAsync(string containerId, string? startupError, long leaseMs, bool started = true) => WriteAsync((tx, now, _) =>
     {
         string? functionId = tx.Scalar<string>("SELECT function_id FROM containers WHERE id = $1", containerId);
         if (functionId is null)
@@ -34,7 +34,7 @@ internal sealed partial class SqliteControlStore
             return false;
         }
         tx.Execute("UPDATE containers SET said_hello = 1, lease_expires_ms = $2 WHERE id = $1", containerId, now + leaseMs);
-        if (startupError is null)
+        if (started && startupError is null)
         {
             tx.Execute("UPDATE functions SET startup_failures = 0, last_startup_error = NULL WHERE id = $1", functionId);
         }
