@@ -172,6 +172,14 @@ internal static class DiagnosticDescriptors
         "MODAL051", "Type already declares a member named 'Cls'",
         "Class '{0}' has [Cls] but already declares a member named 'Cls', so the generated 'Cls' cannot be added; rename that member");
 
+    public static readonly DiagnosticDescriptor ClsParameterArgumentClash = Error(
+        "MODAL052", "Two [Parameter] properties become the same argument of Create",
+        "[Parameter] properties '{0}' and '{1}' of class '{2}' both become the argument '{3}' of Create; rename one of them");
+
+    public static readonly DiagnosticDescriptor RetriesOnClassWithoutCls = Error(
+        "MODAL053", "[Retries] on a class without [Cls]",
+        "Class '{0}' has [Retries] but no [Cls], so nothing would retry; add [Cls] to the class, or put [Retries] on each [Function] method");
+
     public static readonly DiagnosticDescriptor GeneratorFailed = Error(
         "MODAL099", "The Modal generator failed",
         "Modal generator failed: {0}; please report this with the declaration that triggers it");

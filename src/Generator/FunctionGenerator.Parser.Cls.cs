@@ -45,6 +45,18 @@ public sealed partial class FunctionGenerator
                 .ToEquatableArray();
         }
 
+        /// <summary>A class with <c>[Retries]</c> but no <c>[Cls]</c> (MODAL053): its retries would apply to nothing.</summary>
+        public static EquatableArray<DiagnosticInfo> CheckRetriesOnClass(GeneratorAttributeSyntaxContext context)
+        {
+            if (context.TargetSymbol is not INamedTypeSymbol type
+                || type.GetAttributes().Any(attribute => attribute.AttributeClass?.ToDisplayString() == ClsAttributeName))
+            {
+                return EquatableArray<DiagnosticInfo>.Empty;
+            }
+            var location = context.TargetNode is ClassDeclarationSyntax declaration ? LocationInfo.From(declaration.Identifier) : LocationInfo.From(context.TargetNode);
+            return new[] { DiagnosticInfo.Create(DiagnosticDescriptors.RetriesOnClassWithoutCls, location, type.Name) }.ToEquatableArray();
+        }
+
         /// <summary>Reads one <c>[Cls]</c> class: the class's rules, its options, parameters, lifecycle methods and methods.</summary>
         private sealed class ClsParser
         {
@@ -171,6 +183,7 @@ public sealed partial class FunctionGenerator
             {
                 var required = new List<ClsParameterModel>();
                 var optional = new List<ClsParameterModel>();
+                var argumentOwners = new Dictionary<string, string>(StringComparer.Ordinal);
                 foreach (var property in _type.GetMembers().OfType<IPropertySymbol>())
                 {
                     if (FindAttribute(property, "Modal.ParameterAttribute") is null)
@@ -207,7 +220,14 @@ public sealed partial class FunctionGenerator
                     {
                         type += "?";
                     }
-                    var model = new ClsParameterModel(EscapeIdentifier(property.Name), EscapeIdentifier(CamelCase(property.Name)), type, defaultValue);
+                    string argument = CamelCase(property.Name);
+                    if (argumentOwners.TryGetValue(argument, out var owner))
+                    {
+                        Report(DiagnosticDescriptors.ClsParameterArgumentClash, location, owner, property.Name, _name, argument);
+                        continue;
+                    }
+                    argumentOwners[argument] = property.Name;
+                    var model = new ClsParameterModel(EscapeIdentifier(property.Name), EscapeIdentifier(argument), type, defaultValue);
                     (defaultValue is null ? required : optional).Add(model);
                 }
                 // C# wants the optional arguments of Create last.

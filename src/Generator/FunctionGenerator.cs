@@ -107,6 +107,13 @@ public sealed partial class FunctionGenerator : IIncrementalGenerator
                 .WithTrackingName(TrackingNames.ClsMemberDiagnostics);
             context.RegisterSourceOutput(outside, static (productionContext, items) => Report(productionContext, items));
         }
+        var retriesOutsideCls = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                "Modal.RetriesAttribute",
+                static (node, _) => node is ClassDeclarationSyntax,
+                static (syntaxContext, _) => Parser.CheckRetriesOnClass(syntaxContext))
+            .WithTrackingName(TrackingNames.ClsMemberDiagnostics);
+        context.RegisterSourceOutput(retriesOutsideCls, static (productionContext, items) => Report(productionContext, items));
         context.RegisterSourceOutput(diagnostics, static (productionContext, items) => Report(productionContext, items));
         context.RegisterSourceOutput(crossFunctionDiagnostics, static (productionContext, items) => Report(productionContext, items));
         context.RegisterSourceOutput(generationModel, static (productionContext, model) => Emitter.Emit(productionContext, model));

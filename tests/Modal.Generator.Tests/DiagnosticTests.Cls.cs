@@ -116,6 +116,18 @@ public sealed partial class DiagnosticTests
             "Class 'Model' has [Cls] but already declares a member named 'Cls', so the generated 'Cls' cannot be added; rename that member");
 
     [Fact]
+    public void MODAL052_parameters_that_become_the_same_create_argument()
+        => AssertSingle("MODAL052",
+            $"[Cls] public partial class Model {{ [Parameter] public string Name {{ get; init; }} = \"a\"; [Parameter] public string [|name|] {{ get; init; }} = \"b\"; {Method} }}",
+            "[Parameter] properties 'Name' and 'name' of class 'Model' both become the argument 'name' of Create; rename one of them");
+
+    [Fact]
+    public void MODAL053_retries_on_a_class_without_cls()
+        => AssertSingle("MODAL053",
+            "[Retries(MaxRetries = 2)] public static partial class [|Jobs|] { [Function] public static int Square(int x) => x * x; }",
+            "Class 'Jobs' has [Retries] but no [Cls], so nothing would retry; add [Cls] to the class, or put [Retries] on each [Function] method");
+
+    [Fact]
     public void MODAL011_cls_named_like_a_function()
         => AssertSingle("MODAL011",
             $"public static partial class Functions1 {{ [Function] public static int Model(int x) => x; }} [Cls(Name = [|\"Model\"|])] public partial class Other {{ {Method} }}",
