@@ -33,6 +33,18 @@ public sealed class ModalAppTests
     }
 
     [Fact]
+    public async Task A_version_pin_in_in_process_mode_is_refused_with_what_to_do()
+    {
+        await using var app = await ModalApp.RunAsync(options: new ModalAppOptions { Mode = ModalMode.InProcess });
+
+        var exception = await Assert.ThrowsAsync<NotFoundException>(() => Function.FromName("conformance", "Square", version: 2).RemoteAsync<int>(3));
+
+        Assert.Contains("Function 'Square' of app 'conformance' has no version 2 in in-process mode", exception.Message);
+        Assert.Contains("Call it without a version", exception.Message);
+        Assert.Equal(9, await Function.FromName("conformance", "Square").RemoteAsync<int>(3));
+    }
+
+    [Fact]
     public async Task Remote_mode_without_a_server_url_says_what_to_set()
     {
         Assert.True(string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MODAL_SERVER_URL")), "MODAL_SERVER_URL is set for the test run.");

@@ -475,6 +475,13 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
                 $"Function '{function.Name}' of app '{appName}' was not found: app '{appName}' is not running or deployed. " +
                 $"In-process mode runs only the app '{RunningAppName}'.");
         }
+        if (function.Version is { } version)
+        {
+            // The only code here is this process's own build, which no deploy made: there is no version to pin.
+            throw new NotFoundException(
+                $"Function '{function.Name}' of app '{appName}' has no version {version} in in-process mode, which runs this process's own build " +
+                "and no deployed version. Call it without a version, or deploy the app and reach it through a control plane (ModalMode.Remote).");
+        }
         var resolved = _functions.TryGetValue(function.Name, out var known) ? known : Register(function.Name);
         if (function.Definition is { } definition && ReferenceEquals(definition, resolved.Definition))
         {
