@@ -23,4 +23,18 @@ public static partial class EndToEndFunctions
     /// <summary>The default options but at most two containers: what <see cref="SquareDefaults"/> is compared with.</summary>
     [Function(MaxContainers = 2)]
     public static long SquareTwoContainers(int x) => (long)x * x;
+
+    /// <summary>The cores each cold-start worker asks for; the bare <c>podman run</c> beside it gets the same limit.</summary>
+    public const double ColdCpu = 1.0;
+
+    /// <summary>The memory (MiB) each cold-start worker asks for; the bare <c>podman run</c> beside it gets the same limit.</summary>
+    public const int ColdMemoryMb = 256;
+
+    /// <summary>
+    /// The function of the cold-start measure (<c>--cold-start</c>): one container at most, stopped one second after it
+    /// goes idle, so that every measured call waits for a fresh worker. One core and 256 MiB rather than the defaults,
+    /// whose 0.125-core limit would throttle a container's start to an eighth of a core.
+    /// </summary>
+    [Function(MaxContainers = 1, ScaledownWindowSeconds = 1, Cpu = ColdCpu, MemoryMb = ColdMemoryMb)]
+    public static int ColdPing(int x) => x + 1;
 }

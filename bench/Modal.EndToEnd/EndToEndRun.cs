@@ -202,7 +202,8 @@ internal static class EndToEndRun
     }
 
     /// <summary>The 1-minute load average on Linux (other work on the machine skews every number here), else null.</summary>
-    private static double? LoadAverage()
+    /// <summary>The 1-minute load average, or null where /proc/loadavg cannot be read.</summary>
+    internal static double? LoadAverage()
     {
         try
         {

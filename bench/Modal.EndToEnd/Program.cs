@@ -16,10 +16,10 @@ await using var server = options is { Database: { } database, EchoOnly: false } 
 var startedAt = DateTimeOffset.UtcNow;
 var memory = MemorySampler.Start();
 var startup = System.Diagnostics.Stopwatch.StartNew();
-// --echo-only measures no app, so it starts the cheap one.
+// --echo-only measures no app, so it starts the cheap one; so does --cold-start, which runs its own apps later.
 await using var app = await ModalApp.RunAsync(args, new ModalAppOptions
 {
-    Mode = options is { EchoOnly: false } ? options.Mode : ModalMode.InProcess,
+    Mode = options is { EchoOnly: false, ColdStart: false } ? options.Mode : ModalMode.InProcess,
     ServerUrl = server?.Url,
 });
 startup.Stop();
@@ -27,6 +27,19 @@ if (options is null)
 {
     await Console.Error.WriteLineAsync($"{error}{Environment.NewLine}{RunnerOptions.Usage}");
     return 2;
+}
+if (options.ColdStart)
+{
+    // One app runs at a time in a process: this one goes, and each kind's app runs on that kind's control plane.
+    await app.DisposeAsync();
+    await memory.DisposeAsync();
+    var coldStart = await ColdStartRun.RunAsync(options, startedAt);
+    ColdStartReport.WriteTable(coldStart, options.Json ? Console.Error : Console.Out);
+    if (options.Json)
+    {
+        ColdStartReport.WriteJson(coldStart, Console.OpenStandardOutput());
+    }
+    return 0;
 }
 if (options.EchoOnly)
 {

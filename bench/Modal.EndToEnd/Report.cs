@@ -152,7 +152,7 @@ internal static class Report
         json.WriteEndObject();
     }
 
-    private static void WriteNullable(Utf8JsonWriter json, string name, double? value)
+    internal static void WriteNullable(Utf8JsonWriter json, string name, double? value)
     {
         if (value is { } number)
         {
@@ -169,7 +169,7 @@ internal static class Report
 
     private static void Row(TextWriter output, string measure, string value) => output.WriteLine($"| {measure} | {value} |");
 
-    private static string Format(double? value) => value?.ToString("F2", CultureInfo.InvariantCulture) ?? "n/a";
+    internal static string Format(double? value) => value?.ToString("F2", CultureInfo.InvariantCulture) ?? "n/a";
 
     private static string Bytes(long bytes) => bytes switch
     {

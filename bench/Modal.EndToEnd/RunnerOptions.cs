@@ -24,6 +24,17 @@ internal sealed record RunnerOptions
           --allocations               also sample allocations by type during the timed calls and the ordered map
           --echo-only                 measure only the floor (a bare gRPC unary echo, --warmup then --calls calls) and start no app
           --json                      print the results as JSON on stdout (the table goes to stderr)
+
+        cold start (bench/cold-start sets up the registry and base image and passes these):
+          --cold-start                measure instead the cold first call of a fresh worker of each kind, beside a bare start of
+                                      the same kind: a standalone control plane per kind on a temporary SQLite file
+          --kinds LIST                the kinds, comma-separated: process (beside `dotnet hello.dll`), podman (beside `podman run
+                                      --rm` of the base image running hello.dll); podman-aot is reserved for NativeAOT workers
+                                      (default process,podman)
+          --repeat N                  measured cold calls and bare starts per kind, after one first of each reported apart (default 10)
+          --registry HOST:PORT        with podman: the registry worker images go to (the control plane's --registry)
+          --base-image IMAGE          with podman: the .NET runtime image workers and the bare run start from
+                                      (default REGISTRY/modal/dotnet-runtime:RUNTIME-VERSION, as the control plane's)
         """;
 
     public ModalMode Mode { get; init; } = ModalMode.Embedded;
@@ -41,6 +52,13 @@ internal sealed record RunnerOptions
     public bool Json { get; init; }
     public bool Allocations { get; init; }
     public bool EchoOnly { get; init; }
+
+    /// <summary><c>--cold-start</c>: measure cold first calls of each of <see cref="Kinds"/> instead of one app's run.</summary>
+    public bool ColdStart { get; init; }
+    public IReadOnlyList<WorkerKind> Kinds { get; init; } = WorkerKinds.Available;
+    public int Repeat { get; init; } = 10;
+    public string? Registry { get; init; }
+    public string? BaseImage { get; init; }
 
     /// <summary>Parses <paramref name="args"/>; on failure returns null and says why in <paramref name="error"/>.</summary>
     public static RunnerOptions? Parse(string[] args, out string? error)
@@ -80,7 +98,7 @@ internal sealed record RunnerOptions
                     }
                     options = options with { Replicas = replicas };
                     break;
-                case "--calls" or "--warmup" or "--inputs":
+                case "--calls" or "--warmup" or "--inputs" or "--repeat":
                     if (!TryValue(args, ref i, out var text) || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count)
                         || count < (name == "--warmup" ? 0 : 1))
                     {
@@ -91,6 +109,7 @@ internal sealed record RunnerOptions
                     {
                         "--calls" => options with { Calls = count },
                         "--warmup" => options with { Warmup = count },
+                        "--repeat" => options with { Repeat = count },
                         _ => options with { Inputs = count },
                     };
                     break;
@@ -114,6 +133,27 @@ internal sealed record RunnerOptions
                 case "--echo-only":
                     options = options with { EchoOnly = true };
                     break;
+                case "--cold-start":
+                    options = options with { ColdStart = true };
+                    break;
+                case "--kinds":
+                    TryValue(args, ref i, out var kindsText);
+                    var kinds = WorkerKinds.Parse(kindsText, out error);
+                    if (kinds is null)
+                    {
+                        return null;
+                    }
+                    options = options with { Kinds = kinds };
+                    break;
+                case "--registry" or "--base-image":
+                    if (!TryValue(args, ref i, out var image) || string.IsNullOrWhiteSpace(image))
+                    {
+                        error = name == "--registry" ? "--registry takes HOST:PORT, the registry the control plane pushes worker images to."
+                            : "--base-image takes an image name, the .NET runtime image workers start from.";
+                        return null;
+                    }
+                    options = name == "--registry" ? options with { Registry = image } : options with { BaseImage = image };
+                    break;
                 case "--json":
                     options = options with { Json = true };
                     break;
@@ -121,6 +161,10 @@ internal sealed record RunnerOptions
                     error = $"Unknown option '{name}'.";
                     return null;
             }
+        }
+        if (options.ColdStart)
+        {
+            return ValidateColdStart(options, modeGiven, out error);
         }
         if (options.Database is not null)
         {
@@ -137,6 +181,24 @@ internal sealed record RunnerOptions
             return null;
         }
         return options;
+    }
+
+    /// <summary><c>--cold-start</c> starts its own control planes: no mode or database of the regular run goes with it.</summary>
+    private static RunnerOptions? ValidateColdStart(RunnerOptions options, bool modeGiven, out string? error)
+    {
+        error = modeGiven || options.Database is not null || options.EchoOnly
+            ? "--cold-start starts a standalone control plane of its own per kind: leave out --mode, --db and --echo-only."
+            : options.Kinds.Contains(WorkerKind.Podman) && options.Registry is null
+            ? "--cold-start with the podman kind needs --registry HOST:PORT (bench/cold-start starts a loopback one), or --kinds process."
+            : null;
+        if (error is not null)
+        {
+            return null;
+        }
+        // The control plane's own default (ControlPlaneCommandLine): the runtime image of its .NET version in its registry.
+        return options.Registry is { } registry && options.BaseImage is null
+            ? options with { BaseImage = $"{registry}/modal/dotnet-runtime:{Environment.Version}" }
+            : options;
     }
 
     private static bool TryValue(string[] args, ref int i, out string? value)

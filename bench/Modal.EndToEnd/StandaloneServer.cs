@@ -27,8 +27,9 @@ internal sealed class StandaloneServer : IAsyncDisposable
     /// <summary>
     /// Starts <paramref name="replicas"/> servers on <paramref name="database"/> (several only on PostgreSQL), each on its
     /// own port with this run's token, and waits until each listens; <see cref="Replicas.Url"/> lists them all.
+    /// <paramref name="arguments"/> go to every server's command line as they are (<c>--launcher podman</c>, for example).
     /// </summary>
-    public static async Task<Replicas> StartReplicasAsync(string database, int replicas)
+    public static async Task<Replicas> StartReplicasAsync(string database, int replicas, IReadOnlyList<string>? arguments = null)
     {
         // A standalone server always requires a token: this run's own, which the benchmark's app presents too.
         string tokenId = "tk-bench" + Guid.NewGuid().ToString("N")[..12];
@@ -42,7 +43,7 @@ internal sealed class StandaloneServer : IAsyncDisposable
         {
             for (int i = 0; i < replicas; i++)
             {
-                started.Add(await StartAsync(database, blobs, tokenId, tokenSecret).ConfigureAwait(false));
+                started.Add(await StartAsync(database, blobs, tokenId, tokenSecret, arguments ?? []).ConfigureAwait(false));
             }
         }
         catch
@@ -61,6 +62,9 @@ internal sealed class StandaloneServer : IAsyncDisposable
     {
         public string Url { get; } = string.Join(",", servers.Select(s => s.Url));
 
+        /// <summary>How many processes the servers have started that are still running (workers, podman clients).</summary>
+        public int ChildProcessCount() => ChildProcesses.Count(servers.Select(s => s._process.Id).ToHashSet());
+
         public async ValueTask DisposeAsync()
         {
             foreach (var server in servers)
@@ -72,17 +76,17 @@ internal sealed class StandaloneServer : IAsyncDisposable
     }
 
     /// <summary>Starts one server on <paramref name="database"/> and waits until it listens.</summary>
-    private static async Task<StandaloneServer> StartAsync(string database, string blobs, string tokenId, string tokenSecret)
+    private static async Task<StandaloneServer> StartAsync(string database, string blobs, string tokenId, string tokenSecret, IReadOnlyList<string> arguments)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Modal.Server.dll");
-        var start = new ProcessStartInfo(Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet")
+        var start = new ProcessStartInfo(DotnetHost.Path)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        foreach (var argument in new[] { dll, "--port", "0", "--db", database, "--blobs", blobs, "--token-id", tokenId, "--token-secret", tokenSecret })
+        foreach (var argument in new[] { dll, "--port", "0", "--db", database, "--blobs", blobs, "--token-id", tokenId, "--token-secret", tokenSecret }.Concat(arguments))
         {
             start.ArgumentList.Add(argument);
         }
