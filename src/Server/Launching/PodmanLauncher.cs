@@ -56,13 +56,11 @@ public sealed class PodmanLauncher(PodmanLauncherOptions options, string socketP
         {
             ["MODAL_SERVER_URL"] = WorkerServerUrl,
         };
-        var startInfo = CapturedProcess.StartInfo(options.Podman, RunArguments(request, environment.Keys));
-        // Values travel in podman's own environment (--env NAME without a value), never on its command line, where any
-        // local user could read the worker's token.
-        foreach (var (key, value) in environment)
-        {
-            startInfo.Environment[key] = value;
-        }
+        // The worker's variables go to the container through an env file, never into podman's own environment (podman
+        // reads CONTAINERS_CONF, REGISTRY_AUTH_FILE, TMPDIR and more from it, and some of these names are the client's) and
+        // never onto its command line (where any local user could read the worker's token).
+        var environmentFile = WorkerEnvironmentFile.Write(request, environment);
+        var startInfo = CapturedProcess.StartInfo(options.Podman, RunArguments(request, environmentFile.Path));
         Process process;
         try
         {
@@ -70,15 +68,19 @@ public sealed class PodmanLauncher(PodmanLauncherOptions options, string socketP
         }
         catch (System.ComponentModel.Win32Exception exception)
         {
+            environmentFile.Dispose();
             throw new InvalidOperationException(
                 $"Could not run '{options.Podman}' for function {request.FunctionName} of app {request.AppName}: {exception.Message}. " +
                 "Install podman and runc (apt-get install podman runc), or run the server with --launcher process.", exception);
         }
-        return Task.FromResult<IContainerHandle>(new PodmanContainerHandle(process, ContainerName(request.ContainerId), RemoveAsync));
+        var handle = new PodmanContainerHandle(process, ContainerName(request.ContainerId), RemoveAsync);
+        // Podman has read the file long before the container ends; it goes with the container.
+        _ = handle.Exited.ContinueWith(_ => environmentFile.Dispose(), TaskScheduler.Default);
+        return Task.FromResult<IContainerHandle>(handle);
     }
 
-    /// <summary>The arguments of <c>podman run</c> for one worker; <paramref name="variables"/> are passed by name.</summary>
-    internal IReadOnlyList<string> RunArguments(ContainerLaunchRequest request, IEnumerable<string> variables)
+    /// <summary>The arguments of <c>podman run</c> for one worker; its variables are in <paramref name="environmentFile"/>.</summary>
+    internal IReadOnlyList<string> RunArguments(ContainerLaunchRequest request, string environmentFile)
     {
         var arguments = new List<string>
         {
@@ -105,10 +107,7 @@ public sealed class PodmanLauncher(PodmanLauncherOptions options, string socketP
             string memory = request.MemoryMb.ToString(CultureInfo.InvariantCulture) + "m";
             arguments.AddRange(["--memory=" + memory, "--memory-swap=" + memory]);
         }
-        foreach (string variable in variables.Order(StringComparer.Ordinal))
-        {
-            arguments.AddRange(["--env", variable]);
-        }
+        arguments.AddRange(["--env-file", environmentFile]);
         arguments.Add(request.Image);
         return arguments;
     }
