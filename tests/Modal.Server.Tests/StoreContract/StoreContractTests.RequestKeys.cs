@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Modal.Api;
 using Modal.Server.Store;
 
@@ -11,6 +12,8 @@ public abstract partial class StoreContractTests
     {
         var store = await OpenAsync();
         var first = await store.CreateAppAsync(new NewApp("ap-a", "svc", (int)AppKind.Deployed, [1], "sha-a", "app:k1"), [Function("fu-a")]);
+        // A variant shares its base's app, name and version; the replay lists the declared functions only.
+        await store.GetOrCreateVariantAsync(new NewVariant("fu-a-v", "fu-a", "timeoutSeconds: 5", Spec().ToByteArray(), [], []));
         var retried = await store.CreateAppAsync(new NewApp("ap-b", "svc", (int)AppKind.Deployed, [2], "sha-b", "app:k1"), [Function("fu-b")]);
         var next = await store.CreateAppAsync(new NewApp("ap-c", "svc", (int)AppKind.Deployed, [3], "sha-c", "app:k2"), [Function("fu-c")]);
 

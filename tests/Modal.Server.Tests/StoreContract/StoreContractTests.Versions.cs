@@ -93,6 +93,8 @@ public abstract partial class StoreContractTests
         await store.CreateAppAsync(new NewApp("ap-run", "alpha", (int)AppKind.Ephemeral, [4]), [Function("fu-alpha")]);
         await store.CreateAppAsync(new NewApp("ap-gone", "gone", (int)AppKind.Ephemeral, [5]), [Function("fu-gone")]);
         await store.StopAppAsync("ap-gone");
+        // A variant (a Cls parameter set, WithOptions) is not a function of its own in the listing.
+        await store.GetOrCreateVariantAsync(new NewVariant("fu-v2-sq-v", "fu-v2-sq", "timeoutSeconds: 5", Spec().ToByteArray(), [], []));
 
         var all = await store.ListNewestFunctionsAsync(null);
         var svc = await store.ListNewestFunctionsAsync("svc");

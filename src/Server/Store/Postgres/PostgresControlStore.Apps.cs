@@ -57,7 +57,7 @@ internal sealed partial class PostgresControlStore
             var replayed = await tx.SingleAsync("SELECT object_id, version FROM request_keys WHERE key = $1",
                 r => new { AppId = r.GetString(0), Version = r.GetInt32(1) }, app.IdempotencyKey).ConfigureAwait(false)
                 ?? throw new InvalidOperationException($"The idempotency key '{app.IdempotencyKey}' vanished while it was replayed.");
-            var functionIds = await tx.QueryAsync("SELECT name, id FROM functions WHERE app_id = $1 AND version = $2",
+            var functionIds = await tx.QueryAsync("SELECT name, id FROM functions WHERE app_id = $1 AND version = $2 AND base_id IS NULL",
                 r => (r.GetString(0), r.GetString(1)), replayed.AppId, replayed.Version).ConfigureAwait(false);
             return new AppCreated(replayed.AppId, functionIds.ToDictionary(StringComparer.Ordinal), replayed.Version);
         }
@@ -190,7 +190,7 @@ internal sealed partial class PostgresControlStore
 
     public Task<IReadOnlyList<FunctionRow>> ListNewestFunctionsAsync(string? appName) => ReadAsync<IReadOnlyList<FunctionRow>>(async tx =>
         await tx.QueryAsync($"SELECT {FunctionColumns} FROM functions f JOIN apps a ON a.id = f.app_id " +
-            "WHERE NOT a.stopped AND ($1::text IS NULL OR a.name = $1) AND f.version = a.version AND a.id = " +
+            "WHERE NOT a.stopped AND ($1::text IS NULL OR a.name = $1) AND f.version = a.version AND f.base_id IS NULL AND a.id = " +
             "(SELECT n.id FROM apps n WHERE n.name = a.name AND NOT n.stopped ORDER BY n.kind DESC, n.created_ms DESC, n.id LIMIT 1) " +
             "ORDER BY a.name COLLATE \"C\", f.name COLLATE \"C\"", ReadFunction, appName).ConfigureAwait(false));
 

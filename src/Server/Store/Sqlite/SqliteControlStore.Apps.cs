@@ -46,7 +46,7 @@ internal sealed partial class SqliteControlStore
             tx.Single("SELECT object_id, version FROM request_keys WHERE key = $1", r => new { AppId = r.GetString(0), Version = r.GetInt32(1) },
                 app.IdempotencyKey) is { } replayed)
         {
-            return new AppCreated(replayed.AppId, tx.Query("SELECT name, id FROM functions WHERE app_id = $1 AND version = $2",
+            return new AppCreated(replayed.AppId, tx.Query("SELECT name, id FROM functions WHERE app_id = $1 AND version = $2 AND base_id IS NULL",
                 r => (r.GetString(0), r.GetString(1)), replayed.AppId, replayed.Version).ToDictionary(StringComparer.Ordinal), replayed.Version);
         }
         bool deployed = app.Kind == (int)AppKind.Deployed;
@@ -163,7 +163,7 @@ internal sealed partial class SqliteControlStore
 
     public Task<IReadOnlyList<FunctionRow>> ListNewestFunctionsAsync(string? appName) => ReadAsync<IReadOnlyList<FunctionRow>>(tx =>
         tx.Query($"SELECT {FunctionColumns} FROM functions f JOIN apps a ON a.id = f.app_id " +
-            "WHERE a.stopped = 0 AND ($1 IS NULL OR a.name = $1) AND f.version = a.version AND a.id = " +
+            "WHERE a.stopped = 0 AND ($1 IS NULL OR a.name = $1) AND f.version = a.version AND f.base_id IS NULL AND a.id = " +
             "(SELECT n.id FROM apps n WHERE n.name = a.name AND n.stopped = 0 ORDER BY n.kind DESC, n.created_ms DESC LIMIT 1) " +
             "ORDER BY a.name, f.name", ReadFunction, appName));
 
