@@ -65,12 +65,16 @@ public sealed class AppTests
         var request = new AppCreateRequest { Name = "retried", Kind = AppKind.Deployed, Functions = { Payloads.Spec() }, IdempotencyKey = "k-1" };
         var first = await server.Client.AppCreateAsync(request);
         var retried = await server.Client.AppCreateAsync(request);
+        var otherName = await Assert.ThrowsAsync<RpcException>(() => server.Client.AppCreateAsync(
+            new AppCreateRequest { Name = "other", Kind = AppKind.Deployed, Functions = { Payloads.Spec() }, IdempotencyKey = "k-1" }).ResponseAsync);
         request.IdempotencyKey = "k-2";
         var next = await server.Client.AppCreateAsync(request);
 
         Assert.Equal((first.AppId, 1, first.FunctionIds["Square"]), (retried.AppId, retried.Version, retried.FunctionIds["Square"]));
         Assert.Equal(2, next.Version);
         Assert.Equal(2, (await server.Client.AppListAsync(new AppListRequest())).Apps.Single().Version);
+        Assert.Equal(StatusCode.InvalidArgument, otherName.StatusCode);
+        Assert.Contains("idempotency_key 'k-1' was used for app 'retried', not 'other'", otherName.Status.Detail);
     }
 
     [Fact]

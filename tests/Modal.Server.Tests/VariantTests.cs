@@ -118,11 +118,18 @@ public sealed class VariantTests
 
         var denied = await Assert.ThrowsAsync<RpcException>(() =>
             server.Client.FunctionGetVariantAsync(Variant(othersId, "warm", o => o.MinContainers = 2), asWorker).ResponseAsync);
+        var sized = await Assert.ThrowsAsync<RpcException>(() => server.Client.FunctionGetVariantAsync(
+            Variant(othersId, "big", o => { o.Cpu = 2; o.Environment["MODE"] = "mine"; }), asWorker).ResponseAsync);
+        // The owner's variant and a worker's of the same key are two variants: the worker cannot take (or squat) the owner's key.
+        var owners = await server.Client.FunctionGetVariantAsync(Variant(othersId, "brief", o => o.TimeoutSeconds = 7));
         var allowed = await server.Client.FunctionGetVariantAsync(Variant(othersId, "brief", o => o.TimeoutSeconds = 5), asWorker);
 
         Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
-        Assert.Contains("only without min_containers or buffer_containers", denied.Status.Detail);
-        Assert.Equal(5, allowed.Spec.TimeoutSeconds);
+        Assert.Contains("only without min_containers:", denied.Status.Detail);
+        Assert.Equal(StatusCode.PermissionDenied, sized.StatusCode);
+        Assert.Contains("only without cpu, environment:", sized.Status.Detail);
+        Assert.Equal((5, 7), (allowed.Spec.TimeoutSeconds, owners.Spec.TimeoutSeconds));
+        Assert.NotEqual(owners.FunctionId, allowed.FunctionId);
     }
 
     [Fact]

@@ -66,7 +66,12 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
         }
     }
 
-    public async Task<AppCreateResponse> CreateAppAsync(AppCreateRequest request)
+    /// <summary>
+    /// Creates an app (or a deployed app's next version). With an idempotency key (scoped by <paramref name="keyScope"/>,
+    /// the caller) that a committed request used, returns what that request made, without resolving the launch again (no
+    /// second image build), and only for the same app name.
+    /// </summary>
+    public async Task<AppCreateResponse> CreateAppAsync(AppCreateRequest request, string keyScope)
     {
         if (string.IsNullOrWhiteSpace(request.Name))
         {
@@ -81,8 +86,18 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
         {
             FunctionSpecValidator.Validate(request.Name, spec);
         }
-        var launch = await launchPolicy.ResolveAsync(request).ConfigureAwait(false);
-        if (launch.LaunchesWorkers())
+        string? key = string.IsNullOrEmpty(request.IdempotencyKey) ? null : "app:" + keyScope + ":" + request.IdempotencyKey;
+        var replayedId = key is null ? null : await store.FindRequestKeyAsync(key).ConfigureAwait(false);
+        var replayed = replayedId is null ? null : await store.GetAppAsync(replayedId).ConfigureAwait(false);
+        if (replayed is not null && replayed.Name != request.Name)
+        {
+            throw Errors.Invalid($"AppCreate: idempotency_key '{request.IdempotencyKey}' was used for app '{replayed.Name}', not '{request.Name}'; " +
+                "make a new key for each app created.");
+        }
+        // A replay makes nothing: the store returns the first request's app before it reads the launch (the image reported is
+        // the app's newest, the replayed one unless another deploy came within the key's hour).
+        var launch = replayed is null ? await launchPolicy.ResolveAsync(request).ConfigureAwait(false) : WorkerLaunchSpec.Parser.ParseFrom(replayed.Launch);
+        if (replayed is null && launch.LaunchesWorkers())
         {
             foreach (var spec in request.Functions)
             {
@@ -92,8 +107,7 @@ internal sealed class AppOperations(IControlStore store, ContainerControl contai
         // A redeploy is a new version with function ids of its own; the previous version's containers finish the calls bound
         // to it and the autoscaler stops them once idle (FunctionLoad.Superseded).
         var created = await store.CreateAppAsync(
-            new NewApp(Ids.New("ap-"), request.Name, (int)request.Kind, launch.ToByteArray(), launch.ArtifactDigest,
-                string.IsNullOrEmpty(request.IdempotencyKey) ? null : "app:" + request.IdempotencyKey),
+            new NewApp(Ids.New("ap-"), request.Name, (int)request.Kind, launch.ToByteArray(), launch.ArtifactDigest, key),
             request.Functions.Select(f => new NewFunction(Ids.New("fu-"), f.Name, f.ToByteArray())).ToList()).ConfigureAwait(false);
         if (created.Version > 1)
         {

@@ -25,8 +25,9 @@ internal sealed class ModalClientService(
         RequestLimits.Enum(request.Kind, "kind", "AppCreate");
         RequestLimits.Count(request.Functions.Count, 1000, "functions", "AppCreate");
         RequestLimits.Optional(request.IdempotencyKey, "idempotency_key", "AppCreate");
-        AccessControl.CheckAppName(AccessControl.Of(context), request.Name, "AppCreate");
-        return apps.CreateAppAsync(request);
+        var principal = AccessControl.Of(context);
+        AccessControl.CheckAppName(principal, request.Name, "AppCreate");
+        return apps.CreateAppAsync(request, keyScope: principal.Reader);
     }
 
     public override async Task<AppHeartbeatResponse> AppHeartbeat(AppHeartbeatRequest request, ServerCallContext context)
@@ -160,13 +161,7 @@ internal sealed class ModalClientService(
         RequestLimits.Optional(request.IdempotencyKey, "idempotency_key", "FunctionMap");
         var principal = AccessControl.Of(context);
         var function = await apps.GetRecentFunctionAsync(functionId).ConfigureAwait(false);
-        if (request.NewestVersion)
-        {
-            // A call is bound to the newest version when it is created; a client that looked the function up before a
-            // redeploy is moved to the new version here (and learns its id from the response).
-            function = await variants.NewestVersionOfAsync(function).ConfigureAwait(false);
-            functionId = request.FunctionId = function.Id;
-        }
+        // Access first: moving to the newest version may make a variant there, which only a caller allowed to call it may cause.
         AccessControl.CheckFunction(principal, function, "FunctionMap", workerOwnAppOnly: false);
         if (!string.IsNullOrEmpty(request.ParentInputId))
         {
@@ -175,6 +170,13 @@ internal sealed class ModalClientService(
         else if (principal.Kind == PrincipalKind.Worker && function.AppId != principal.AppId)
         {
             throw Errors.Denied($"FunctionMap: {principal} may call another app's function only from an input it runs (set parent_input_id).");
+        }
+        if (request.NewestVersion)
+        {
+            // A call is bound to the newest version when it is created; a client that looked the function up before a
+            // redeploy is moved to the new version here (and learns its id from the response). Same app, so same access.
+            function = await variants.NewestVersionOfAsync(function).ConfigureAwait(false);
+            functionId = request.FunctionId = function.Id;
         }
         var spec = await apps.GetSpecAsync(functionId).ConfigureAwait(false);
         validator.ValidateInputs(spec, request.PipelinedInputs);
@@ -284,12 +286,27 @@ internal sealed class ModalClientService(
         var principal = AccessControl.Of(context);
         var function = await apps.GetFunctionAsync(baseId).ConfigureAwait(false);
         AccessControl.CheckFunction(principal, function, "FunctionGetVariant", workerOwnAppOnly: false);
-        if (principal.Kind == PrincipalKind.Worker && function.AppId != principal.AppId && request.Overrides is { } overrides
-            && (overrides.MinContainers > 0 || overrides.BufferContainers > 0))
+        if (principal.Kind == PrincipalKind.Worker && function.AppId != principal.AppId)
         {
-            // A worker calls another app's functions from its inputs; containers that start with no call are that app's owner's to ask for.
-            throw Errors.Denied($"FunctionGetVariant: {principal} may make variants of another app's function only without min_containers or " +
-                "buffer_containers, which start containers when no call asks for them.");
+            // A worker calls another app's functions from its inputs. What runs, where and with what resources in that app is
+            // its owner's to say: a foreign worker may change how its own calls run (timeout, retries, concurrency), nothing
+            // that starts containers, sizes them or sets their environment.
+            var overrides = request.Overrides ?? new FunctionOverrides();
+            var refused = new List<string>();
+            if (overrides.HasMinContainers) refused.Add("min_containers");
+            if (overrides.HasBufferContainers) refused.Add("buffer_containers");
+            if (overrides.HasMaxContainers) refused.Add("max_containers");
+            if (overrides.HasCpu) refused.Add("cpu");
+            if (overrides.HasMemoryMb) refused.Add("memory_mb");
+            if (overrides.HasGpu) refused.Add("gpu");
+            if (overrides.Environment.Count > 0) refused.Add("environment");
+            if (refused.Count > 0)
+            {
+                throw Errors.Denied($"FunctionGetVariant: {principal} may make variants of another app's function only without " +
+                    $"{string.Join(", ", refused)}: containers, their resources and their environment in that app are its owner's to set.");
+            }
+            // Its variants are its own: a key it makes never names (or takes) one the app's owner makes.
+            key = $"from {principal.AppId}: {key}";
         }
         var variant = await variants.GetOrCreateAsync(function, key, request.Overrides ?? new FunctionOverrides(), request.Parameters, "FunctionGetVariant")
             .ConfigureAwait(false);
