@@ -17,4 +17,6 @@ public static class TrackingNames
     public const string Diagnostics = "Modal.Diagnostics";
     /// <summary>Diagnostics that need every function at once (duplicate names).</summary>
     public const string CrossFunctionDiagnostics = "Modal.CrossFunctionDiagnostics";
+    /// <summary>The source of an AOT app's MessagePack formatters (null for other apps).</summary>
+    public const string Formatters = "Modal.Formatters";
 }
