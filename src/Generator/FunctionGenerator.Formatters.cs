@@ -38,6 +38,7 @@ public sealed partial class FunctionGenerator
             ["System.Collections.Generic.IDictionary<TKey, TValue>"] = "InterfaceDictionaryFormatter",
             ["System.Collections.Generic.IReadOnlyDictionary<TKey, TValue>"] = "InterfaceReadOnlyDictionaryFormatter",
             ["T?"] = "NullableFormatter",
+            ["System.Nullable<T>"] = "NullableFormatter",
         };
 
         /// <summary>Whether the assembly's [ModalApp] says <c>Aot = true</c>.</summary>
@@ -156,7 +157,8 @@ public sealed partial class FunctionGenerator
             var names = new HashSet<string>(StringComparer.Ordinal);
             for (var current = type; current is not null && current.Locations.Any(location => location.IsInSource); current = current.BaseType)
             {
-                foreach (var member in current.GetMembers())
+                // Properties before fields, as MessagePack's own formatter orders them.
+                foreach (var member in current.GetMembers().OrderBy(member => member is IFieldSymbol ? 1 : 0))
                 {
                     if (member.IsStatic || member.IsImplicitlyDeclared || !names.Add(member.Name))
                     {
