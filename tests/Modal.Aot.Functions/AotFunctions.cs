@@ -12,6 +12,12 @@ public sealed record Point([property: Key(0)] int X, [property: Key(1)] int Y);
 /// <summary>A user type without a contract (written by member name), as argument and result.</summary>
 public sealed record Person(string Name, int Age, IReadOnlyList<string> Tags);
 
+/// <summary>A type no function's signature names, so the generator makes no formatter for it.</summary>
+public sealed class Unlisted
+{
+    public int Value { get; set; }
+}
+
 /// <summary>The conformance suite's core cases, in an app a NativeAOT worker serves.</summary>
 public static partial class AotFunctions
 {
@@ -61,4 +67,26 @@ public static partial class AotFunctions
     /// <summary>Whether this process runs as native code (no JIT): true in a NativeAOT worker.</summary>
     [Function]
     public static bool IsNative(int unused) => !System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported;
+
+    /// <summary>
+    /// Encodes a type that no signature names: with the JIT, MessagePack's dynamic resolver makes a formatter ("encoded"); in a
+    /// NativeAOT worker ModalSerializer has no dynamic resolver, and the refusal's message comes back instead.
+    /// </summary>
+    [Function]
+    public static string EncodeUnlisted(int value)
+    {
+        try
+        {
+            ModalSerializer.Serialize(new Unlisted { Value = value });
+            return "encoded";
+        }
+        catch (Exception exception)
+        {
+            while (exception.InnerException is { } inner)
+            {
+                exception = inner;
+            }
+            return exception.Message;
+        }
+    }
 }

@@ -118,6 +118,8 @@ public sealed class AotPodmanConformanceTests(AotPodmanFixture fixture) : IClass
         Assert.Equal(49, await Aot("Square").RemoteAsync<int>(7));
         // No JIT where the function ran: ModalSerializer there has no dynamic resolver, only the generated and built-in ones.
         Assert.True(await Aot("IsNative").RemoteAsync<bool>(0), "the worker runs with dynamic code supported: it is not the NativeAOT executable");
+        // A type without a generated formatter is refused by name there, not given a formatter made at run time.
+        Assert.StartsWith("No MessagePack formatter for 'Modal.Aot.Unlisted' was generated", await Aot("EncodeUnlisted").RemoteAsync<string>(1));
         string container = Assert.IsType<string>((await TestContainers.RunningAsync("dev.modal.app=aot", "dev.modal.function=Square")).FirstOrDefault(), exactMatch: false);
         var (exitCode, output, errors) = await TestContainers.RunAsync("podman", "inspect", container);
         Assert.True(exitCode == 0, errors);
