@@ -6,23 +6,25 @@ using Modal.Integration.Tests;
 namespace Modal.Conformance.Tests;
 
 /// <summary>
-/// A standalone control plane with <c>--launcher podman</c>, and tests/Modal.Aot.Functions published with NativeAOT and
-/// deployed by its own native executable (<c>MODAL_DEPLOY=1</c>): the server builds the worker image from that upload with
-/// the native executable as its entrypoint, and every worker is that executable in a container. The conformance app runs
-/// beside it as the client that calls the deployed "aot" app by name.
+/// A standalone control plane with the launcher <see cref="Launcher"/> names, and tests/Modal.Aot.Functions published with
+/// NativeAOT and deployed by its own native executable (<c>MODAL_DEPLOY=1</c>): every worker is that executable, run
+/// directly by the process launcher or as the entrypoint of the image the server builds from the upload for podman. The
+/// conformance app runs beside it as the client that calls the deployed "aot" app by name.
 /// </summary>
-public sealed class AotPodmanFixture() : ModalAppFixture(ModalMode.Remote)
+public abstract class AotFixture() : ModalAppFixture(ModalMode.Remote)
 {
     public const string AotApp = "aot";
 
     private ServerProcess? _server;
 
+    /// <summary>The server's launcher arguments.</summary>
+    protected abstract string[] Launcher { get; }
+
     protected override async Task BeforeStartAsync()
     {
         TestToken.EnsureSet();
         string folder = await AotWorker.PublishAsync();
-        _server = await ServerProcess.StartAsync(
-            "--launcher", "podman", "--registry", TestContainers.Registry, "--base-image", TestContainers.BaseImage);
+        _server = await ServerProcess.StartAsync(Launcher);
         await AotWorker.DeployAsync(folder, _server.Url);
     }
 
@@ -34,6 +36,17 @@ public sealed class AotPodmanFixture() : ModalAppFixture(ModalMode.Remote)
         {
             await _server.DisposeAsync();
         }
+    }
+}
+
+/// <summary>NativeAOT workers in podman containers.</summary>
+public sealed class AotPodmanFixture : AotFixture
+{
+    protected override string[] Launcher => ["--launcher", "podman", "--registry", TestContainers.Registry, "--base-image", TestContainers.BaseImage];
+
+    protected override async Task AfterStopAsync()
+    {
+        await base.AfterStopAsync();
         foreach (string app in new[] { AppName, AotApp })
         {
             foreach (string container in await TestContainers.RunningAsync($"{Server.Launching.PodmanLauncher.ManagedByLabel}=modal-server", "dev.modal.app=" + app))
@@ -42,6 +55,12 @@ public sealed class AotPodmanFixture() : ModalAppFixture(ModalMode.Remote)
             }
         }
     }
+}
+
+/// <summary>NativeAOT workers as local processes (the process launcher runs the artifact's executable itself).</summary>
+public sealed class AotProcessFixture : AotFixture
+{
+    protected override string[] Launcher => ["--launcher", "process"];
 }
 
 /// <summary>Publishes the AOT app (incrementally, into its own bin folder) and deploys it.</summary>
@@ -109,7 +128,7 @@ internal static class AotWorker
 [Collection(ConformanceCollection.Name)]
 public sealed class AotPodmanConformanceTests(AotPodmanFixture fixture) : IClassFixture<AotPodmanFixture>
 {
-    private static UntypedFunction Aot(string name) => Function.FromName(AotPodmanFixture.AotApp, name);
+    private static UntypedFunction Aot(string name) => Function.FromName(AotFixture.AotApp, name);
 
     [Fact]
     public async Task RemoteAsync_runs_in_a_container_whose_entrypoint_is_the_native_executable()
@@ -205,4 +224,25 @@ public sealed class AotPodmanConformanceTests(AotPodmanFixture fixture) : IClass
 
     /// <summary>The client's own copy of the AOT app's Person, written by member name.</summary>
     public sealed record Person(string Name, int Age, IReadOnlyList<string> Tags);
+}
+
+/// <summary>NativeAOT workers as processes: the process launcher runs the deployed executable without dotnet.</summary>
+[Collection(ConformanceCollection.Name)]
+public sealed class AotProcessConformanceTests(AotProcessFixture fixture) : IClassFixture<AotProcessFixture>
+{
+    private static UntypedFunction Aot(string name) => Function.FromName(AotFixture.AotApp, name);
+
+    [Fact]
+    public async Task A_process_worker_is_the_native_executable_and_encodes_user_types_with_generated_code()
+    {
+        Assert.NotNull(fixture.App);
+        Assert.True(await Aot("IsNative").RemoteAsync<bool>(0), "the worker runs with dynamic code supported: it is not the NativeAOT executable");
+        Assert.Equal(new AotPodmanConformanceTests.Point(4, 3), await Aot("Mirror").RemoteAsync<AotPodmanConformanceTests.Point>(new AotPodmanConformanceTests.Point(3, 4)));
+        var items = new List<int>();
+        await foreach (int item in Aot("Count").RemoteGen<int>([5]))
+        {
+            items.Add(item);
+        }
+        Assert.Equal(Enumerable.Range(0, 5), items);
+    }
 }
