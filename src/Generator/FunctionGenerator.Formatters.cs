@@ -119,7 +119,9 @@ public sealed partial class FunctionGenerator
                 case INamedTypeSymbol named when OwnFormatter(named) is { } own:
                     entries.Add((name, $"new {Name(own)}()"));
                     return;
-                case INamedTypeSymbol { TypeKind: TypeKind.Class or TypeKind.Struct, IsAbstract: false } named when named.Locations.Any(location => location.IsInSource):
+                // A [DataContract] type keeps MessagePack's own rules for it (DataMember names and orders): no formatter here.
+                case INamedTypeSymbol { TypeKind: TypeKind.Class or TypeKind.Struct, IsAbstract: false } named
+                    when named.Locations.Any(location => location.IsInSource) && !HasAttribute(named, "System.Runtime.Serialization.DataContractAttribute"):
                     entries.Add((name, $"new {FormatterName(named)}()"));
                     objects.Add(named);
                     foreach (var member in Members(named))

@@ -67,6 +67,32 @@ public sealed class FormatterTests
     }
 
     [Fact]
+    public void A_DataContract_type_gets_no_formatter_and_keeps_MessagePacks_own_rules()
+    {
+        const string source = """
+            using System.Runtime.Serialization;
+            using Modal;
+
+            [assembly: ModalApp("dc", Aot = true)]
+            namespace Demo;
+
+            [DataContract]
+            public sealed class Order
+            {
+                [DataMember(Name = "id")] public int Id { get; set; }
+            }
+
+            public static partial class Orders
+            {
+                [Function] public static Order Echo(Order order) => order;
+            }
+            """;
+        var (_, _, result) = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(source));
+        string formatters = result.Results.Single().GeneratedSources.Single(s => s.HintName == "ModalFormatters.g.cs").SourceText.ToString();
+        Assert.DoesNotContain("Demo.Order", formatters, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_app_without_Aot_gets_no_formatters()
     {
         var (_, _, result) = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(TestSources.Aot.Replace(", Aot = true", "", StringComparison.Ordinal)));
