@@ -57,6 +57,13 @@ public sealed class UntypedFunction : Function
     public Task<MapCall<R>> SpawnMapAsync<R>(IEnumerable<object?[]> inputs, CancellationToken cancellationToken = default)
         => SpawnMapCoreAsync<object?[], R>(ToAsyncEnumerable(inputs), args => ModalSerializer.SerializeArguments(args, Name), cancellationToken);
 
+    /// <summary>Runs a generator function remotely with untyped arguments and streams its items (Modal's <c>remote_gen</c>).</summary>
+    /// <typeparam name="R">The type to decode each item as.</typeparam>
+    /// <param name="args">The arguments, in the function's parameter order.</param>
+    /// <param name="cancellationToken">Stops the stream and cancels the input.</param>
+    public IAsyncEnumerable<R> RemoteGen<R>(object?[] args, CancellationToken cancellationToken = default)
+        => RemoteGenCoreAsync(ModalSerializer.SerializeArguments(args, Name), Decoder<R>(), cancellationToken);
+
     /// <summary>Decodes a result as <typeparamref name="R"/>, or throws <see cref="PayloadException"/> naming this function.</summary>
     private Func<ReadOnlyMemory<byte>, R> Decoder<R>() => output => ModalSerializer.DeserializeResult<R>(output, Name);
 }

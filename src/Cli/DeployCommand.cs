@@ -100,7 +100,7 @@ internal static class DeployCommand
                 string resultFile = Path.Combine(folder, "result.json");
                 deployEnvironment[ResultVariable] = resultFile;
                 var deployed = await StepAsync(json, $"Uploading the build output to {connection.ServerUrl} and registering a version",
-                    () => Dotnet.RunAsync([entry], connection, capture: true, cancellationToken, deployEnvironment, publishFolder));
+                    () => Dotnet.RunAppAsync(entry, connection, capture: true, cancellationToken, deployEnvironment, publishFolder));
                 if (deployed.ExitCode != 0 || !File.Exists(resultFile))
                 {
                     await Console.Error.WriteAsync(deployed.Output);
@@ -141,7 +141,7 @@ internal static class DeployCommand
         IReadOnlyDictionary<string, string> deployEnvironment, Connection connection, CancellationToken cancellationToken)
     {
         string file = Path.Combine(folder, "app.json");
-        var described = await Dotnet.RunAsync([entry], connection, capture: true, cancellationToken,
+        var described = await Dotnet.RunAppAsync(entry, connection, capture: true, cancellationToken,
             new Dictionary<string, string>(deployEnvironment) { [DescribeVariable] = file }, publishFolder);
         if (described.ExitCode != 0 || !File.Exists(file))
         {
@@ -152,10 +152,18 @@ internal static class DeployCommand
         return ContainerPublish.AppDescription.Parse(await File.ReadAllTextAsync(file, cancellationToken));
     }
 
-    /// <summary>The published app's entry assembly: the one whose <c>.runtimeconfig.json</c> the publish wrote.</summary>
+    /// <summary>
+    /// The published app's entry assembly: the one whose <c>.runtimeconfig.json</c> the publish wrote; for a NativeAOT
+    /// publish (no runtime configuration), the executable named after the project.
+    /// </summary>
     private static string EntryAssembly(string publishFolder, string projectFile)
     {
         var configs = Directory.GetFiles(publishFolder, "*.runtimeconfig.json");
+        string native = Path.Combine(publishFolder, Path.GetFileNameWithoutExtension(projectFile));
+        if (configs.Length == 0 && File.Exists(native) && !OperatingSystem.IsWindows() && (File.GetUnixFileMode(native) & UnixFileMode.UserExecute) != 0)
+        {
+            return native;
+        }
         if (configs.Length != 1)
         {
             throw new UsageException(

@@ -36,10 +36,21 @@ internal static class Dotnet
     /// Runs <c>dotnet</c> with <paramref name="arguments"/> and the connection (plus <paramref name="environment"/>) in its
     /// environment. With <paramref name="capture"/> its standard output and error are collected (interleaved) instead of shown.
     /// </summary>
-    public static async Task<Result> RunAsync(IEnumerable<string> arguments, Connection connection, bool capture, CancellationToken cancellationToken,
+    public static Task<Result> RunAsync(IEnumerable<string> arguments, Connection connection, bool capture, CancellationToken cancellationToken,
         IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
+        => StartAsync("dotnet", arguments, connection, capture, cancellationToken, environment, workingDirectory);
+
+    /// <summary>Runs a published app: <c>dotnet ENTRY.dll</c>, or a NativeAOT app's executable itself.</summary>
+    public static Task<Result> RunAppAsync(string entry, Connection connection, bool capture, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
+        => entry.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
+            ? RunAsync([entry], connection, capture, cancellationToken, environment, workingDirectory)
+            : StartAsync(entry, [], connection, capture, cancellationToken, environment, workingDirectory);
+
+    private static async Task<Result> StartAsync(string fileName, IEnumerable<string> arguments, Connection connection, bool capture,
+        CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment, string? workingDirectory)
     {
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = capture, RedirectStandardError = capture };
+        var start = new ProcessStartInfo(fileName) { UseShellExecute = false, RedirectStandardOutput = capture, RedirectStandardError = capture };
         foreach (string argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -58,7 +69,7 @@ internal static class Dotnet
         {
             start.Environment[name] = value;
         }
-        using var process = Process.Start(start) ?? throw new FailedException("'dotnet' could not be started.");
+        using var process = Process.Start(start) ?? throw new FailedException($"'{fileName}' could not be started.");
         var output = new StringBuilder();
         if (capture)
         {

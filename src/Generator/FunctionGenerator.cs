@@ -117,6 +117,18 @@ public sealed partial class FunctionGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(diagnostics, static (productionContext, items) => Report(productionContext, items));
         context.RegisterSourceOutput(crossFunctionDiagnostics, static (productionContext, items) => Report(productionContext, items));
         context.RegisterSourceOutput(generationModel, static (productionContext, model) => Emitter.Emit(productionContext, model));
+
+        // [ModalApp(Aot = true)]: formatters for the functions' types, so that a NativeAOT worker makes none at run time.
+        var formatters = context.CompilationProvider
+            .Select(static (compilation, cancellationToken) => Formatters.Source(compilation, cancellationToken))
+            .WithTrackingName(TrackingNames.Formatters);
+        context.RegisterSourceOutput(formatters, static (productionContext, source) =>
+        {
+            if (source is not null)
+            {
+                productionContext.AddSource(Formatters.HintName, source);
+            }
+        });
     }
 
     private static void Report(SourceProductionContext context, EquatableArray<DiagnosticInfo> diagnostics)

@@ -27,4 +27,6 @@ public static class TrackingNames
     public const string ClsNameDiagnostics = "Modal.ClsNameDiagnostics";
     /// <summary>[Method], [Enter], [Exit] and [Parameter] members outside a [Cls] class.</summary>
     public const string ClsMemberDiagnostics = "Modal.ClsMemberDiagnostics";
+    /// <summary>The source of an AOT app's MessagePack formatters (null for other apps).</summary>
+    public const string Formatters = "Modal.Formatters";
 }

@@ -81,6 +81,28 @@ public sealed class ImageDeployTests : IAsyncLifetime
         Assert.Equal(image, inspected.GetProperty("ImageName").GetString());
     }
 
+    [Fact]
+    public async Task Deploy_of_a_NativeAOT_project_builds_an_image_whose_entrypoint_is_the_native_executable()
+    {
+        // tests/Modal.Aot.Functions has PublishAot and [ModalApp("aot", Aot = true)]; the publish takes a minute or two.
+        var deployed = await ModalTool.RunAsync(ModalTool.ToolAssembly,
+            ["deploy", ModalTool.ProjectDirectory("tests/Modal.Aot.Functions", "Modal.Aot.Functions.csproj"), "--name", App, "--server", _url, "--json",
+             "--property", "RuntimeIdentifier=linux-x64"],
+            limit: TimeSpan.FromMinutes(12));
+        Assert.True(deployed.ExitCode == 0, deployed.Output + deployed.Errors);
+        string image = JsonDocument.Parse(deployed.Output).RootElement.GetProperty("image").GetString()!;
+        var labels = JsonDocument.Parse(await ToolAsync("skopeo", "inspect", "--tls-verify=false", "docker://" + image)).RootElement.GetProperty("Labels");
+        Assert.Equal("Modal.Aot.Functions", labels.GetProperty("dev.modal.entrypoint").GetString());
+        var config = JsonDocument.Parse(await ToolAsync("skopeo", "inspect", "--config", "--tls-verify=false", "docker://" + image)).RootElement.GetProperty("config");
+        Assert.Equal(["/app/Modal.Aot.Functions"], config.GetProperty("Entrypoint").EnumerateArray().Select(part => part.GetString()));
+
+        // The call answers from a container of that image, where no code is generated at run time.
+        var call = await ModalTool.RunAsync("call", App, "IsNative", "0", "--server", _url);
+        Assert.True(call.ExitCode == 0, call.Errors);
+        Assert.Equal("true", call.Output.Trim());
+        Assert.Single(await TestContainers.RunningAsync("dev.modal.app=" + App));
+    }
+
     private static async Task<string> ToolAsync(string tool, params string[] arguments)
     {
         var (exitCode, output, errors) = await TestContainers.RunAsync(tool, arguments);

@@ -8,7 +8,7 @@ namespace Modal.Generator.Tests;
 /// </summary>
 public sealed class GoldenTests
 {
-    public static TheoryData<string> Cases => new() { nameof(TestSources.Hello), nameof(TestSources.Nested), nameof(TestSources.Shapes), nameof(TestSources.Cls) };
+    public static TheoryData<string> Cases => new() { nameof(TestSources.Hello), nameof(TestSources.Nested), nameof(TestSources.Shapes), nameof(TestSources.Cls), nameof(TestSources.Aot) };
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -85,6 +85,7 @@ public sealed class GoldenTests
         nameof(TestSources.Nested) => TestSources.Nested,
         nameof(TestSources.Shapes) => TestSources.Shapes,
         nameof(TestSources.Cls) => TestSources.Cls,
+        nameof(TestSources.Aot) => TestSources.Aot,
         _ => throw new ArgumentOutOfRangeException(nameof(caseName), caseName, null),
     };
 

@@ -156,4 +156,70 @@ internal static class TestSources
             [Function] public static int Twice(int x) => 2 * x;
         }
         """;
+
+    /// <summary>An app with [ModalApp(Aot = true)]: every kind of type the generated formatters handle, and samples of them.</summary>
+    public const string Aot = """
+        using System.Collections.Generic;
+        using System.Runtime.CompilerServices;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using MessagePack;
+        using Modal;
+
+        [assembly: ModalApp("aot-demo", Aot = true)]
+        namespace Demo;
+
+        public enum Color { Red, Green = 5 }
+
+        /// <summary>Keyed by index, with a gap at 1 and a member of another user type.</summary>
+        [MessagePackObject]
+        public sealed record Point([property: Key(0)] int X, [property: Key(2)] int Y, [property: Key(3)] Label? Label);
+
+        /// <summary>Keyed by name.</summary>
+        [MessagePackObject]
+        public sealed class Label
+        {
+            [Key("text")] public string Text { get; set; } = "";
+            [Key("color")] public Color Color { get; set; }
+            [IgnoreMember] public int Ignored { get; set; }
+        }
+
+        /// <summary>No contract: written by member name.</summary>
+        public sealed record Person(string Name, int Age, IReadOnlyList<string> Tags)
+        {
+            public Dictionary<string, int>? Scores { get; init; }
+            public int? Rank { get; set; }
+        }
+
+        /// <summary>A struct with fields and no constructor.</summary>
+        public struct Pair
+        {
+            public long First;
+            public double[] Second;
+        }
+
+        public static partial class Shapes
+        {
+            [Function] public static Point Mirror(Point point) => point;
+            [Function] public static Task<List<Person>> People(Person[] people, CancellationToken cancellationToken) => Task.FromResult(new List<Person>(people));
+            [Function] public static async IAsyncEnumerable<Pair> Pairs(int n) { await Task.Yield(); yield return new Pair(); }
+            [Function] public static Color? Paint(HashSet<Color> colors) => null;
+        }
+
+        /// <summary>Values the tests encode with the generated and the dynamic formatters.</summary>
+        public static class Samples
+        {
+            public static object[] All() =>
+            [
+                new Point(1, 2, new Label { Text = "a", Color = Color.Green, Ignored = 7 }),
+                new Point(-3, 4, null),
+                new Person("Ada", 36, ["x", "y"]) { Scores = new() { ["math"] = 10 }, Rank = 2 },
+                new Person("Bob", 1, []),
+                new List<Person> { new("Cy", 2, ["z"]) },
+                new[] { new Person("Di", 3, []) },
+                new Pair { First = 5, Second = [1.5, 2.5] },
+                new HashSet<Color> { Color.Red },
+            ];
+        }
+        """;
 }

@@ -173,4 +173,45 @@ public sealed partial class SecurityTests
         Assert.Equal("Modal.Integration.Functions.dll", first.Entrypoint);
         Assert.StartsWith("sha256-", first.ArtifactDigest, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task An_artifact_entrypoint_must_be_a_dll_or_an_executable_file_of_the_artifact()
+    {
+        // A NativeAOT app's entrypoint is its executable: a file of the upload marked executable. Any other file is refused.
+        byte[] content = "#!/bin/sh\nexit 0\n"u8.ToArray();
+        string sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content));
+        var manifest = new ArtifactManifest
+        {
+            Files =
+            {
+                new ArtifactFile { Path = "app", Sha256 = sha, Size = content.Length, Executable = true },
+                new ArtifactFile { Path = "notes.txt", Sha256 = sha, Size = content.Length },
+            },
+        };
+        var committed = await Client.ArtifactCommitAsync(manifest, Admin);
+        if (committed.MissingSha256.Count > 0)
+        {
+            using var put = Client.ArtifactFilePut(Admin);
+            await put.RequestStream.WriteAsync(new ArtifactFileChunk { Data = Google.Protobuf.ByteString.CopyFrom(content), Sha256 = sha, TotalSize = content.Length });
+            await put.RequestStream.CompleteAsync();
+            await put.ResponseAsync;
+            committed = await Client.ArtifactCommitAsync(manifest, Admin);
+        }
+        Assert.StartsWith("sha256-", committed.Digest, StringComparison.Ordinal);
+
+        AppCreateRequest Create(string entrypoint) => new()
+        {
+            Name = "native-" + Guid.NewGuid().ToString("N")[..6], Functions = { Spec("F") },
+            Launch = new WorkerLaunchSpec { ArtifactDigest = committed.Digest, Entrypoint = entrypoint },
+        };
+        foreach (string entrypoint in new[] { "notes.txt", "missing" })
+        {
+            var refused = await RefusedAsync(() => Client.AppCreateAsync(Create(entrypoint), Admin).ResponseAsync);
+            Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+            Assert.Contains($"launch.entrypoint '{entrypoint}' is neither a .dll nor an executable file", refused.Status.Detail, StringComparison.Ordinal);
+        }
+        var created = await Client.AppCreateAsync(Create("app"), Admin);
+        await Client.AppStopAsync(new AppStopRequest { AppId = created.AppId }, Admin);
+    }
 }
+

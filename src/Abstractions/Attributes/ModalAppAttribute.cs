@@ -13,4 +13,11 @@ public sealed class ModalAppAttribute : Attribute
 
     /// <summary>The app's name.</summary>
     public string Name { get; }
+
+    /// <summary>
+    /// True for an app whose workers are published with NativeAOT (<c>&lt;PublishAot&gt;true&lt;/PublishAot&gt;</c> in its
+    /// project): the generator then also emits MessagePack formatters for the types of its functions' parameters and
+    /// results and a resolver that every payload of this assembly uses first, so that no formatter is made at run time.
+    /// </summary>
+    public bool Aot { get; set; }
 }

@@ -12,10 +12,39 @@ namespace Modal;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class ModalSerializer
 {
-    /// <summary>The options for arguments and results.</summary>
-    public static MessagePackSerializerOptions Options { get; } = MessagePackSerializerOptions.Standard
-        .WithResolver(ContractlessStandardResolver.Instance)
-        .WithSecurity(MessagePackSecurity.UntrustedData);
+    private static readonly object s_gate = new();
+    private static IFormatterResolver[] s_generated = [];
+    private static volatile MessagePackSerializerOptions s_options = Create(s_generated);
+
+    /// <summary>
+    /// The options for arguments and results: the resolvers generated for <c>[ModalApp(Aot = true)]</c> apps first; then,
+    /// where code can be generated at run time (the JIT), MessagePack's contractless standard resolver; in a NativeAOT
+    /// process only its built-in formatters (primitives, strings, …) and a refusal that names a type nothing resolved.
+    /// </summary>
+    public static MessagePackSerializerOptions Options => s_options;
+
+    /// <summary>Adds a generated resolver ahead of the others; the generated module initializer of an AOT app calls it.</summary>
+    public static void AddGeneratedResolver(IFormatterResolver resolver)
+    {
+        ArgumentNullException.ThrowIfNull(resolver);
+        lock (s_gate)
+        {
+            if (Array.IndexOf(s_generated, resolver) < 0)
+            {
+                s_generated = [.. s_generated, resolver];
+                s_options = Create(s_generated);
+            }
+        }
+    }
+
+    private static MessagePackSerializerOptions Create(IFormatterResolver[] generated)
+    {
+        IFormatterResolver[] fallback = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported
+            ? [ContractlessStandardResolver.Instance]
+            : [BuiltinResolver.Instance, NoDynamicFormatters.Instance];
+        IFormatterResolver resolver = generated.Length == 0 && fallback.Length == 1 ? fallback[0] : CompositeResolver.Create([.. generated, .. fallback]);
+        return MessagePackSerializerOptions.Standard.WithResolver(resolver).WithSecurity(MessagePackSecurity.UntrustedData);
+    }
 
     /// <summary>Encodes one value.</summary>
     public static ReadOnlyMemory<byte> Serialize<T>(T value) => MessagePackSerializer.Serialize(value, Options);

@@ -28,7 +28,7 @@ internal static class ArtifactUploader
     {
         string root = Path.GetFullPath(AppContext.BaseDirectory);
         var local = LaunchSpecs.ForEntrypoints(entrypoints);
-        string entryAssembly = local.Arguments[0];
+        string entryAssembly = LaunchSpecs.EntryFile(local);
         string entrypoint = Path.GetRelativePath(root, entryAssembly).Replace(Path.DirectorySeparatorChar, '/');
         if (entrypoint.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(entrypoint))
         {

@@ -8,29 +8,22 @@ internal static class LaunchSpecs
     /// <summary>
     /// <c>dotnet &lt;entrypoint assembly&gt;.dll</c>, from the directory of that assembly. With several entrypoints
     /// (an app that references a library of functions) the first executable assembly among them is used, else the first.
+    /// A NativeAOT process (no assembly files) launches its own executable.
     /// </summary>
     public static WorkerLaunchSpec ForEntrypoints(IReadOnlyList<IFunctionEntrypoint> entrypoints)
     {
-        if (entrypoints.Count == 0)
+        var spec = new WorkerLaunchSpec();
+        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported && entrypoints.Count > 0 && Environment.ProcessPath is { } native)
         {
-            throw new InvalidOperationException(
-                "No [Function] methods are compiled into this process. Reference Modal.Generator as an analyzer in the project " +
-                "that declares them, and make sure that assembly is loaded before ModalApp.RunAsync.");
+            spec.Executable = native;
+            spec.WorkingDirectory = AppContext.BaseDirectory;
         }
-        var entry = System.Reflection.Assembly.GetEntryAssembly();
-        var chosen = entrypoints.FirstOrDefault(e => e.GetType().Assembly == entry) ?? entrypoints[0];
-        var path = chosen.GetType().Assembly.Location;
-        if (string.IsNullOrEmpty(path))
+        else
         {
-            throw new InvalidOperationException(
-                $"The assembly of app '{chosen.DefaultAppName}' has no file path (single-file or in-memory), so worker processes cannot be launched from it.");
+            spec.Executable = DotnetHost();
+            spec.WorkingDirectory = ManagedEntry(entrypoints, out string path);
+            spec.Arguments.Add(path);
         }
-        var spec = new WorkerLaunchSpec
-        {
-            Executable = DotnetHost(),
-            WorkingDirectory = Path.GetDirectoryName(path) ?? Environment.CurrentDirectory,
-        };
-        spec.Arguments.Add(path);
         // Workers get a minimal environment; the OpenTelemetry settings go with them, so that they export where the app does.
         foreach (System.Collections.DictionaryEntry variable in Environment.GetEnvironmentVariables())
         {
@@ -40,6 +33,31 @@ internal static class LaunchSpecs
             }
         }
         return spec;
+    }
+
+    /// <summary>The file a launch runs: the entry assembly given to <c>dotnet</c>, or a NativeAOT executable.</summary>
+    public static string EntryFile(WorkerLaunchSpec spec) => spec.Arguments.Count > 0 ? spec.Arguments[0] : spec.Executable;
+
+    /// <summary>The directory of the managed entry assembly; its path in <paramref name="path"/>.</summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("SingleFile", "IL3000",
+        Justification = "Only with the JIT: a NativeAOT process launches its executable instead; a single-file app without assembly paths gets the error below.")]
+    private static string ManagedEntry(IReadOnlyList<IFunctionEntrypoint> entrypoints, out string path)
+    {
+        if (entrypoints.Count == 0)
+        {
+            throw new InvalidOperationException(
+                "No [Function] methods are compiled into this process. Reference Modal.Generator as an analyzer in the project " +
+                "that declares them, and make sure that assembly is loaded before ModalApp.RunAsync.");
+        }
+        var entry = System.Reflection.Assembly.GetEntryAssembly();
+        var chosen = entrypoints.FirstOrDefault(e => e.GetType().Assembly == entry) ?? entrypoints[0];
+        path = chosen.GetType().Assembly.Location;
+        if (string.IsNullOrEmpty(path))
+        {
+            throw new InvalidOperationException(
+                $"The assembly of app '{chosen.DefaultAppName}' has no file path (single-file or in-memory), so worker processes cannot be launched from it.");
+        }
+        return Path.GetDirectoryName(path) ?? Environment.CurrentDirectory;
     }
 
     /// <summary>The dotnet host running this process when it is one, else <c>dotnet</c> from the PATH.</summary>

@@ -61,9 +61,13 @@ internal static class AppIdentity
     /// this runs the module initializers of loaded assemblies built against Modal, and of the ones they reference.
     /// Startup only; calls never use reflection.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026",
+        Justification = "Only with the JIT: a NativeAOT process returns first, as it has run every module initializer at startup.")]
     public static void EnsureEntrypointsRegistered()
     {
-        if (FunctionEntrypoints.All.Count > 0)
+        // NativeAOT runs the module initializers of every assembly in the executable before Main, so the entrypoints are
+        // registered already, and assemblies cannot be loaded by name.
+        if (FunctionEntrypoints.All.Count > 0 || !RuntimeFeature.IsDynamicCodeSupported)
         {
             return;
         }

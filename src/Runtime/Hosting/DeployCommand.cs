@@ -72,7 +72,7 @@ internal static class DeployCommand
         AppIdentity.EnsureEntrypointsRegistered();
         string appName = string.IsNullOrWhiteSpace(name) ? AppIdentity.ResolveAppName(options) : name;
         var entrypoints = AppIdentity.EntrypointsOf(appName);
-        string entryAssembly = Path.GetRelativePath(AppContext.BaseDirectory, LaunchSpecs.ForEntrypoints(entrypoints).Arguments[0]).Replace('\\', '/');
+        string entryAssembly = Path.GetRelativePath(AppContext.BaseDirectory, LaunchSpecs.EntryFile(LaunchSpecs.ForEntrypoints(entrypoints))).Replace('\\', '/');
         await using var file = File.Create(path);
         await using var json = new Utf8JsonWriter(file, new JsonWriterOptions { Indented = true });
         json.WriteStartObject();

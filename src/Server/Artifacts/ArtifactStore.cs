@@ -1,3 +1,4 @@
+using Modal.Server.Images;
 using System.Security.Cryptography;
 using System.Text;
 using Google.Protobuf;
@@ -223,9 +224,10 @@ internal sealed class ArtifactStore
         var stored = await _store.GetArtifactAsync(requested.ArtifactDigest).ConfigureAwait(false)
             ?? throw Errors.NotFound($"AppCreate: artifact {requested.ArtifactDigest} is not stored here; upload it with ArtifactCommit first.");
         var manifest = ArtifactManifest.Parser.ParseFrom(stored);
-        if (!requested.Entrypoint.EndsWith(".dll", StringComparison.Ordinal) || !manifest.Files.Any(f => f.Path == requested.Entrypoint))
+        // The entry assembly (run by dotnet), or a NativeAOT app's executable (run as it is).
+        if (!manifest.Files.Any(f => f.Path == requested.Entrypoint && (WorkerImage.IsManagedEntrypoint(f.Path) || f.Executable)))
         {
-            throw Errors.Invalid($"AppCreate: launch.entrypoint '{Shorten(requested.Entrypoint)}' is not a .dll of artifact {requested.ArtifactDigest}.");
+            throw Errors.Invalid($"AppCreate: launch.entrypoint '{Shorten(requested.Entrypoint)}' is neither a .dll nor an executable file of artifact {requested.ArtifactDigest}.");
         }
         var launch = new WorkerLaunchSpec { ArtifactDigest = requested.ArtifactDigest, Entrypoint = requested.Entrypoint };
         launch.Environment.Add(requested.Environment);

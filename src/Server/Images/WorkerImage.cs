@@ -33,8 +33,12 @@ public static partial class WorkerImage
     public static readonly IReadOnlyList<string> WorkerEnvironment =
         ["MODAL_WORKER", "MODAL_SERVER_URL", "MODAL_CONTAINER_ID", "MODAL_CONTAINER_TOKEN", "MODAL_APP_ID", "MODAL_APP_NAME", "MODAL_FUNCTION_NAME"];
 
-    /// <summary>The image's entrypoint for an entry assembly.</summary>
-    public static IReadOnlyList<string> Entrypoint(string entryAssembly) => ["dotnet", AppDirectory + entryAssembly];
+    /// <summary>The image's entrypoint: <c>dotnet /app/ENTRY.dll</c>, or a NativeAOT app's executable itself (<c>/app/ENTRY</c>).</summary>
+    public static IReadOnlyList<string> Entrypoint(string entryAssembly)
+        => IsManagedEntrypoint(entryAssembly) ? ["dotnet", AppDirectory + entryAssembly] : [AppDirectory + entryAssembly];
+
+    /// <summary>True for an entry assembly that <c>dotnet</c> runs; false for a NativeAOT executable.</summary>
+    public static bool IsManagedEntrypoint(string entrypoint) => entrypoint.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The labels of an app's worker image.</summary>
     /// <param name="appName">The app.</param>
