@@ -83,9 +83,10 @@ internal sealed class PostgresLogRelay : IAsyncDisposable
                 command.Parameters.Add(new NpgsqlParameter { Value = payloads.ToArray() });
                 await command.ExecuteNonQueryAsync().ConfigureAwait(false);
             }
-            catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException or TimeoutException)
+            catch (Exception exception) when (exception is not OutOfMemoryException)
             {
-                // The database is unreachable right now: these lines are lost to other replicas, as live logs may be.
+                // The database is unreachable right now (or the batch failed otherwise): these lines are lost to other
+                // replicas, as live logs may be, and the loop goes on with the next lines rather than ending the relay.
             }
         }
     }
