@@ -50,7 +50,23 @@ public sealed class PlacementTests
         Assert.Contains("1 cores, 4,096 MiB and no GPUs", cores.Status.Detail, StringComparison.Ordinal);
         Assert.Contains("--capacity-cpu 1", cores.Status.Detail, StringComparison.Ordinal);
         Assert.Contains("Lower the function's Cpu or MemoryMb", cores.Status.Detail, StringComparison.Ordinal);
-        Assert.Contains("function 'Hoard' requests 0.125 cores and 8,192 MiB", memory.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("function 'Hoard' requests 0.125 cores and 8,192 MiB per container (counted as 0.25 cores: a worker here costs at least that)",
+            memory.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_local_worker_is_counted_as_at_least_a_quarter_core_and_a_pod_as_it_asks()
+    {
+        var local = new Modal.Server.Scheduling.Placement(Modal.Server.Launching.LauncherCapacity.ThisMachine(), int.MaxValue);
+        var cluster = new Modal.Server.Scheduling.Placement(Modal.Server.Launching.LauncherCapacity.Unbounded("a cluster"), 32);
+        var small = Payloads.Spec();
+        small.Cpu = 0.125;
+        var large = Payloads.Spec();
+        large.Cpu = 1.5;
+
+        Assert.Equal((0.25, 0.125), (local.AdmittedRequestOf(small).Cpu, cluster.AdmittedRequestOf(small).Cpu));
+        Assert.Equal((1.5, 1.5), (local.AdmittedRequestOf(large).Cpu, cluster.AdmittedRequestOf(large).Cpu));
+        Assert.Equal(0.125, Modal.Server.Scheduling.Placement.RequestOf(small).Cpu); // its limit stays what it asks
     }
 
     [Fact]
@@ -69,8 +85,8 @@ public sealed class PlacementTests
     [Fact]
     public async Task Workers_past_the_capacity_wait_and_one_that_exits_lets_the_next_start()
     {
-        // A quarter of a core: two containers of the default 0.125 cores.
-        await using var server = await TestServer.StartAsync(new ControlPlaneOptions { CapacityCpu = 0.25 });
+        // Half a core: two containers of the default 0.125 cores, each counted as a local worker's floor of 0.25 cores.
+        await using var server = await TestServer.StartAsync(new ControlPlaneOptions { CapacityCpu = 0.5 });
         var (_, functionId) = await server.CreateAppAsync(Payloads.Spec(), launch: true);
         var request = new FunctionMapRequest { FunctionId = functionId };
         request.PipelinedInputs.AddRange(Enumerable.Range(0, 10).Select(i => Payloads.Input(i, i)));
@@ -80,7 +96,7 @@ public sealed class PlacementTests
         await server.Launcher.NextAsync();
         await Task.Delay(600); // several autoscaler passes
         Assert.Equal(2, server.Launcher.LaunchCount);
-        Assert.Equal(0.125, first.Cpu); // the request it was admitted with: the default, as the spec gives none
+        Assert.Equal(0.125, first.Cpu); // its limit: the function's request (the default, as the spec gives none), not the floor
         Assert.Equal(128, first.MemoryMb);
 
         await server.Launcher.Handles[first.ContainerId].StopAsync(); // its process exits: its request is released

@@ -15,6 +15,20 @@ namespace Modal.Server.Launching;
 /// <param name="Description">Where the figures come from, for messages (for example <c>this machine (2 cores, 24,105 MiB)</c>).</param>
 public sealed record LauncherCapacity(double Cpu, double MemoryMb, int Gpus, string Description)
 {
+    /// <summary>
+    /// The cores a worker process on this machine costs at least, whatever its function requests: its own .NET runtime
+    /// (start, JIT, its stream and heartbeat). Measured on a 2-core machine (bench/README, 2026-12-05), 16 workers admitted at
+    /// the default 0.125 cores ran a trivial map at half the speed of 2; 8 (0.25 each) ran it as fast.
+    /// </summary>
+    public const double WorkerProcessCpuFloor = 0.25;
+
+    /// <summary>
+    /// What a container of this launcher is counted as at least, in cores, when it is admitted (<see cref="WorkerProcessCpuFloor"/>
+    /// for local processes and containers; 0 for a cluster, whose scheduler counts for itself). Its limits stay what the
+    /// function requests.
+    /// </summary>
+    public double CpuPerContainerFloor { get; init; }
+
     /// <summary>No limit of its own: something else admits the workers (a cluster's scheduler).</summary>
     public static LauncherCapacity Unbounded(string description) =>
         new(double.PositiveInfinity, double.PositiveInfinity, int.MaxValue, description);
@@ -27,7 +41,10 @@ public sealed record LauncherCapacity(double Cpu, double MemoryMb, int Gpus, str
     {
         int cores = Environment.ProcessorCount;
         double memoryMb = Math.Floor(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024.0));
-        return new(cores, memoryMb, 0, string.Create(CultureInfo.InvariantCulture, $"this machine ({cores} cores, {memoryMb:#,0} MiB)"));
+        return new(cores, memoryMb, 0, string.Create(CultureInfo.InvariantCulture, $"this machine ({cores} cores, {memoryMb:#,0} MiB)"))
+        {
+            CpuPerContainerFloor = WorkerProcessCpuFloor,
+        };
     }
 
     /// <summary>Whether a container with <paramref name="request"/> fits in an empty launcher: otherwise it could never start.</summary>

@@ -15,7 +15,7 @@ internal sealed record ScalePlan(IReadOnlyList<(FunctionLoad Function, int Count
 /// remaining work only (no minimum, buffer or warm pool) and stops them as soon as they are idle, so that the old version
 /// drains while new calls go to the new one.
 /// <para>
-/// Placement: a container is admitted while its request (<see cref="Placement.RequestOf"/>) fits what the containers not
+/// Placement: a container is admitted while its request (<see cref="Placement.AdmittedRequestOf"/>: its request, and at least the launcher's floor per container) fits what the containers not
 /// yet ended leave of the capacity; the rest wait for a later pass. Admission is fair: one container at a time goes to the
 /// function that has the fewest (ties: the one whose oldest input waited longest), so one function's map cannot take the
 /// places of another's first containers. A function that does not fit takes the place of idle containers of others
@@ -28,11 +28,11 @@ internal sealed record ScalePlan(IReadOnlyList<(FunctionLoad Function, int Count
 internal static class Autoscaler
 {
     /// <summary>A function short of containers in this pass.</summary>
-    private sealed class Shortfall(FunctionLoad function, FunctionSpec spec, int containers, long wanted)
+    private sealed class Shortfall(FunctionLoad function, FunctionSpec spec, ResourceRequest request, int containers, long wanted)
     {
         public FunctionLoad Function { get; } = function;
         public FunctionSpec Spec { get; } = spec;
-        public ResourceRequest Request { get; } = Placement.RequestOf(spec);
+        public ResourceRequest Request { get; } = request;
         public int Containers { get; set; } = containers;
         public long Wanted { get; set; } = wanted;
         public int Launches { get; set; }
@@ -47,7 +47,8 @@ internal static class Autoscaler
         var byFunction = live.GroupBy(c => c.FunctionId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
         var specs = functions.ToDictionary(f => f.FunctionId, f => f.ScalingSpec(), StringComparer.Ordinal);
         // A container of a stopped app (not in the load) is on its way out; it holds the default request until it exits.
-        ResourceRequest RequestOf(string functionId) => specs.TryGetValue(functionId, out var spec) ? Placement.RequestOf(spec) : ResourceRequest.Default;
+        ResourceRequest RequestOf(string functionId) =>
+            specs.TryGetValue(functionId, out var spec) ? placement.AdmittedRequestOf(spec) : placement.AdmittedRequestOf(new FunctionSpec());
         var ledger = new CapacityLedger(placement);
         foreach (var container in containers)
         {
@@ -77,9 +78,10 @@ internal static class Autoscaler
             {
                 // A request larger than the whole capacity is refused at AppCreate; one left from before a restart with less
                 // capacity waits rather than taking the places of others it could never use.
-                if (mayLaunch(function.FunctionId) && placement.Capacity.Holds(Placement.RequestOf(spec)))
+                var request = placement.AdmittedRequestOf(spec);
+                if (mayLaunch(function.FunctionId) && placement.Capacity.Holds(request))
                 {
-                    shortfalls.Add(new Shortfall(function, spec, mine.Count, desired - mine.Count));
+                    shortfalls.Add(new Shortfall(function, spec, request, mine.Count, desired - mine.Count));
                 }
             }
             else if (mine.Count > desired)

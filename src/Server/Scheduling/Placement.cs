@@ -77,8 +77,18 @@ internal sealed class Placement(LauncherCapacity capacity, int maxContainers)
         return settings.Count == 0 ? "" : " with " + string.Join(", ", settings);
     }
 
-    /// <summary>What a container of this function requests.</summary>
+    /// <summary>What a container of this function requests (its limits).</summary>
     public static ResourceRequest RequestOf(FunctionSpec spec) => ResourceRequest.Of(spec.Cpu, spec.MemoryMb, spec.Gpu);
+
+    /// <summary>
+    /// What a container of this function is counted as when it is admitted: its request, and at least the launcher's floor per
+    /// container (<see cref="LauncherCapacity.CpuPerContainerFloor"/>).
+    /// </summary>
+    public ResourceRequest AdmittedRequestOf(FunctionSpec spec)
+    {
+        var request = RequestOf(spec);
+        return request with { Cpu = Math.Max(request.Cpu, Capacity.CpuPerContainerFloor) };
+    }
 
     /// <summary>
     /// Refuses (FAILED_PRECONDITION) a function whose containers could never start here: a GPU request on a launcher without
@@ -92,7 +102,7 @@ internal sealed class Placement(LauncherCapacity capacity, int maxContainers)
             throw Errors.Invalid($"App '{appName}', function '{spec.Name}': GPU '{spec.Gpu}' is not TYPE or TYPE:COUNT with a count from 1 " +
                 "to 64 (for example \"A100\" or \"A100:2\"). Fix the function's Gpu option.");
         }
-        var request = RequestOf(spec);
+        var request = AdmittedRequestOf(spec);
         if (gpus > 0 && Capacity.Gpus == 0)
         {
             throw Errors.FailedPrecondition($"App '{appName}', function '{spec.Name}' requests GPU '{spec.Gpu}', but this control plane " +
@@ -101,7 +111,11 @@ internal sealed class Placement(LauncherCapacity capacity, int maxContainers)
         }
         if (!Capacity.Holds(request))
         {
-            throw Errors.FailedPrecondition($"App '{appName}', function '{spec.Name}' requests {request} per container, more than this " +
+            var asked = RequestOf(spec);
+            string floor = request.Cpu > asked.Cpu
+                ? string.Create(CultureInfo.InvariantCulture, $" (counted as {request.Cpu} cores: a worker here costs at least that)")
+                : "";
+            throw Errors.FailedPrecondition($"App '{appName}', function '{spec.Name}' requests {asked} per container{floor}, more than this " +
                 $"control plane can place at all: {Capacity}. Its containers could never start. Lower the function's Cpu or MemoryMb, " +
                 "or give the server more (--cpu-overcommit, --memory-overcommit, --capacity-cpu, --capacity-memory-mb).");
         }
