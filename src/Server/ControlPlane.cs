@@ -79,7 +79,17 @@ public sealed class ControlPlane : IAsyncDisposable
         }
         // Podman workers have no network: they reach this server over a Unix domain socket mounted into their containers.
         var workerSocket = options.Launcher is null && options.Podman is { } podman ? WorkerSocket.Create(podman) : null;
-        var store = await StoreFactory.OpenAsync(options, cancellationToken).ConfigureAwait(false);
+        IControlStore store;
+        try
+        {
+            store = await StoreFactory.OpenAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // A store that cannot be opened ends the start: the socket's directory goes with it.
+            workerSocket?.Dispose();
+            throw;
+        }
         var blobs = new BlobStore(store, options.BlobDirectory ?? DefaultBlobDirectory(options));
         try
         {

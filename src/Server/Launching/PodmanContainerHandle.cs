@@ -63,10 +63,17 @@ internal sealed class PodmanContainerHandle : IContainerHandle
 
     public async ValueTask DisposeAsync()
     {
-        if (!_exited.IsCompleted)
+        try
         {
-            await StopAsync().ConfigureAwait(false);
+            if (!_exited.IsCompleted)
+            {
+                await StopAsync().ConfigureAwait(false);
+            }
         }
-        _process.Dispose();
+        finally
+        {
+            // Even when podman could not be made to exit in time, this side lets go of it.
+            _process.Dispose();
+        }
     }
 }
