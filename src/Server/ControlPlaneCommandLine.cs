@@ -109,7 +109,15 @@ public static class ControlPlaneCommandLine
         HelpName = "MIB",
     };
 
-    private static readonly Option[] s_capacityOptions = [s_cpuOvercommit, s_memoryOvercommit, s_capacityCpu, s_capacityMemoryMb];
+    private static readonly Option<int?> s_containersBeforeUtilization = new("--containers-before-utilization")
+    {
+        Description = "Containers a function with a backlog gets before any has measured how busy its input slots are; more come only " +
+            "while they are busy. Default: this machine's cores (process, podman), unlimited (kubernetes).",
+        HelpName = "COUNT",
+    };
+
+    private static readonly Option[] s_capacityOptions =
+        [s_cpuOvercommit, s_memoryOvercommit, s_capacityCpu, s_capacityMemoryMb, s_containersBeforeUtilization];
 
     private static readonly Option<string?> s_kubeconfig = new("--kubeconfig")
     {
@@ -157,6 +165,7 @@ public static class ControlPlaneCommandLine
         s_memoryOvercommit.Validators.Add(result => CheckPositive(result, result.GetValueOrDefault<double>()));
         s_capacityCpu.Validators.Add(result => CheckPositive(result, result.GetValueOrDefault<double?>()));
         s_capacityMemoryMb.Validators.Add(result => CheckPositive(result, result.GetValueOrDefault<double?>()));
+        s_containersBeforeUtilization.Validators.Add(result => CheckPositive(result, result.GetValueOrDefault<int?>()));
         s_registry.Validators.Add(result =>
         {
             string registry = result.GetValueOrDefault<string?>() ?? "";
@@ -249,6 +258,7 @@ public static class ControlPlaneCommandLine
         MemoryOvercommit = parseResult.GetValue(s_memoryOvercommit),
         CapacityCpu = parseResult.GetValue(s_capacityCpu),
         CapacityMemoryMb = parseResult.GetValue(s_capacityMemoryMb),
+        ContainersBeforeUtilization = parseResult.GetValue(s_containersBeforeUtilization),
         ImageRegistry = parseResult.GetValue(s_registry),
         BaseImage = parseResult.GetValue(s_baseImage),
         Podman = parseResult.GetValue(s_launcher) == "podman" ? new Launching.PodmanLauncherOptions() : null,

@@ -98,6 +98,13 @@ public sealed record ControlPlaneOptions
     public double? CapacityMemoryMb { get; init; }
 
     /// <summary>
+    /// How many containers a function with a backlog gets before any has measured how busy it keeps its input slots; more
+    /// come only while they are busy (<see cref="Launching.LauncherCapacity.ContainersBeforeUtilization"/>). Null (the
+    /// default): the launcher's figure, this machine's cores for local processes and containers, unlimited for Kubernetes.
+    /// </summary>
+    public int? ContainersBeforeUtilization { get; init; }
+
+    /// <summary>
     /// The most containers starting (launched, not yet connected) at once; the rest launch as these connect. Starts are
     /// CPU-bound for local processes, so the default is four per processor (at least 4): enough that kills of starting
     /// workers are spread over many, few enough that the first ones connect quickly. Raise it for launchers whose

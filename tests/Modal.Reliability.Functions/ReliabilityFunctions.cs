@@ -31,6 +31,17 @@ public static partial class ReliabilityFunctions
         return counts;
     }
 
+    /// <summary>
+    /// Waits most of half a second and returns its input, with the default options: its containers are busy, so a backlog of
+    /// it gets more containers than one whose containers wait for their next input.
+    /// </summary>
+    [Function]
+    public static async Task<int> Nap(int x, CancellationToken cancellationToken)
+    {
+        await Task.Delay(400, cancellationToken);
+        return x;
+    }
+
     /// <summary>Squares after a short pause, on a few containers: the workload the chaos tests break workers under.</summary>
     [Function(MaxContainers = 4)]
     public static async Task<long> Square(int x, CancellationToken cancellationToken)

@@ -46,7 +46,8 @@ public sealed class AutoscalerTests
     [Fact]
     public async Task The_total_container_cap_protects_the_machine()
     {
-        await using var server = await TestServer.StartAsync(new ControlPlaneOptions { MaxTotalContainers = 3 });
+        // This test's workers measure no utilization: let them all start before any has, so that the cap is what holds them.
+        await using var server = await TestServer.StartAsync(new ControlPlaneOptions { MaxTotalContainers = 3, ContainersBeforeUtilization = 100 });
         var (_, functionId) = await server.CreateAppAsync(Payloads.Spec(), launch: true);
         var request = new FunctionMapRequest { FunctionId = functionId };
         request.PipelinedInputs.AddRange(Enumerable.Range(0, 10).Select(i => Payloads.Input(i, i)));

@@ -40,7 +40,15 @@ public sealed class CommandLineTests
         Assert.Equal((1.0, 1.0, (double?)null, (double?)null), (defaults.CpuOvercommit, defaults.MemoryOvercommit, defaults.CapacityCpu, defaults.CapacityMemoryMb));
     }
 
+    [Fact]
+    public void Containers_before_utilization_is_parsed_and_defaults_to_the_launchers_figure()
+    {
+        Assert.Equal(3, ControlPlaneCommandLine.Parse(["--containers-before-utilization", "3"]).ContainersBeforeUtilization);
+        Assert.Null(ControlPlaneCommandLine.Parse([]).ContainersBeforeUtilization);
+    }
+
     [Theory]
+    [InlineData("--containers-before-utilization", "0")]
     [InlineData("--cpu-overcommit", "0")]
     [InlineData("--capacity-cpu", "-1")]
     [InlineData("--capacity-memory-mb", "NaN")]

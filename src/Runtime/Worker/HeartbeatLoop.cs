@@ -15,13 +15,16 @@ internal sealed class HeartbeatLoop
 
     private readonly GrpcConnection _connection;
     private readonly Func<IReadOnlyCollection<ActiveInput>> _activeInputs;
+    private readonly Func<double?> _slotUtilization;
     private readonly Action<string> _cancelInput;
     private readonly Action<string> _stop;
 
-    public HeartbeatLoop(GrpcConnection connection, Func<IReadOnlyCollection<ActiveInput>> activeInputs, Action<string> cancelInput, Action<string> stop)
+    public HeartbeatLoop(GrpcConnection connection, Func<IReadOnlyCollection<ActiveInput>> activeInputs, Func<double?> slotUtilization,
+        Action<string> cancelInput, Action<string> stop)
     {
         _connection = connection;
         _activeInputs = activeInputs;
+        _slotUtilization = slotUtilization;
         _cancelInput = cancelInput;
         _stop = stop;
     }
@@ -33,9 +36,10 @@ internal sealed class HeartbeatLoop
         {
             try
             {
-                // Each try lists the inputs running at that moment.
+                // Each try lists the inputs running at that moment; the slots' utilization is measured once per beat.
+                double? utilization = _slotUtilization();
                 var response = await _connection.CallAsync(
-                    (e, o) => e.Worker.ContainerHeartbeatAsync(NewRequest(), o), stop, s_beatLimit).ConfigureAwait(false);
+                    (e, o) => e.Worker.ContainerHeartbeatAsync(NewRequest(utilization), o), stop, s_beatLimit).ConfigureAwait(false);
                 foreach (var inputId in response.CancelledInputIds)
                 {
                     _cancelInput(inputId);
@@ -72,10 +76,14 @@ internal sealed class HeartbeatLoop
         }
     }
 
-    private ContainerHeartbeatRequest NewRequest()
+    private ContainerHeartbeatRequest NewRequest(double? utilization)
     {
         var request = new ContainerHeartbeatRequest();
         request.ActiveInputs.AddRange(_activeInputs());
+        if (utilization is { } measured)
+        {
+            request.SlotUtilization = measured;
+        }
         return request;
     }
 }

@@ -123,7 +123,9 @@ internal sealed class WorkerHost
         runner = new InputRunner(entrypoint, spec, _connection, codec, outputs, inputId => _ = StopIfStuckAsync(runner!, inputId), () => instance.Value);
         var backend = new GrpcBackend(_connection, hello.AppName, null, entrypoint.Functions, hello.AppVersion);
         using var installation = ModalBackend.Install(backend);
-        var heartbeat = new HeartbeatLoop(_connection, runner.ActiveInputs, runner.Terminate, RequestStop);
+        var slots = Math.Max(1, spec.MaxInputs);
+        var utilization = new SlotUtilization(slots, _connection.Time);
+        var heartbeat = new HeartbeatLoop(_connection, runner.ActiveInputs, utilization.TakeMeasure, runner.Terminate, RequestStop);
         using var heartbeatStop = new CancellationTokenSource();
         var heartbeatTask = Task.Run(() => heartbeat.RunAsync(heartbeatStop.Token));
 
@@ -143,7 +145,7 @@ internal sealed class WorkerHost
                     return 3;
                 }
             }
-            await ReceiveInputsAsync(runner, Math.Max(1, spec.MaxInputs), running).ConfigureAwait(false);
+            await ReceiveInputsAsync(runner, slots, utilization, running).ConfigureAwait(false);
         }
         catch (RpcException exception) when (!_stop.IsCancellationRequested)
         {
@@ -226,7 +228,7 @@ internal sealed class WorkerHost
     /// in transit is reopened (on the next replica that answers, with backoff) and granted the slots free then; the
     /// retry window restarts whenever a stream delivers.
     /// </summary>
-    private async Task ReceiveInputsAsync(InputRunner runner, int slots, List<Task> running)
+    private async Task ReceiveInputsAsync(InputRunner runner, int slots, SlotUtilization utilization, List<Task> running)
     {
         var credits = new InputCredits(slots);
         var retry = _connection.NewRetry();
@@ -245,6 +247,7 @@ internal sealed class WorkerHost
                         retry.Reset();
                         var assignment = call.ResponseStream.Current;
                         credits.Take();
+                        utilization.Started();
                         var task = Task.Run(async () =>
                         {
                             try
@@ -253,6 +256,7 @@ internal sealed class WorkerHost
                             }
                             finally
                             {
+                                utilization.Ended();
                                 credits.Release();
                             }
                         });

@@ -29,6 +29,14 @@ public sealed record LauncherCapacity(double Cpu, double MemoryMb, int Gpus, str
     /// </summary>
     public double CpuPerContainerFloor { get; init; }
 
+    /// <summary>
+    /// How many containers a function with a backlog may have before any of them has said how busy it keeps its input slots
+    /// (its heartbeats measure it); past that, the autoscaler adds containers only while the function's containers are busy.
+    /// This machine's cores for local processes and containers (a trivial function on 2 cores ran a 2,000-input map at half
+    /// the speed with 8 workers that mostly waited for their next input as with 2); unlimited for a cluster.
+    /// </summary>
+    public int ContainersBeforeUtilization { get; init; } = int.MaxValue;
+
     /// <summary>No limit of its own: something else admits the workers (a cluster's scheduler).</summary>
     public static LauncherCapacity Unbounded(string description) =>
         new(double.PositiveInfinity, double.PositiveInfinity, int.MaxValue, description);
@@ -44,6 +52,7 @@ public sealed record LauncherCapacity(double Cpu, double MemoryMb, int Gpus, str
         return new(cores, memoryMb, 0, string.Create(CultureInfo.InvariantCulture, $"this machine ({cores} cores, {memoryMb:#,0} MiB)"))
         {
             CpuPerContainerFloor = WorkerProcessCpuFloor,
+            ContainersBeforeUtilization = Math.Max(1, cores),
         };
     }
 

@@ -24,9 +24,46 @@ internal sealed record ScalePlan(IReadOnlyList<(FunctionLoad Function, int Count
 /// <c>maxStarting</c> containers are starting (launched, no hello yet) at once: starts compete for the same cores, and a
 /// storm of them makes every one slow.
 /// </para>
+/// <para>
+/// Containers are added for a backlog only while they would raise throughput (<see cref="BoundByUtilization"/>): a function
+/// gets up to <see cref="LauncherCapacity.ContainersBeforeUtilization"/> containers before any has measured how busy its
+/// input slots are, and more only while the measured ones are at least <see cref="BusyUtilization"/> busy. Containers of a
+/// trivial function mostly wait for their next input (the path around the function is what limits it), and each extra
+/// worker process only takes CPU from that path; containers of a slow function are busy, and get the full backlog's worth.
+/// </para>
 /// </summary>
 internal static class Autoscaler
 {
+    /// <summary>The mean share of slot-time a function's containers must spend running inputs for a backlog to add more.</summary>
+    public const double BusyUtilization = 0.5;
+
+    /// <summary>
+    /// <paramref name="desired"/> (what the backlog asks for), held to the containers the function has when more would not
+    /// raise its throughput: up to <paramref name="beforeUtilization"/> containers while none has measured its utilization;
+    /// then as many as the backlog asks while the measured ones are busy (<see cref="BusyUtilization"/>), else no more.
+    /// </summary>
+    public static long BoundByUtilization(long desired, IReadOnlyList<ContainerRow> containers, int beforeUtilization)
+    {
+        if (desired <= containers.Count)
+        {
+            return desired;
+        }
+        double sum = 0;
+        int measured = 0;
+        foreach (var container in containers)
+        {
+            if (container.SaidHello && container.SlotUtilization is { } utilization)
+            {
+                sum += utilization;
+                measured++;
+            }
+        }
+        if (measured == 0)
+        {
+            return Math.Min(desired, Math.Max(containers.Count, beforeUtilization));
+        }
+        return sum / measured >= BusyUtilization ? desired : containers.Count;
+    }
     /// <summary>A function short of containers in this pass.</summary>
     private sealed class Shortfall(FunctionLoad function, FunctionSpec spec, ResourceRequest request, int containers, long wanted)
     {
@@ -68,7 +105,9 @@ internal static class Autoscaler
             long work = function.Ready + function.Running;
             long perContainer = Math.Max(1, FunctionLimits.TargetInputsPerContainer(spec));
             long buffer = function.Superseded ? 0 : Math.Max(0, spec.BufferContainers);
-            long desired = work == 0 ? 0 : (work + perContainer - 1) / perContainer + buffer;
+            // The buffer the function asks for comes on top of what its work is given.
+            long desired = work == 0 ? 0
+                : BoundByUtilization((work + perContainer - 1) / perContainer, mine, placement.Capacity.ContainersBeforeUtilization) + buffer;
             desired = Math.Max(desired, keepOf[function.FunctionId]);
             if (spec.MaxContainers > 0)
             {

@@ -27,6 +27,7 @@ internal sealed class Placement(LauncherCapacity capacity, int maxContainers)
             Cpu = options.CapacityCpu ?? declared.Cpu * options.CpuOvercommit,
             MemoryMb = options.CapacityMemoryMb ?? declared.MemoryMb * options.MemoryOvercommit,
             Description = declared.Description + Settings(options),
+            ContainersBeforeUtilization = options.ContainersBeforeUtilization ?? declared.ContainersBeforeUtilization,
         };
         bool unbounded = double.IsPositiveInfinity(capacity.Cpu) && double.IsPositiveInfinity(capacity.MemoryMb);
         return new Placement(capacity, options.MaxTotalContainers ?? (unbounded ? ControlPlaneOptions.DefaultMaxContainersWhenUnbounded : int.MaxValue));
@@ -48,6 +49,11 @@ internal sealed class Placement(LauncherCapacity capacity, int maxContainers)
         Positive(nameof(ControlPlaneOptions.MemoryOvercommit), options.MemoryOvercommit);
         Positive(nameof(ControlPlaneOptions.CapacityCpu), options.CapacityCpu);
         Positive(nameof(ControlPlaneOptions.CapacityMemoryMb), options.CapacityMemoryMb);
+        if (options.ContainersBeforeUtilization is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.ContainersBeforeUtilization,
+                $"{nameof(ControlPlaneOptions.ContainersBeforeUtilization)} is {options.ContainersBeforeUtilization}: a function with work could never get a container. Give it 1 or more, or null for the launcher's figure.");
+        }
         if (options.MaxTotalContainers is < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxTotalContainers,

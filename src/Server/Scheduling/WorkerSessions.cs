@@ -245,7 +245,8 @@ internal sealed class WorkerSessions(IControlStore store, ControlPlaneOptions op
     {
         var result = await store.HeartbeatContainerAsync(session.ContainerId,
             request.ActiveInputs.Select(a => new ActiveAttempt(a.InputId, a.Attempt)).ToList(),
-            (long)options.LeaseTimeout.TotalMilliseconds, (long)options.AssignmentGrace.TotalMilliseconds).ConfigureAwait(false);
+            (long)options.LeaseTimeout.TotalMilliseconds, (long)options.AssignmentGrace.TotalMilliseconds,
+            request.HasSlotUtilization ? request.SlotUtilization : null).ConfigureAwait(false);
         if (!result.Known)
         {
             Forget(session.ContainerId);

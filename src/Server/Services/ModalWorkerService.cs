@@ -137,6 +137,10 @@ internal sealed class ModalWorkerService(WorkerSessions sessions, ArgumentValida
             }
             RequestLimits.Range(request.ActiveInputs[i].Attempt, 0, int.MaxValue, $"active_inputs[{i}].attempt", "ContainerHeartbeat");
         }
+        if (request.HasSlotUtilization && !(request.SlotUtilization is >= 0 and <= 1))
+        {
+            throw Errors.Invalid($"ContainerHeartbeat: slot_utilization is {request.SlotUtilization}; it must be a share from 0 to 1 (or absent).");
+        }
         return await sessions.HeartbeatAsync(container, request).ConfigureAwait(false);
     }
 

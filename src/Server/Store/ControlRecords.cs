@@ -102,7 +102,7 @@ internal sealed record NewContainer(string Id, string FunctionId, string AppId, 
 /// <summary>A container as stored. <paramref name="State"/>: launching, running, stopping.</summary>
 internal sealed record ContainerRow(
     string Id, string FunctionId, string AppId, byte[] TokenHash, string State, string Replica, bool SaidHello, bool StopRequested,
-    bool KillRequested, long LaunchedUnixMs, long IdleSinceUnixMs, int Running);
+    bool KillRequested, long LaunchedUnixMs, long IdleSinceUnixMs, int Running, double? SlotUtilization = null);
 
 /// <summary>A container's free slots when claiming.</summary>
 internal sealed record ContainerCredit(string ContainerId, int Assignments);

@@ -155,9 +155,11 @@ internal interface IControlStore : IAsyncDisposable
     /// <summary>
     /// A heartbeat: renews the container's lease and reconciles what it runs. Inputs it reports but no longer holds
     /// come back as cancelled; inputs it holds but does not report (claimed longer than <paramref name="graceMs"/>
-    /// ago) are re-queued, as their assignment was lost.
+    /// ago) are re-queued, as their assignment was lost. <paramref name="slotUtilization"/>, when the worker measured it, is
+    /// kept on the container's row for the autoscaler (absent: the last measure stays).
     /// </summary>
-    Task<HeartbeatResult> HeartbeatContainerAsync(string containerId, IReadOnlyList<ActiveAttempt> active, long leaseMs, long graceMs);
+    Task<HeartbeatResult> HeartbeatContainerAsync(string containerId, IReadOnlyList<ActiveAttempt> active, long leaseMs, long graceMs,
+        double? slotUtilization = null);
 
     /// <summary>
     /// A container is gone (exited, killed, lease expired, never said hello by its deadline): its inputs are re-queued

@@ -92,6 +92,11 @@ public static class ProcessTree
     public static HashSet<string> LiveContainers(int rootPid)
         => [.. Descendants(rootPid).Select(p => EnvironmentVariable(p.Pid, "MODAL_CONTAINER_ID")).OfType<string>()];
 
+    /// <summary>The container ids of the live worker processes of one function (<c>MODAL_FUNCTION_NAME</c>).</summary>
+    public static HashSet<string> LiveContainers(int rootPid, string functionName)
+        => [.. Descendants(rootPid).Where(p => HasEnvironmentVariable(p.Pid, "MODAL_FUNCTION_NAME", functionName))
+            .Select(p => EnvironmentVariable(p.Pid, "MODAL_CONTAINER_ID")).OfType<string>()];
+
     /// <summary>
     /// The worker processes among the descendants of <paramref name="rootPid"/>: those the launcher started with
     /// <c>MODAL_WORKER=1</c>, from the moment their program starts (before their hello) until they exit.

@@ -435,6 +435,22 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_heartbeat_keeps_the_slot_utilization_it_carries_and_one_without_a_measure_keeps_the_last()
+    {
+        var store = await OpenAsync();
+        string functionId = await FunctionAsync(store);
+        await ContainerAsync(store, functionId, "ct-a");
+        Assert.Null((await store.GetContainerAsync("ct-a"))!.SlotUtilization);
+
+        await store.HeartbeatContainerAsync("ct-a", [], 10_000, 0, slotUtilization: 0.25);
+        Assert.Equal(0.25, (await store.GetContainerAsync("ct-a"))!.SlotUtilization);
+        await store.HeartbeatContainerAsync("ct-a", [], 10_000, 0);
+        Assert.Equal(0.25, Assert.Single(await store.ListContainersAsync()).SlotUtilization);
+        await store.HeartbeatContainerAsync("ct-a", [], 10_000, 0, slotUtilization: 1);
+        Assert.Equal(1.0, (await store.GetContainerAsync("ct-a"))!.SlotUtilization);
+    }
+
+    [Fact]
     public async Task Ending_a_container_requeues_its_inputs_and_fails_them_after_the_internal_failure_limit()
     {
         var store = await OpenAsync();

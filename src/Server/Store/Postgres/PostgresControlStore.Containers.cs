@@ -6,11 +6,11 @@ internal sealed partial class PostgresControlStore
 {
     private const string ContainerColumns =
         "id, function_id, app_id, token_hash, CASE WHEN stop_requested THEN 'stopping' WHEN said_hello THEN 'running' ELSE 'launching' END, " +
-        "replica, said_hello, stop_requested, kill_requested, launched_ms, idle_since_ms, running";
+        "replica, said_hello, stop_requested, kill_requested, launched_ms, idle_since_ms, running, slot_utilization";
 
     private static ContainerRow ReadContainer(NpgsqlDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), PostgresTx.Bytes(r, 3), r.GetString(4), r.GetString(5), r.GetBoolean(6),
-        r.GetBoolean(7), r.GetBoolean(8), r.GetInt64(9), r.GetInt64(10), r.GetInt32(11));
+        r.GetBoolean(7), r.GetBoolean(8), r.GetInt64(9), r.GetInt64(10), r.GetInt32(11), r.IsDBNull(12) ? null : r.GetDouble(12));
 
     public Task RegisterContainerAsync(NewContainer container) => WriteAsync(tx => tx.ExecuteAsync(
         "INSERT INTO containers(id, function_id, app_id, token_hash, replica, launched_ms, startup_deadline_ms, idle_since_ms) " +
@@ -74,7 +74,8 @@ internal sealed partial class PostgresControlStore
             return true;
         });
 
-    public Task<HeartbeatResult> HeartbeatContainerAsync(string containerId, IReadOnlyList<ActiveAttempt> active, long leaseMs, long graceMs) =>
+    public Task<HeartbeatResult> HeartbeatContainerAsync(string containerId, IReadOnlyList<ActiveAttempt> active, long leaseMs, long graceMs,
+        double? slotUtilization = null) =>
         WriteAsync(async tx =>
         {
             var held = await tx.QueryAsync(
@@ -101,7 +102,8 @@ internal sealed partial class PostgresControlStore
                 await RequeueOrFailAsync(tx, locked, containerId, $"container {containerId} did not receive it", int.MaxValue).ConfigureAwait(false);
                 requeued = locked.Count;
             }
-            await tx.ExecuteAsync("UPDATE containers SET lease_expires_ms = modal_now_ms() + $2, said_hello = true WHERE id = $1", containerId, leaseMs)
+            await tx.ExecuteAsync("UPDATE containers SET lease_expires_ms = modal_now_ms() + $2, said_hello = true, " +
+                "slot_utilization = COALESCE($3, slot_utilization) WHERE id = $1", containerId, leaseMs, slotUtilization)
                 .ConfigureAwait(false);
             return new HeartbeatResult(true, cancelled, held[0].Stop, requeued);
         });

@@ -9,11 +9,11 @@ internal sealed partial class SqliteControlStore
 
     private const string ContainerColumns =
         "id, function_id, app_id, token_hash, CASE WHEN stop_requested = 1 THEN 'stopping' WHEN said_hello = 1 THEN 'running' ELSE 'launching' END, " +
-        "replica, said_hello, stop_requested, kill_requested, launched_ms, idle_since_ms, running";
+        "replica, said_hello, stop_requested, kill_requested, launched_ms, idle_since_ms, running, slot_utilization";
 
     private static ContainerRow ReadContainer(Microsoft.Data.Sqlite.SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), SqliteTx.Bytes(r, 3), r.GetString(4), r.GetString(5), r.GetInt32(6) != 0,
-        r.GetInt32(7) != 0, r.GetInt32(8) != 0, r.GetInt64(9), r.GetInt64(10), r.GetInt32(11));
+        r.GetInt32(7) != 0, r.GetInt32(8) != 0, r.GetInt64(9), r.GetInt64(10), r.GetInt32(11), r.IsDBNull(12) ? null : r.GetDouble(12));
 
     public Task RegisterContainerAsync(NewContainer container) => WriteAsync((tx, now, _) => tx.Execute(
         "INSERT INTO containers(id, function_id, app_id, token_hash, replica, launched_ms, startup_deadline_ms, idle_since_ms) " +
@@ -296,7 +296,8 @@ internal sealed partial class SqliteControlStore
             return true;
         });
 
-    public Task<HeartbeatResult> HeartbeatContainerAsync(string containerId, IReadOnlyList<ActiveAttempt> active, long leaseMs, long graceMs) =>
+    public Task<HeartbeatResult> HeartbeatContainerAsync(string containerId, IReadOnlyList<ActiveAttempt> active, long leaseMs, long graceMs,
+        double? slotUtilization = null) =>
         WriteAsync((tx, now, signals) =>
         {
             var container = tx.Single("SELECT stop_requested FROM containers WHERE id = $1", r => new { Stop = r.GetInt32(0) != 0 }, containerId);
@@ -304,7 +305,8 @@ internal sealed partial class SqliteControlStore
             {
                 return new HeartbeatResult(false, [], true, 0);
             }
-            tx.Execute("UPDATE containers SET lease_expires_ms = $2, said_hello = 1 WHERE id = $1", containerId, now + leaseMs);
+            tx.Execute("UPDATE containers SET lease_expires_ms = $2, said_hello = 1, slot_utilization = COALESCE($3, slot_utilization) WHERE id = $1",
+                containerId, now + leaseMs, slotUtilization);
             var held = tx.Query("SELECT id, attempt, claimed_ms FROM inputs WHERE holder = $1 AND status = 0",
                 r => (Id: r.GetString(0), Attempt: r.GetInt32(1), ClaimedMs: r.GetInt64(2)), containerId);
             var reported = active.ToDictionary(a => a.InputId, a => a.Attempt, StringComparer.Ordinal);

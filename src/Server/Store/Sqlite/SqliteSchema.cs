@@ -106,5 +106,7 @@ internal static class SqliteSchema
         CREATE UNIQUE INDEX functions_by_variant ON functions(base_id, variant_key) WHERE base_id IS NOT NULL;
         CREATE INDEX functions_by_app ON functions(app_id);
         """,
+        // 7: what share of its input slots' time each container spent running inputs (its heartbeats say), for the autoscaler.
+        "ALTER TABLE containers ADD COLUMN slot_utilization REAL;",
     ];
 }
