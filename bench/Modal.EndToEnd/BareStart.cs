@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 
 namespace Modal.EndToEnd;
@@ -6,7 +5,8 @@ namespace Modal.EndToEnd;
 /// <summary>
 /// A bare start of the same kind as a worker, timed from process start to exit: <c>dotnet hello.dll</c> (the trivial
 /// program of bench/Modal.Hello, copied beside this runner), or the same in a <c>podman run --rm</c> of the workers' base
-/// image with the limits and confinement the podman launcher gives a worker (PodmanLauncher.RunArguments).
+/// image with the limits and confinement the podman launcher gives a worker (PodmanLauncher.RunArguments), or there the
+/// NativeAOT hello (bench/Modal.Hello published with PublishAot) as <c>/app/hello</c>.
 /// </summary>
 internal sealed class BareStart : IDisposable
 {
@@ -40,19 +40,30 @@ internal sealed class BareStart : IDisposable
     /// worker's confinement (no network, read-only root, no capabilities, user nobody) and the cold-start function's limits.
     /// </summary>
     public static BareStart Podman(string baseImage)
+        => InPodman(baseImage, AppContext.BaseDirectory, s_helloFiles, ["dotnet", "/app/hello.dll"]);
+
+    /// <summary>
+    /// The same <c>podman run --rm</c> running the NativeAOT hello published to <paramref name="publishFolder"/> as
+    /// <c>/app/hello</c>, without dotnet, as the podman launcher runs a NativeAOT app's executable.
+    /// </summary>
+    public static BareStart PodmanAot(string baseImage, string publishFolder)
+        => InPodman(baseImage, publishFolder, [AotBuilds.HelloExecutable], ["/app/" + AotBuilds.HelloExecutable]);
+
+    private static BareStart InPodman(string baseImage, string source, IReadOnlyList<string> files, IReadOnlyList<string> command)
     {
         if (!OperatingSystem.IsLinux())
         {
             throw new PlatformNotSupportedException("The podman launcher and this bare start run on Linux only.");
         }
-        // The files go to a folder of their own that the container's user (nobody) may read.
+        // The files go to a folder of their own that the container's user (nobody) may read, and run (the native hello).
+        const UnixFileMode readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
         var folder = Directory.CreateTempSubdirectory("modal-bench-hello-").FullName;
-        File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        foreach (var file in s_helloFiles)
+        File.SetUnixFileMode(folder, readable);
+        foreach (var file in files)
         {
-            File.Copy(Path.Combine(AppContext.BaseDirectory, file), Path.Combine(folder, file));
-            File.SetUnixFileMode(Path.Combine(folder, file), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            File.Copy(Path.Combine(source, file), Path.Combine(folder, file));
+            File.SetUnixFileMode(Path.Combine(folder, file), readable);
         }
         string memory = EndToEndFunctions.ColdMemoryMb.ToString(CultureInfo.InvariantCulture) + "m";
         string[] arguments =
@@ -62,44 +73,20 @@ internal sealed class BareStart : IDisposable
             "--user", "65534:65534",
             "--cpus=" + EndToEndFunctions.ColdCpu.ToString("0.###", CultureInfo.InvariantCulture), "--memory=" + memory, "--memory-swap=" + memory,
             "--mount", $"type=bind,source={folder},destination=/app,readonly=true",
-            baseImage, "dotnet", "/app/hello.dll",
+            baseImage, .. command,
         ];
-        return new BareStart($"podman run --rm {baseImage} dotnet /app/hello.dll", "podman", arguments, folder);
+        return new BareStart($"podman run --rm {baseImage} {string.Join(' ', command)}", "podman", arguments, folder);
     }
 
     /// <summary>Starts the program, waits for it to exit, checks that it said hello, and returns the milliseconds it took.</summary>
     public async Task<double> RunAsync()
     {
-        var start = new ProcessStartInfo(_program)
+        var run = await Command.RunAsync(_program, _arguments, s_timeout);
+        if (run.ExitCode != 0 || run.Output.Trim() != "hello")
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in _arguments)
-        {
-            start.ArgumentList.Add(argument);
+            throw new InvalidOperationException($"{Description} exited with {run.ExitCode} and did not say hello: {run.Output}{run.Errors}");
         }
-        var started = Stopwatch.GetTimestamp();
-        using var process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException($"{_program} did not start.");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(s_timeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{Description} did not exit within {s_timeout.TotalSeconds:0} s.");
-        }
-        var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        if (process.ExitCode != 0 || (await output).Trim() != "hello")
-        {
-            throw new InvalidOperationException($"{Description} exited with {process.ExitCode} and did not say hello: {await output}{await errors}");
-        }
-        return elapsed;
+        return run.ElapsedMs;
     }
 
     public void Dispose()

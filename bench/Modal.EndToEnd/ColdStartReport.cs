@@ -21,7 +21,8 @@ internal static class ColdStartReport
         }
         output.WriteLine();
         output.WriteLine("A cold call is one RemoteAsync that launches a fresh worker (the previous one stopped after its 1 s scaledown window);");
-        output.WriteLine("the first of each column is apart because it may pull an image. App start is RunAsync (with podman: the image build).");
+        output.WriteLine("the first of each column is apart because it may pull an image. App start is RunAsync, or for podman-aot the native");
+        output.WriteLine("executable's deploy and a client's connection (with podman, both include the worker image's build).");
     }
 
     public static void WriteJson(ColdStartResult r, Stream stream)

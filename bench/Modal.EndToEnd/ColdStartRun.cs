@@ -4,9 +4,10 @@ namespace Modal.EndToEnd;
 
 /// <summary>
 /// <c>--cold-start</c>: for each kind of worker, a standalone control plane with the matching launcher on a temporary
-/// SQLite file, this runner's app on it, and then, <c>--repeat</c> times plus a first reported apart: once no worker of
-/// <see cref="EndToEndFunctions.ColdPing"/> is left, a bare start of the same kind, then one <c>RemoteAsync</c>, which
-/// launches a fresh worker. The function stops its worker one second after it goes idle (ScaledownWindowSeconds = 1).
+/// SQLite file, the kind's app on it (<see cref="ColdTarget"/>: this runner's, or the NativeAOT one), and then,
+/// <c>--repeat</c> times plus a first reported apart: once no worker of ColdPing (<see cref="EndToEndFunctions.ColdPing"/>,
+/// or its NativeAOT twin) is left, a bare start of the same kind, then one <c>RemoteAsync</c>, which launches a fresh
+/// worker. The function stops its worker one second after it goes idle (ScaledownWindowSeconds = 1).
 /// </summary>
 internal static class ColdStartRun
 {
@@ -14,6 +15,8 @@ internal static class ColdStartRun
 
     public static async Task<ColdStartResult> RunAsync(RunnerOptions options, DateTimeOffset startedAt)
     {
+        // NativeAOT publishing takes minutes of both cores: it is done first, before the load average and any measure.
+        var aot = options.Kinds.Contains(WorkerKind.PodmanAot) ? await AotBuilds.PublishAsync() : null;
         var loadBefore = EndToEndRun.LoadAverage();
         var folder = Directory.CreateTempSubdirectory("modal-bench-cold-start-").FullName;
         try
@@ -22,7 +25,7 @@ internal static class ColdStartRun
             foreach (var kind in options.Kinds)
             {
                 await Console.Error.WriteLineAsync($"cold start: {WorkerKinds.NameOf(kind)}, {options.Repeat} + 1 cold calls and bare starts");
-                kinds.Add(await MeasureKindAsync(kind, options, Path.Combine(folder, WorkerKinds.NameOf(kind) + ".db")));
+                kinds.Add(await MeasureKindAsync(kind, options, aot, Path.Combine(folder, WorkerKinds.NameOf(kind) + ".db")));
             }
             return new ColdStartResult(startedAt, Environment.ProcessorCount, $".NET {Environment.Version}",
                 System.Runtime.InteropServices.RuntimeInformation.OSDescription, loadBefore, EndToEndRun.LoadAverage(), options.Repeat, kinds);
@@ -33,32 +36,31 @@ internal static class ColdStartRun
         }
     }
 
-    private static async Task<KindResult> MeasureKindAsync(WorkerKind kind, RunnerOptions options, string database)
+    private static async Task<KindResult> MeasureKindAsync(WorkerKind kind, RunnerOptions options, AotBuilds? aot, string database)
     {
-        // SLOT(aot): PodmanAot takes the podman launcher's arguments with the NativeAOT app's image, and a bare start of a
-        // NativeAOT hello (bench/Modal.Hello published with PublishAot, run as /app/hello without dotnet) in the same podman run.
-        string[] launcher = kind switch
+        // Both podman kinds run on the same launcher and base image: the NativeAOT app's image is built on it too.
+        string[] launcher = WorkerKinds.InPodman(kind)
+            ? ["--launcher", "podman", "--registry", options.Registry!, "--base-image", options.BaseImage!]
+            : ["--launcher", "process"];
+        using var bare = kind switch
         {
-            WorkerKind.Process => ["--launcher", "process"],
-            WorkerKind.Podman => ["--launcher", "podman", "--registry", options.Registry!, "--base-image", options.BaseImage!],
-            _ => throw new NotSupportedException($"The {WorkerKinds.NameOf(kind)} kind cannot be measured yet."),
+            WorkerKind.Process => BareStart.Process(),
+            WorkerKind.Podman => BareStart.Podman(options.BaseImage!),
+            _ => BareStart.PodmanAot(options.BaseImage!, aot!.HelloFolder),
         };
-        using var bare = kind == WorkerKind.Process ? BareStart.Process() : BareStart.Podman(options.BaseImage!);
         await using var server = await StandaloneServer.StartReplicasAsync(database, replicas: 1, launcher);
         var appStart = Stopwatch.StartNew();
-        // With podman, the control plane builds the app's worker image here (buildah, from the uploaded build output).
-        await using var app = await ModalApp.RunAsync([], new ModalAppOptions { Mode = ModalMode.Remote, ServerUrl = server.Url });
+        await using var target = await ColdTarget.StartAsync(kind, aot, server.Url);
         appStart.Stop();
 
-        var handle = EndToEndFunctions.Functions.ColdPing;
         var calls = new double[options.Repeat + 1];
         var bareStarts = new double[options.Repeat + 1];
         for (var i = 0; i < calls.Length; i++)
         {
-            await WaitForNoWorkerAsync(handle, server);
+            await WaitForNoWorkerAsync(target.Handle, server);
             bareStarts[i] = await bare.RunAsync();
             var started = Stopwatch.GetTimestamp();
-            var answer = await handle.RemoteAsync(i);
+            var answer = await target.CallAsync(i);
             calls[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             if (answer != i + 1)
             {
@@ -66,7 +68,7 @@ internal static class ColdStartRun
             }
         }
         // The last worker goes before the server does, so that nothing of this kind runs while the next is measured.
-        await WaitForNoWorkerAsync(handle, server);
+        await WaitForNoWorkerAsync(target.Handle, server);
         return new KindResult(kind, bare.Description, appStart.Elapsed.TotalMilliseconds, StartTimes.From(calls), StartTimes.From(bareStarts));
     }
 

@@ -29,11 +29,12 @@ internal sealed record RunnerOptions
           --cold-start                measure instead the cold first call of a fresh worker of each kind, beside a bare start of
                                       the same kind: a standalone control plane per kind on a temporary SQLite file
           --kinds LIST                the kinds, comma-separated: process (beside `dotnet hello.dll`), podman (beside `podman run
-                                      --rm` of the base image running hello.dll); podman-aot is reserved for NativeAOT workers
-                                      (default process,podman)
+                                      --rm` of the base image running hello.dll), podman-aot (a NativeAOT worker, beside `podman
+                                      run --rm` of the base image running a NativeAOT hello; both are published first with
+                                      `dotnet publish -r linux-x64`) (default process,podman,podman-aot)
           --repeat N                  measured cold calls and bare starts per kind, after one first of each reported apart (default 10)
-          --registry HOST:PORT        with podman: the registry worker images go to (the control plane's --registry)
-          --base-image IMAGE          with podman: the .NET runtime image workers and the bare run start from
+          --registry HOST:PORT        with podman and podman-aot: the registry worker images go to (the control plane's --registry)
+          --base-image IMAGE          with podman and podman-aot: the .NET runtime image workers and the bare run start from
                                       (default REGISTRY/modal/dotnet-runtime:RUNTIME-VERSION, as the control plane's)
         """;
 
@@ -188,8 +189,8 @@ internal sealed record RunnerOptions
     {
         error = modeGiven || options.Database is not null || options.EchoOnly
             ? "--cold-start starts a standalone control plane of its own per kind: leave out --mode, --db and --echo-only."
-            : options.Kinds.Contains(WorkerKind.Podman) && options.Registry is null
-            ? "--cold-start with the podman kind needs --registry HOST:PORT (bench/cold-start starts a loopback one), or --kinds process."
+            : options.Kinds.Any(WorkerKinds.InPodman) && options.Registry is null
+            ? "--cold-start with the podman and podman-aot kinds needs --registry HOST:PORT (bench/cold-start starts a loopback one), or --kinds process."
             : null;
         if (error is not null)
         {
