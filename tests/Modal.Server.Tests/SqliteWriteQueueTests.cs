@@ -15,7 +15,7 @@ public sealed class SqliteWriteQueueTests
         public int CommitThread;
         public readonly TaskCompletionSource Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public void Apply(SqliteTx tx, long now, List<Action<StoreSignals>> afterCommit) => throw new NotSupportedException();
+        public bool Apply(SqliteTx tx, long now, List<Action<StoreSignals>> afterCommit, bool alone) => throw new NotSupportedException();
 
         public void Complete(Exception? failure)
         {

@@ -1,11 +1,11 @@
-using System.Threading.Channels;
 using Modal.Api;
 
 namespace Modal;
 
 /// <summary>
 /// Sends the container's outputs in batches (<c>FunctionPutOutputs</c>): whatever has finished while the previous
-/// batch was in flight goes in the next one. Each output carries its attempt; the server drops stale ones and
+/// batch was in flight goes in the next one. An output that finds no batch in flight is sent at once from the thread that
+/// produced it, with no hand-off to a sending task. Each output carries its attempt; the server drops stale ones and
 /// duplicates, so a batch that may or may not have arrived (a restart, a failover) is simply sent again, within the
 /// retry window.
 /// </summary>
@@ -18,39 +18,87 @@ internal sealed class OutputBatcher
 
     private readonly GrpcConnection _connection;
     private readonly TextWriter _diagnostics;
-    private readonly Channel<FunctionOutputFromWorker> _pending = Channel.CreateUnbounded<FunctionOutputFromWorker>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _loop;
+    private readonly Lock _gate = new();
+    private readonly Queue<FunctionOutputFromWorker> _pending = new();
+    private TaskCompletionSource _idle = NewIdle();
+    private bool _busy;
+
+    private static TaskCompletionSource NewIdle() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public OutputBatcher(GrpcConnection connection, TextWriter diagnostics)
     {
         _connection = connection;
         _diagnostics = diagnostics;
-        _loop = Task.Run(SendLoopAsync);
     }
 
-    /// <summary>Queues an output for the next batch.</summary>
-    public void Enqueue(FunctionOutputFromWorker output) => _pending.Writer.TryWrite(output);
+    /// <summary>Queues an output for the next batch, and sends it now when no batch is in flight.</summary>
+    public void Enqueue(FunctionOutputFromWorker output)
+    {
+        lock (_gate)
+        {
+            _pending.Enqueue(output);
+            if (_busy)
+            {
+                return;
+            }
+            _busy = true;
+            _idle = NewIdle();
+        }
+        // Outside the lock: the send starts on this thread and runs until its first wait.
+        _ = SendPendingAsync();
+    }
 
-    /// <summary>Sends everything queued and stops.</summary>
+    /// <summary>Waits, at most <paramref name="limit"/>, until everything queued has been sent.</summary>
     public async Task FlushAsync(TimeSpan limit)
     {
-        _pending.Writer.TryComplete();
-        await Task.WhenAny(_loop, Task.Delay(limit)).ConfigureAwait(false);
+        Task idle;
+        lock (_gate)
+        {
+            if (!_busy)
+            {
+                return;
+            }
+            idle = _idle.Task;
+        }
+        await Task.WhenAny(idle, Task.Delay(limit)).ConfigureAwait(false);
     }
 
-    private async Task SendLoopAsync()
+    /// <summary>Sends batches until none is left; one runs at a time (<see cref="_busy"/>).</summary>
+    private async Task SendPendingAsync()
     {
-        var reader = _pending.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (true)
         {
             var request = new FunctionPutOutputsRequest();
-            var bytes = 0;
-            while (request.Outputs.Count < MaxBatchSize && bytes < MaxBatchBytes && reader.TryRead(out var output))
+            lock (_gate)
             {
-                request.Outputs.Add(output);
-                bytes += output.CalculateSize();
+                var bytes = 0;
+                while (request.Outputs.Count < MaxBatchSize && bytes < MaxBatchBytes && _pending.TryDequeue(out var output))
+                {
+                    request.Outputs.Add(output);
+                    bytes += output.CalculateSize();
+                }
+                if (request.Outputs.Count == 0)
+                {
+                    _busy = false;
+                    _idle.TrySetResult();
+                    return;
+                }
             }
-            await SendAsync(request).ConfigureAwait(false);
+            try
+            {
+                await SendAsync(request).ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                // Not a refusal (those are reported and dropped): the next output starts the sending again.
+                lock (_gate)
+                {
+                    _busy = false;
+                    _idle.TrySetResult();
+                }
+                await _diagnostics.WriteLineAsync($"modal worker: sending {request.Outputs.Count} output(s) failed: {exception.Message}").ConfigureAwait(false);
+                return;
+            }
         }
     }
 

@@ -26,6 +26,9 @@ internal sealed class CallOperations(
     {
         var call = new NewCall(Ids.NewCall(store.NowMs), request.FunctionId, (int)request.Invocation,
             string.IsNullOrEmpty(request.ParentInputId) ? null : request.ParentInputId, request.IsGeneratorCall);
+        double? inlineWait = WaitsInline(request);
+        // Taken before the input can reach a worker, so that its output cannot commit unseen.
+        using var watch = inlineWait is null ? null : store.Signals.WatchCall(call.Id);
         // A warm worker of this replica with a free slot gets the input in the enqueue's own transaction.
         string? worker = request.PipelinedInputs.Count > 0 ? sessions.ReserveCredit(request.FunctionId) : null;
         Enqueued enqueued;
@@ -58,13 +61,13 @@ internal sealed class CallOperations(
         }
         var response = new FunctionMapResponse { FunctionCallId = enqueued.CallId, FunctionId = enqueued.FunctionId };
         response.InputIds.Add(enqueued.InputIds);
-        if (WaitsInline(request) is { } wait)
+        if (inlineWait is { } wait)
         {
             // RemoteAsync: the output in this response saves the caller a long-poll round trip. A retried request (same
             // idempotency key) finds the same call and waits again.
             var outputs = await GetOutputsAsync(
-                new FunctionGetOutputsRequest { FunctionCallId = enqueued.CallId, TimeoutSeconds = wait, MaxOutputs = 1 }, cancellationToken)
-                .ConfigureAwait(false);
+                new FunctionGetOutputsRequest { FunctionCallId = enqueued.CallId, TimeoutSeconds = wait, MaxOutputs = 1 }, cancellationToken,
+                enqueued.Replayed ? null : new InlineWait(watch!)).ConfigureAwait(false);
             response.Outputs.Add(outputs.Outputs);
         }
         return response;
@@ -112,14 +115,37 @@ internal sealed class CallOperations(
             ? Errors.Expired(callId, options.OutputRetention)
             : Errors.NotFound($"Function call '{callId}' was not found.");
 
-    public async Task<FunctionGetOutputsResponse> GetOutputsAsync(FunctionGetOutputsRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// The wait of a FunctionMap for the output of the call it has just created: its watch was taken before the input could
+    /// reach a worker, so the store holds no output of it before the watch fires, and the outputs this process commits come
+    /// with the signal rather than from a read.
+    /// </summary>
+    private sealed record InlineWait(StoreSignals.CallWatch Watch);
+
+    public async Task<FunctionGetOutputsResponse> GetOutputsAsync(FunctionGetOutputsRequest request, CancellationToken cancellationToken) =>
+        await GetOutputsAsync(request, cancellationToken, inline: null).ConfigureAwait(false);
+
+    private async Task<FunctionGetOutputsResponse> GetOutputsAsync(FunctionGetOutputsRequest request, CancellationToken cancellationToken,
+        InlineWait? inline)
     {
         int max = request.MaxOutputs > 0 ? Math.Min(request.MaxOutputs, MaxOutputsLimit) : DefaultMaxOutputs;
         var timeout = TimeSpan.FromSeconds(Math.Clamp(double.IsFinite(request.TimeoutSeconds) ? request.TimeoutSeconds : 0, 0, 3600));
         long started = Environment.TickCount64;
-        using var watch = store.Signals.WatchCall(request.FunctionCallId);
+        using var ownWatch = inline is null ? store.Signals.WatchCall(request.FunctionCallId) : null;
+        var watch = inline?.Watch ?? ownWatch!;
+        bool read = inline is null;
         while (true)
         {
+            if (!read)
+            {
+                // Nothing of a call this request has just created can be in the store before its watch fires.
+                read = true;
+                await watch.WaitAsync(Min(timeout, options.PollInterval), cancellationToken).ConfigureAwait(false);
+                if (watch.CommittedAfter(request.AfterCursor) is { } committed)
+                {
+                    return ToResponse(committed.Rows.Take(max).ToList(), committed.Unfinished, request.AfterCursor);
+                }
+            }
             var page = await store.ReadOutputsAsync(request.FunctionCallId, request.AfterCursor, max).ConfigureAwait(false);
             if (!page.Known)
             {
@@ -128,22 +154,27 @@ internal sealed class CallOperations(
             var remaining = timeout - TimeSpan.FromMilliseconds(Environment.TickCount64 - started);
             if (page.Outputs.Count > 0 || remaining <= TimeSpan.Zero)
             {
-                var response = new FunctionGetOutputsResponse
-                {
-                    Cursor = page.Outputs.Count > 0 ? page.Outputs[^1].Sequence : request.AfterCursor,
-                    UnfinishedInputs = page.Unfinished,
-                };
-                foreach (var row in page.Outputs)
-                {
-                    response.Outputs.Add(new FunctionOutputItem
-                    {
-                        Index = row.Index, InputId = row.InputId, Result = FunctionResult.Parser.ParseFrom(row.Result),
-                    });
-                }
-                return response;
+                return ToResponse(page.Outputs, page.Unfinished, request.AfterCursor);
             }
             await watch.WaitAsync(Min(remaining, options.PollInterval), cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    private static FunctionGetOutputsResponse ToResponse(IReadOnlyList<OutputRow> outputs, int unfinished, long afterCursor)
+    {
+        var response = new FunctionGetOutputsResponse
+        {
+            Cursor = outputs.Count > 0 ? outputs[^1].Sequence : afterCursor,
+            UnfinishedInputs = unfinished,
+        };
+        foreach (var row in outputs)
+        {
+            response.Outputs.Add(new FunctionOutputItem
+            {
+                Index = row.Index, InputId = row.InputId, Result = FunctionResult.Parser.ParseFrom(row.Result),
+            });
+        }
+        return response;
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;

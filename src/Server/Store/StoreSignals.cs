@@ -3,9 +3,11 @@ using System.Collections.Concurrent;
 namespace Modal.Server.Store;
 
 /// <summary>
-/// Wake-ups inside one process: a call changed (outputs, items, finished), or work may be ready. Signals carry no
-/// state; waiters always re-read the store, so a missed or spurious signal costs a poll interval at most. Take a
-/// watch before reading the store, then wait on it: a change committed after the read cannot be missed.
+/// Wake-ups inside one process: a call changed (outputs, items, finished), or work may be ready. Waiters re-read the
+/// store, so a missed or spurious signal costs a poll interval at most; the one exception is a call's outputs that a
+/// completion committed in this process, which its signal carries (<see cref="CommittedOutputs"/>) so that a waiter
+/// whose cursor they continue need not read them back. Take a watch before reading the store (or before the change
+/// can commit), then wait on it: a change committed after that cannot be missed.
 /// </summary>
 internal sealed class StoreSignals
 {
@@ -16,6 +18,7 @@ internal sealed class StoreSignals
     {
         public TaskCompletionSource Source = NewSource();
         public int Count;
+        public CommittedOutputs? Latest;
     }
 
     private static TaskCompletionSource NewSource() => new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -23,10 +26,14 @@ internal sealed class StoreSignals
     /// <summary>Calls with someone waiting on them now.</summary>
     public int WatchedCalls => _calls.Count;
 
-    public void CallChanged(string callId)
+    public void CallChanged(string callId) => CallChanged(callId, null);
+
+    /// <summary>A call changed; <paramref name="outputs"/>: the outputs the change committed, in sequence order.</summary>
+    public void CallChanged(string callId, CommittedOutputs? outputs)
     {
         if (_calls.TryGetValue(callId, out var waiters))
         {
+            Volatile.Write(ref waiters.Latest, outputs);
             Interlocked.Exchange(ref waiters.Source, NewSource()).TrySetResult();
         }
     }
@@ -79,6 +86,9 @@ internal sealed class StoreSignals
         }
     }
 
+    /// <summary>Outputs a completion committed for one call, in sequence order, and how many of its inputs were then unfinished.</summary>
+    internal sealed record CommittedOutputs(IReadOnlyList<OutputRow> Rows, int Unfinished);
+
     /// <summary>A registration for one call's changes; dispose it when done waiting.</summary>
     internal sealed class CallWatch : IDisposable
     {
@@ -112,6 +122,13 @@ internal sealed class StoreSignals
                 _next = Volatile.Read(ref _waiters.Source).Task;
             }
         }
+
+        /// <summary>
+        /// The outputs the last change committed, when they directly follow <paramref name="afterSequence"/> (so that none is
+        /// skipped); null otherwise (read the store).
+        /// </summary>
+        public CommittedOutputs? CommittedAfter(long afterSequence) =>
+            Volatile.Read(ref _waiters.Latest) is { Rows: [var first, ..] } latest && first.Sequence == afterSequence + 1 ? latest : null;
 
         public void Dispose()
         {

@@ -12,18 +12,30 @@ internal sealed partial class SqliteControlStore
             {
                 return replayed;
             }
-            var function = tx.Single("SELECT a.stopped, a.name, f.name FROM functions f JOIN apps a ON a.id = f.app_id WHERE f.id = $1",
-                r => new { Stopped = r.GetInt32(0) != 0, AppName = r.GetString(1), Name = r.GetString(2) }, call.FunctionId)
+            // One read of the function's row serves the checks, the backlog limit and a claim for a waiting worker.
+            var function = tx.Single(
+                "SELECT a.stopped, a.name, f.name, f.ready, f.backlog_bytes, f.batch_size, f.batch_wait_ms, f.timeout_s " +
+                "FROM functions f JOIN apps a ON a.id = f.app_id WHERE f.id = $1",
+                r => new
+                {
+                    Stopped = r.GetInt32(0) != 0, AppName = r.GetString(1),
+                    Backlog = new FunctionBacklog(r.GetString(2), r.GetInt64(3), r.GetInt64(4)),
+                    BatchSize = r.GetInt32(5), BatchWaitMs = r.GetInt32(6), TimeoutSeconds = r.GetInt32(7),
+                }, call.FunctionId)
                 ?? throw StoreRejections.FunctionNotFound(call.FunctionId);
             if (function.Stopped)
             {
-                throw StoreRejections.AppStopped(function.AppName, function.Name);
+                throw StoreRejections.AppStopped(function.AppName, function.Backlog.Name);
             }
-            tx.Execute("INSERT INTO calls(id, function_id, invocation, parent_input_id, is_generator, created_ms) VALUES($1, $2, $3, $4, $5, $6)",
-                call.Id, call.FunctionId, call.Invocation, call.ParentInputId, call.IsGenerator, now);
-            var ids = AddInputs(tx, call.Id, call.FunctionId, call.ParentInputId, inputs, limits, now, signals);
+            tx.Execute("INSERT INTO calls(id, function_id, invocation, parent_input_id, is_generator, created_ms, input_count, unfinished) " +
+                "VALUES($1, $2, $3, $4, $5, $6, $7, $7)",
+                call.Id, call.FunctionId, call.Invocation, call.ParentInputId, call.IsGenerator, now, inputs.Count);
+            var ids = AddInputs(tx, call.Id, call.FunctionId, call.ParentInputId, inputs, limits, now, signals, function.Backlog, countOnCall: false);
             Remember(tx, idempotencyKey, call.Id, call.FunctionId, ids, now);
-            var claimed = claimFor is null ? null : ClaimForWaitingWorker(tx, call.FunctionId, claimFor, now);
+            // A waiting worker of a single-input function gets the input in this transaction.
+            var claimed = claimFor is not null && function is { BatchSize: 1, BatchWaitMs: 0 }
+                ? ClaimSingles(tx, call.FunctionId, [claimFor], now, now + function.TimeoutSeconds * 1000L, (call.Id, call.IsGenerator))
+                : null;
             return new Enqueued(call.Id, call.FunctionId, ids, Replayed: false, claimed);
         });
 
@@ -35,16 +47,17 @@ internal sealed partial class SqliteControlStore
                 return replayed;
             }
             var call = tx.Single(
-                "SELECT c.function_id, c.parent_input_id, c.cancelled, c.inputs_complete, a.stopped, a.name FROM calls c " +
-                "JOIN functions f ON f.id = c.function_id JOIN apps a ON a.id = f.app_id WHERE c.id = $1",
+                "SELECT c.function_id, c.parent_input_id, c.cancelled, c.inputs_complete, a.stopped, a.name, f.name, f.ready, f.backlog_bytes " +
+                "FROM calls c JOIN functions f ON f.id = c.function_id JOIN apps a ON a.id = f.app_id WHERE c.id = $1",
                 r => new
                 {
                     FunctionId = r.GetString(0), Parent = SqliteTx.NullableString(r, 1), Cancelled = r.GetInt32(2) != 0,
                     Complete = r.GetInt32(3) != 0, Stopped = r.GetInt32(4) != 0, AppName = r.GetString(5),
+                    Backlog = new FunctionBacklog(r.GetString(6), r.GetInt64(7), r.GetInt64(8)),
                 }, callId)
                 ?? throw StoreRejections.CallNotFound(callId);
             StoreRejections.ThrowIfClosed(callId, call.AppName, call.Stopped, call.Cancelled, call.Complete, inputs.Count);
-            var ids = AddInputs(tx, callId, call.FunctionId, call.Parent, inputs, limits, now, signals);
+            var ids = AddInputs(tx, callId, call.FunctionId, call.Parent, inputs, limits, now, signals, call.Backlog, countOnCall: true);
             if (last)
             {
                 tx.Execute("UPDATE calls SET inputs_complete = 1 WHERE id = $1", callId);
@@ -54,15 +67,8 @@ internal sealed partial class SqliteControlStore
             return new Enqueued(callId, call.FunctionId, ids, Replayed: false);
         });
 
-    /// <summary>Claims for a waiting worker in the enqueue's own transaction (single-input functions only).</summary>
-    private static List<ClaimedAssignment>? ClaimForWaitingWorker(SqliteTx tx, string functionId, ContainerCredit worker, long now)
-    {
-        var function = tx.Single("SELECT batch_size, batch_wait_ms, timeout_s FROM functions WHERE id = $1",
-            r => new { BatchSize = r.GetInt32(0), WaitMs = r.GetInt32(1), TimeoutSeconds = r.GetInt32(2) }, functionId);
-        return function is { BatchSize: 1, WaitMs: 0 }
-            ? ClaimSingles(tx, functionId, [worker], now, now + function.TimeoutSeconds * 1000L)
-            : null;
-    }
+    /// <summary>A function's name and backlog, as its row stood when read in this transaction.</summary>
+    private sealed record FunctionBacklog(string Name, long Ready, long Bytes);
 
     private static Enqueued? Replay(SqliteTx tx, string? key) =>
         string.IsNullOrEmpty(key)
@@ -81,8 +87,12 @@ internal sealed partial class SqliteControlStore
         }
     }
 
+    /// <summary>
+    /// Adds inputs to a call within the function's backlog limits (<paramref name="backlog"/>: its row read in this
+    /// transaction); <paramref name="countOnCall"/>: add them to the call's counts (a call created with them has them).
+    /// </summary>
     private static List<string> AddInputs(SqliteTx tx, string callId, string functionId, string? parentInputId, IReadOnlyList<NewInput> inputs,
-        BacklogLimits limits, long now, List<Action<StoreSignals>> signals)
+        BacklogLimits limits, long now, List<Action<StoreSignals>> signals, FunctionBacklog backlog, bool countOnCall)
     {
         var ids = new List<string>(inputs.Count);
         if (inputs.Count == 0)
@@ -94,8 +104,6 @@ internal sealed partial class SqliteControlStore
         {
             bytes += input.Arguments.Length;
         }
-        var backlog = tx.Single("SELECT ready, backlog_bytes, name FROM functions WHERE id = $1",
-            r => new { Ready = r.GetInt64(0), Bytes = r.GetInt64(1), Name = r.GetString(2) }, functionId)!;
         if (backlog.Ready + inputs.Count > limits.MaxInputs || backlog.Bytes + bytes > limits.MaxBytes)
         {
             throw StoreRejections.BacklogFull(backlog.Name, backlog.Ready, backlog.Bytes, inputs.Count, bytes, limits);
@@ -108,8 +116,11 @@ internal sealed partial class SqliteControlStore
             ids.Add(input.Id);
         }
         tx.Execute("UPDATE functions SET ready = ready + $2, backlog_bytes = backlog_bytes + $3 WHERE id = $1", functionId, inputs.Count, bytes);
-        tx.Execute("UPDATE calls SET input_count = input_count + $2, unfinished = unfinished + $2, finished_ms = NULL WHERE id = $1",
-            callId, inputs.Count);
+        if (countOnCall)
+        {
+            tx.Execute("UPDATE calls SET input_count = input_count + $2, unfinished = unfinished + $2, finished_ms = NULL WHERE id = $1",
+                callId, inputs.Count);
+        }
         signals.Add(s => s.WorkReady());
         return ids;
     }

@@ -140,10 +140,15 @@ internal sealed partial class SqliteControlStore
     /// Claims for a function whose assignments are single inputs: one statement per container takes its inputs, oldest
     /// first, and returns them; the generator flag is read once per call.
     /// </summary>
-    private static List<ClaimedAssignment> ClaimSingles(SqliteTx tx, string functionId, IReadOnlyList<ContainerCredit> credits, long now, long deadline)
+    private static List<ClaimedAssignment> ClaimSingles(SqliteTx tx, string functionId, IReadOnlyList<ContainerCredit> credits, long now, long deadline,
+        (string CallId, bool IsGenerator)? knownCall = null)
     {
         var assignments = new List<ClaimedAssignment>();
         var generatorCalls = new Dictionary<string, bool>(StringComparer.Ordinal);
+        if (knownCall is { } known)
+        {
+            generatorCalls[known.CallId] = known.IsGenerator;
+        }
         foreach (var credit in credits)
         {
             if (credit.Assignments <= 0 || tx.Scalar<int?>("SELECT 1 FROM containers WHERE id = $1 AND function_id = $2 AND stop_requested = 0",

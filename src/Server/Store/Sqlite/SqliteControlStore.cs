@@ -8,7 +8,8 @@ namespace Modal.Server.Store;
 /// first operation to arrive while the writer is idle commits on its caller's thread with no hand-off, and whatever
 /// queues meanwhile is committed as the next batch by a thread-pool item (<see cref="SqliteWriteQueue"/>). Each
 /// operation runs inside its own savepoint, so one that throws is rolled back alone and fails alone, and the others
-/// commit. Results are handed back only after the commit; signals follow. Reads run on their own connections (WAL
+/// commit (an operation alone in its batch needs no savepoint: the transaction is its own, and is rolled back when it
+/// throws). Results are handed back only after the commit; signals follow. Reads run on their own connections (WAL
 /// readers never block the writer).
 /// </summary>
 internal sealed partial class SqliteControlStore : IControlStore
@@ -87,23 +88,34 @@ internal sealed partial class SqliteControlStore : IControlStore
 
         public Task<T> Task => _done.Task;
 
-        public void Apply(SqliteTx tx, long now, List<Action<StoreSignals>> afterCommit)
+        public bool Apply(SqliteTx tx, long now, List<Action<StoreSignals>> afterCommit, bool alone)
         {
             int before = afterCommit.Count;
-            tx.Execute("SAVEPOINT op");
+            if (!alone)
+            {
+                tx.Execute("SAVEPOINT op");
+            }
             try
             {
                 _result = apply(tx, now, afterCommit);
                 tx.Finisher.Flush(tx, now, afterCommit);
-                tx.Execute("RELEASE op");
+                if (!alone)
+                {
+                    tx.Execute("RELEASE op");
+                }
+                return true;
             }
             catch (Exception exception)
             {
                 tx.Finisher.Discard();
-                tx.Execute("ROLLBACK TO op");
-                tx.Execute("RELEASE op");
+                if (!alone)
+                {
+                    tx.Execute("ROLLBACK TO op");
+                    tx.Execute("RELEASE op");
+                }
                 afterCommit.RemoveRange(before, afterCommit.Count - before);
                 _error = exception;
+                return false;
             }
         }
 
@@ -132,12 +144,22 @@ internal sealed partial class SqliteControlStore : IControlStore
             using var transaction = _writer.Connection.BeginTransaction();
             _writer.Transaction = transaction;
             long now = NowMs;
+            bool alone = batch.Count == 1;
+            bool applied = true;
             foreach (var write in batch)
             {
-                write.Apply(_writer, now, _afterCommit);
+                applied &= write.Apply(_writer, now, _afterCommit, alone);
             }
-            transaction.Commit();
-            Interlocked.Increment(ref _transactionCount);
+            if (alone && !applied)
+            {
+                // Its own failure (not the batch's) goes to the caller: nothing of it is kept.
+                transaction.Rollback();
+            }
+            else
+            {
+                transaction.Commit();
+                Interlocked.Increment(ref _transactionCount);
+            }
         }
         catch (Exception exception)
         {

@@ -85,17 +85,21 @@ internal sealed class SqliteFinisher
         foreach (var call in _outputs.GroupBy(o => o.CallId, StringComparer.Ordinal))
         {
             int count = call.Count();
-            long last = tx.Scalar<long>(
+            var after = tx.Single(
                 "UPDATE calls SET output_seq = output_seq + $2, unfinished = unfinished - $2, " +
-                "finished_ms = CASE WHEN unfinished = $2 THEN $3 ELSE NULL END WHERE id = $1 RETURNING output_seq", call.Key, count, now);
-            long sequence = last - count;
+                "finished_ms = CASE WHEN unfinished = $2 THEN $3 ELSE NULL END WHERE id = $1 RETURNING output_seq, unfinished",
+                r => new { Last = r.GetInt64(0), Unfinished = r.GetInt32(1) }, call.Key, count, now)!;
+            long sequence = after.Last - count;
+            var rows = new List<OutputRow>(count);
             foreach (var output in call)
             {
                 tx.Execute("INSERT INTO outputs(call_id, seq, input_id, idx, result) VALUES($1, $2, $3, $4, $5)",
                     output.CallId, ++sequence, output.InputId, output.Index, output.Result);
+                rows.Add(new OutputRow(sequence, output.InputId, output.Index, output.Result));
             }
             string callId = call.Key;
-            signals.Add(s => s.CallChanged(callId));
+            var committed = new StoreSignals.CommittedOutputs(rows, after.Unfinished);
+            signals.Add(s => s.CallChanged(callId, committed));
         }
         Discard();
     }

@@ -13,8 +13,12 @@ internal sealed class SqliteWriteQueue(Action<List<SqliteWriteQueue.IWrite>> com
     /// <summary>One queued operation.</summary>
     internal interface IWrite
     {
-        /// <summary>Runs inside the batch's transaction and its own savepoint; signals it wants raised after commit.</summary>
-        void Apply(SqliteTx tx, long now, List<Action<StoreSignals>> afterCommit);
+        /// <summary>
+        /// Runs inside the batch's transaction, and inside a savepoint of its own when <paramref name="alone"/> is false; signals
+        /// it wants raised after commit. False when it failed: with a savepoint it has been rolled back to it; alone, the
+        /// caller rolls the transaction back.
+        /// </summary>
+        bool Apply(SqliteTx tx, long now, List<Action<StoreSignals>> afterCommit, bool alone);
 
         /// <summary>Hands the result (or the batch's failure) to the waiting caller.</summary>
         void Complete(Exception? failure);
