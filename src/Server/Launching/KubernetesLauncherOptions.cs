@@ -25,12 +25,6 @@ public sealed record KubernetesLauncherOptions
     /// <summary>Secrets (in <see cref="Namespace"/>) the kubelet uses to pull worker images from a private registry.</summary>
     public IReadOnlyList<string> ImagePullSecrets { get; init; } = [];
 
-    /// <summary>CPU cores a pod requests when its function asks for none.</summary>
-    public double DefaultCpu { get; init; } = 0.125;
-
-    /// <summary>Memory in MiB a pod requests (and is limited to) when its function asks for none.</summary>
-    public int DefaultMemoryMb { get; init; } = 128;
-
     /// <summary>Seconds a stopped pod gets between SIGTERM and SIGKILL.</summary>
     public int TerminationGracePeriodSeconds { get; init; } = 5;
 }

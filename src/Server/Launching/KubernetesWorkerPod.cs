@@ -112,7 +112,7 @@ internal static class KubernetesWorkerPod
                         // termination message, which the end reason carries.
                         TerminationMessagePolicy = "FallbackToLogsOnError",
                         Env = environment,
-                        Resources = Resources(request, options),
+                        Resources = Resources(request),
                         SecurityContext = new V1SecurityContext
                         {
                             ReadOnlyRootFilesystem = true,
@@ -128,11 +128,14 @@ internal static class KubernetesWorkerPod
         };
     }
 
-    /// <summary>Requests equal to limits (a Guaranteed pod), from the function's <c>Cpu</c>, <c>MemoryMb</c> and <c>Gpu</c>.</summary>
-    public static V1ResourceRequirements Resources(ContainerLaunchRequest request, KubernetesLauncherOptions options)
+    /// <summary>
+    /// Requests equal to limits (a Guaranteed pod), from the launch request's <c>Cpu</c>, <c>MemoryMb</c> and <c>Gpu</c>: the
+    /// function's, with the control plane's defaults (0.125 cores, 128 MiB) applied, as for every launcher.
+    /// </summary>
+    public static V1ResourceRequirements Resources(ContainerLaunchRequest request)
     {
-        double cores = request.Cpu > 0 ? request.Cpu : options.DefaultCpu;
-        int memoryMb = request.MemoryMb > 0 ? request.MemoryMb : options.DefaultMemoryMb;
+        double cores = request.Cpu > 0 ? request.Cpu : ResourceRequest.DefaultCpu;
+        int memoryMb = request.MemoryMb > 0 ? request.MemoryMb : ResourceRequest.DefaultMemoryMb;
         string cpu = Math.Max(1, (long)Math.Ceiling(cores * 1000)).ToString(CultureInfo.InvariantCulture) + "m";
         string memory = memoryMb.ToString(CultureInfo.InvariantCulture) + "Mi";
         var requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(cpu), ["memory"] = new(memory) };
