@@ -186,6 +186,41 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_batch_of_results_ends_each_held_input_once_and_ignores_stale_duplicate_and_foreign_ones()
+    {
+        var store = await OpenAsync();
+        string functionId = await FunctionAsync(store);
+        await CallAsync(store, functionId, "fc-1", 70);
+        await ContainerAsync(store, functionId, "ct-a");
+        await ContainerAsync(store, functionId, "ct-b");
+        var held = (await store.ClaimAsync(functionId, [new ContainerCredit("ct-a", 70)])).SelectMany(a => a.Inputs).ToList();
+        await CallAsync(store, functionId, "fc-2", 1);
+        var other = await ClaimOneAsync(store, functionId, "ct-b");
+        Assert.Equal(70, held.Count);
+
+        // 70 successes (more than one statement's worth), one of them twice, one at a stale attempt, one held by another
+        // container, and a failure among them.
+        var results = held.Take(68).Select(i => new AttemptResult(i.InputId, i.Attempt, Success(i.Index))).ToList();
+        results.Add(new AttemptResult(held[5].InputId, held[5].Attempt, Success(-1)));
+        results.Add(new AttemptResult(held[68].InputId, held[68].Attempt + 1, Success(-2)));
+        results.Add(new AttemptResult(other.InputId, other.Attempt, Success(-3)));
+        results.Add(new AttemptResult(held[69].InputId, held[69].Attempt, Failure()));
+        var completed = await store.CompleteAsync("ct-a", results);
+
+        Assert.Equal((69, 0, 3), (completed.Finished, completed.Retried, completed.Ignored));
+        var outputs = (await store.ReadOutputsAsync("fc-1", 0, 100)).Outputs;
+        Assert.Equal(69, outputs.Count);
+        Assert.Equal(Enumerable.Range(1, 69).Select(n => (long)n), outputs.Select(o => o.Sequence));
+        Assert.Equal(outputs.Count, outputs.Select(o => o.InputId).Distinct().Count());
+        // Each success is its own input's value, the first report of the duplicate wins, and the stale one is not there.
+        Assert.All(outputs.Where(o => Result(o).Status == InputStatus.Success), o => Assert.Equal(o.Index, Payloads.Value(Result(o))));
+        Assert.DoesNotContain(outputs, o => o.InputId == held[68].InputId);
+        Assert.Equal(1, (await store.ReadOutputsAsync("fc-1", 0, 100)).Unfinished);
+        Assert.Empty((await store.ReadOutputsAsync("fc-2", 0, 10)).Outputs);
+        Assert.Equal(1, (await store.CompleteAsync("ct-a", [new AttemptResult(held[68].InputId, held[68].Attempt, Success(68))])).Finished);
+    }
+
+    [Fact]
     public async Task A_failure_is_retried_per_the_functions_policy_and_the_last_attempts_failure_is_the_output()
     {
         var store = await OpenAsync();
