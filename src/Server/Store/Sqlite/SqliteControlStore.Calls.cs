@@ -108,13 +108,13 @@ internal sealed partial class SqliteControlStore
         {
             throw StoreRejections.BacklogFull(backlog.Name, backlog.Ready, backlog.Bytes, inputs.Count, bytes, limits);
         }
-        var rows = new List<object?[]>(inputs.Count);
         foreach (var input in inputs)
         {
-            rows.Add([input.Id, callId, functionId, input.Index, input.Arguments, input.Arguments.Length, now, parentInputId]);
+            tx.Execute(
+                "INSERT INTO inputs(id, call_id, function_id, idx, args, args_size, ready_at_ms, parent_input_id) VALUES($1, $2, $3, $4, $5, $6, $7, $8)",
+                input.Id, callId, functionId, input.Index, input.Arguments, input.Arguments.Length, now, parentInputId);
             ids.Add(input.Id);
         }
-        tx.InsertRows("inputs", "id, call_id, function_id, idx, args, args_size, ready_at_ms, parent_input_id", 8, rows);
         tx.Execute("UPDATE functions SET ready = ready + $2, backlog_bytes = backlog_bytes + $3 WHERE id = $1", functionId, inputs.Count, bytes);
         if (countOnCall)
         {

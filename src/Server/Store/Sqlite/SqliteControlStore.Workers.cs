@@ -194,29 +194,21 @@ internal sealed partial class SqliteControlStore
     {
         var calls = new HashSet<string>(StringComparer.Ordinal);
         int finished = 0, retried = 0, ignored = 0;
-        // Successes are final whatever the policy says: they end together, fenced per input, in one statement per 64.
-        var successes = results.Where(r => AttemptPolicy.StatusOf(r.Result) == InputStatus.Success)
-            .Select(r => (r.InputId, r.Attempt, r.Result)).ToList();
-        if (successes.Count > 0)
-        {
-            foreach (var callId in tx.Finisher.FinishHeldMany(tx, containerId, (int)InputStatus.Success, successes))
-            {
-                if (callId is null)
-                {
-                    ignored++;
-                }
-                else
-                {
-                    calls.Add(callId);
-                    finished++;
-                }
-            }
-        }
         foreach (var result in results)
         {
             var status = AttemptPolicy.StatusOf(result.Result);
             if (status == InputStatus.Success)
             {
+                // A success is final whatever the policy says: end it in one fenced statement.
+                if (tx.Finisher.FinishHeld(tx, result.InputId, containerId, result.Attempt, (int)status, result.Result) is { } callId)
+                {
+                    calls.Add(callId);
+                    finished++;
+                }
+                else
+                {
+                    ignored++;
+                }
                 continue;
             }
             var input = tx.Single(

@@ -36,58 +36,26 @@ internal sealed class SqliteFinisher
         return true;
     }
 
-    private readonly Dictionary<int, string> _finishManySql = [];
-
     /// <summary>
-    /// Ends inputs held by <paramref name="holder"/> that end with the same status, with one fenced statement per
-    /// <see cref="SqliteTx.MaxRowsPerInsert"/> inputs: each ends only if it is unfinished, held by <paramref name="holder"/>
-    /// and at the attempt given. Returns, in the order given, each one's call, or null for a stale or duplicate one.
+    /// Ends an input held by <paramref name="holder"/> at <paramref name="attempt"/> in one fenced statement; returns its
+    /// call, or null when the holder or attempt do not match or it had already finished (stale or duplicate).
     /// </summary>
-    public List<string?> FinishHeldMany(SqliteTx tx, string holder, int status, IReadOnlyList<(string InputId, int Attempt, byte[] Result)> inputs)
+    public string? FinishHeld(SqliteTx tx, string inputId, string holder, int attempt, int status, byte[] result)
     {
-        var ended = new Dictionary<string, (string CallId, string FunctionId, int Index, long Size)>(StringComparer.Ordinal);
-        for (int start = 0; start < inputs.Count; start += SqliteTx.MaxRowsPerInsert)
+        var input = tx.Single(
+            "UPDATE inputs SET status = $4, holder = NULL, args = x'' WHERE id = $1 AND status = 0 AND holder = $2 AND attempt = $3 " +
+            "RETURNING call_id, function_id, idx, args_size",
+            r => new { CallId = r.GetString(0), FunctionId = r.GetString(1), Index = r.GetInt32(2), Size = r.GetInt64(3) },
+            inputId, holder, attempt, status);
+        if (input is null)
         {
-            int count = Math.Min(SqliteTx.MaxRowsPerInsert, inputs.Count - start);
-            if (!_finishManySql.TryGetValue(count, out string? sql))
-            {
-                // $1 status, $2 holder, then (id, attempt) pairs: the id list finds the rows by key, the pairs fence each one.
-                var ids = string.Join(", ", Enumerable.Range(0, count).Select(i => $"${3 + 2 * i}"));
-                var pairs = string.Join(", ", Enumerable.Range(0, count).Select(i => $"(${3 + 2 * i}, ${4 + 2 * i})"));
-                sql = $"UPDATE inputs SET status = $1, holder = NULL, args = x'' WHERE status = 0 AND holder = $2 AND id IN ({ids}) " +
-                    $"AND (id, attempt) IN (VALUES {pairs}) RETURNING id, call_id, function_id, idx, args_size";
-                _finishManySql[count] = sql;
-            }
-            var values = new object?[2 + 2 * count];
-            values[0] = status;
-            values[1] = holder;
-            for (int i = 0; i < count; i++)
-            {
-                values[2 + 2 * i] = inputs[start + i].InputId;
-                values[3 + 2 * i] = inputs[start + i].Attempt;
-            }
-            foreach (var row in tx.Query(sql, r => (Id: r.GetString(0), CallId: r.GetString(1), FunctionId: r.GetString(2), Index: r.GetInt32(3),
-                Size: r.GetInt64(4)), values))
-            {
-                ended[row.Id] = (row.CallId, row.FunctionId, row.Index, row.Size);
-            }
+            return null;
         }
-        var calls = new List<string?>(inputs.Count);
-        foreach (var (inputId, _, result) in inputs)
-        {
-            // Remove: a second report of the same input in one request is a duplicate.
-            if (!ended.Remove(inputId, out var input))
-            {
-                calls.Add(null);
-                continue;
-            }
-            var counts = _functions.GetValueOrDefault(input.FunctionId);
-            _functions[input.FunctionId] = (counts.Ready, counts.Running + 1, counts.Bytes + input.Size);
-            _containers[holder] = _containers.GetValueOrDefault(holder) + 1;
-            _outputs.Add((inputId, input.CallId, input.Index, result));
-            calls.Add(input.CallId);
-        }
-        return calls;
+        var counts = _functions.GetValueOrDefault(input.FunctionId);
+        _functions[input.FunctionId] = (counts.Ready, counts.Running + 1, counts.Bytes + input.Size);
+        _containers[holder] = _containers.GetValueOrDefault(holder) + 1;
+        _outputs.Add((inputId, input.CallId, input.Index, result));
+        return input.CallId;
     }
 
     /// <summary>Forgets what was gathered (the operation is rolled back).</summary>
@@ -123,14 +91,12 @@ internal sealed class SqliteFinisher
                 r => new { Last = r.GetInt64(0), Unfinished = r.GetInt32(1) }, call.Key, count, now)!;
             long sequence = after.Last - count;
             var rows = new List<OutputRow>(count);
-            var values = new List<object?[]>(count);
             foreach (var output in call)
             {
-                ++sequence;
-                values.Add([output.CallId, sequence, output.InputId, output.Index, output.Result]);
+                tx.Execute("INSERT INTO outputs(call_id, seq, input_id, idx, result) VALUES($1, $2, $3, $4, $5)",
+                    output.CallId, ++sequence, output.InputId, output.Index, output.Result);
                 rows.Add(new OutputRow(sequence, output.InputId, output.Index, output.Result));
             }
-            tx.InsertRows("outputs", "call_id, seq, input_id, idx, result", 5, values);
             string callId = call.Key;
             var committed = new StoreSignals.CommittedOutputs(rows, after.Unfinished);
             signals.Add(s => s.CallChanged(callId, committed));

@@ -43,44 +43,6 @@ internal sealed class SqliteTx(SqliteConnection connection) : IDisposable
 
     public int Execute(string sql, params object?[] values) => Prepare(sql, values).ExecuteNonQuery();
 
-    /// <summary>The most rows one multi-row INSERT carries.</summary>
-    internal const int MaxRowsPerInsert = 64;
-
-    private readonly Dictionary<(string Table, string Columns, int Rows), string> _insertSql = [];
-
-    /// <summary>
-    /// Inserts <paramref name="rows"/> (each the values of <paramref name="columns"/>, in order) with one statement per
-    /// <see cref="MaxRowsPerInsert"/> rows rather than one per row: <c>INSERT INTO table(columns) VALUES (...), (...)</c>.
-    /// </summary>
-    public void InsertRows(string table, string columns, int columnCount, IReadOnlyList<object?[]> rows)
-    {
-        for (int start = 0; start < rows.Count; start += MaxRowsPerInsert)
-        {
-            int count = Math.Min(MaxRowsPerInsert, rows.Count - start);
-            if (!_insertSql.TryGetValue((table, columns, count), out string? sql))
-            {
-                var text = new System.Text.StringBuilder($"INSERT INTO {table}({columns}) VALUES ");
-                for (int row = 0; row < count; row++)
-                {
-                    text.Append(row == 0 ? "(" : ", (");
-                    for (int column = 0; column < columnCount; column++)
-                    {
-                        text.Append(column == 0 ? "$" : ", $").Append(row * columnCount + column + 1);
-                    }
-                    text.Append(')');
-                }
-                sql = text.ToString();
-                _insertSql[(table, columns, count)] = sql;
-            }
-            var values = new object?[count * columnCount];
-            for (int row = 0; row < count; row++)
-            {
-                rows[start + row].CopyTo(values, row * columnCount);
-            }
-            Execute(sql, values);
-        }
-    }
-
     public T? Scalar<T>(string sql, params object?[] values)
     {
         object? value = Prepare(sql, values).ExecuteScalar();
