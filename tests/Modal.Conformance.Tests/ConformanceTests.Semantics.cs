@@ -173,4 +173,22 @@ public abstract partial class ConformanceTests<TFixture>
         await cancellation.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => TestFunctions.Functions.Square.RemoteAsync(2, cancellation.Token));
     }
+
+    [Fact]
+    public async Task A_call_cancelled_before_it_starts_never_runs()
+    {
+        var directory = NewTempDirectory();
+        using var cancellation = new CancellationTokenSource();
+        await cancellation.CancelAsync();
+
+        for (int i = 0; i < 20; i++)
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(
+                () => TestFunctions.Functions.Touch.RemoteAsync(directory, $"cancelled-{i}", cancellation.Token));
+        }
+        // The same function, not cancelled, runs: a mark of it would have had time to appear by then.
+        await TestFunctions.Functions.Touch.RemoteAsync(directory, "after");
+        Assert.True(File.Exists(Path.Combine(directory, "after")));
+        Assert.Equal(["after"], Directory.GetFiles(directory).Select(Path.GetFileName));
+    }
 }

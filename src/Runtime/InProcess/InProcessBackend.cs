@@ -72,6 +72,8 @@ internal sealed class InProcessBackend : IModalBackend, IAsyncDisposable
     /// <inheritdoc />
     public Task<ReadOnlyMemory<byte>> CallAsync(FunctionReference function, ReadOnlyMemory<byte> arguments, CancellationToken cancellationToken)
     {
+        // A call cancelled before it starts never runs, as in the remote modes, whose clients send nothing then.
+        cancellationToken.ThrowIfCancellationRequested();
         var resolved = ResolveCallable(function, "called with RemoteAsync");
         return RunInputAsync(resolved, NewCall(resolved, spawned: false), arguments, cancellationToken);
     }

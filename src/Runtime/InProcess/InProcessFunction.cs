@@ -157,6 +157,9 @@ internal sealed class InProcessFunction
 
     private async Task<T> RunAttemptAsync<T>(Func<CancellationToken, Task<T>> invoke, IReadOnlyList<InputRecord>? inputs, CancellationToken cancellationToken)
     {
+        // Cancelled while it waited for a slot: it does not start (once started, the attempt below is awaited with the token,
+        // but a quick function may already have finished, and its result would be returned).
+        cancellationToken.ThrowIfCancellationRequested();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(TimeSpan.FromSeconds(Definition.Options.TimeoutSeconds));
         var token = deadline.Token;
