@@ -39,13 +39,49 @@ public sealed class SlotUtilizationTests
         Assert.Equal(0.75, utilization.TakeMeasure()!.Value, 6);
 
         clock.Milliseconds = 1_250;
-        utilization.Ended();              // t = 1.25 s: idle
+        utilization.Ended();              // t = 1.25 s: idle, for longer than a wait for the next input
         clock.Milliseconds = 2_000;
-        // 0.25 slot-seconds of 2 slot-seconds in the second window.
-        Assert.Equal(0.125, utilization.TakeMeasure()!.Value, 6);
+        // The idle 0.75 s had no work in it: 0.25 slot-seconds of 0.5 (0.25 s of 2 slots).
+        Assert.Equal(0.5, utilization.TakeMeasure()!.Value, 6);
 
+        // A window without work has no measure (the control plane keeps the last one).
         clock.Milliseconds = 3_000;
-        Assert.Equal(0.0, utilization.TakeMeasure()!.Value, 6);
+        Assert.Null(utilization.TakeMeasure());
+    }
+
+    [Fact]
+    public void Short_waits_for_the_next_input_count_as_idle_slot_time()
+    {
+        var clock = new SteppedClock();
+        var utilization = new SlotUtilization(slots: 1, clock);
+        // A trivial function: each input runs 1 ms, then the slot waits 9 ms for the next one.
+        for (int i = 0; i < 100; i++)
+        {
+            clock.Milliseconds = i * 10;
+            utilization.Started();
+            clock.Milliseconds = i * 10 + 1;
+            utilization.Ended();
+        }
+        clock.Milliseconds = 1_000;
+
+        Assert.Equal(0.1, utilization.TakeMeasure()!.Value, 6);
+    }
+
+    [Fact]
+    public void Long_idle_gaps_between_runs_of_work_are_left_out()
+    {
+        var clock = new SteppedClock();
+        var utilization = new SlotUtilization(slots: 1, clock);
+        utilization.Started();
+        clock.Milliseconds = 500;
+        utilization.Ended();
+        clock.Milliseconds = 5_000;       // 4.5 s without work (between two maps)
+        utilization.Started();
+        clock.Milliseconds = 5_500;
+        utilization.Ended();
+        clock.Milliseconds = 6_000;       // and 0.5 s more at the end of the window
+
+        Assert.Equal(1.0, utilization.TakeMeasure()!.Value, 6);
     }
 
     [Fact]
