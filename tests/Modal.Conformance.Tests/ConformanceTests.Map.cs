@@ -14,11 +14,13 @@ public abstract partial class ConformanceTests<TFixture>
     [Fact]
     public async Task Map_with_orderOutputs_false_returns_every_output_as_it_completes()
     {
+        // The first input takes 3 s, the others 20 ms: any second container that serves the map within those 3 s (the
+        // autoscaler starts more than one for a backlog) finishes later inputs before it.
         var values = Enumerable.Range(0, 8).ToArray();
-        var delays = values.Select(value => (8 - value) * 40).ToArray();
+        var delays = values.Select(value => value == 0 ? 3_000 : 20).ToArray();
         var outputs = await CollectAsync(TestFunctions.Functions.DelayedEcho.Map(values, delays, orderOutputs: false));
         Assert.Equal(values, outputs.Order());
-        Assert.NotEqual(values, outputs); // the slowest input came first, so completion order differs
+        Assert.NotEqual(0, outputs[0]); // the slowest input came first, so completion order differs
     }
 
     [Fact]
