@@ -16,11 +16,11 @@ internal sealed class HeartbeatLoop
     private readonly GrpcConnection _connection;
     private readonly Func<IReadOnlyCollection<ActiveInput>> _activeInputs;
     private readonly Func<double?> _slotUtilization;
-    private readonly Action<string> _cancelInput;
+    private readonly Action<string, int> _cancelInput;
     private readonly Action<string> _stop;
 
     public HeartbeatLoop(GrpcConnection connection, Func<IReadOnlyCollection<ActiveInput>> activeInputs, Func<double?> slotUtilization,
-        Action<string> cancelInput, Action<string> stop)
+        Action<string, int> cancelInput, Action<string> stop)
     {
         _connection = connection;
         _activeInputs = activeInputs;
@@ -38,11 +38,17 @@ internal sealed class HeartbeatLoop
             {
                 // Each try lists the inputs running at that moment; the slots' utilization is measured once per beat.
                 double? utilization = _slotUtilization();
+                ContainerHeartbeatRequest? sent = null;
                 var response = await _connection.CallAsync(
-                    (e, o) => e.Worker.ContainerHeartbeatAsync(NewRequest(utilization), o), stop, s_beatLimit).ConfigureAwait(false);
+                    (e, o) => e.Worker.ContainerHeartbeatAsync(sent = NewRequest(utilization), o), stop, s_beatLimit).ConfigureAwait(false);
                 foreach (var inputId in response.CancelledInputIds)
                 {
-                    _cancelInput(inputId);
+                    // The attempt this beat reported: a later attempt of the same input, given to this container since,
+                    // is not the one the control plane cancelled.
+                    if (sent?.ActiveInputs.FirstOrDefault(a => a.InputId == inputId) is { } reported)
+                    {
+                        _cancelInput(inputId, reported.Attempt);
+                    }
                 }
                 if (response.Stop)
                 {

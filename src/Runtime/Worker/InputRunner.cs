@@ -40,10 +40,10 @@ internal sealed class InputRunner
     /// <summary>Whether the user code of an input is still running.</summary>
     public bool IsRunning(string inputId) => _running.ContainsKey(inputId);
 
-    /// <summary>Cancels an input the control plane has cancelled; it reports Terminated.</summary>
-    public void Terminate(string inputId)
+    /// <summary>Cancels an attempt of an input the control plane has cancelled; it reports Terminated.</summary>
+    public void Terminate(string inputId, int attempt)
     {
-        if (_running.TryGetValue(inputId, out var running))
+        if (_running.TryGetValue(inputId, out var running) && running.Input.Attempt == attempt)
         {
             running.Terminate();
         }
@@ -122,7 +122,8 @@ internal sealed class InputRunner
             WorkerContext.CurrentInputId = null;
             foreach (var input in inputs)
             {
-                _running.TryRemove(input.Input.InputId, out _);
+                // Only this attempt: a later attempt of the same input may run here already.
+                _running.TryRemove(new KeyValuePair<string, RunningInput>(input.Input.InputId, input));
             }
         }
     }
