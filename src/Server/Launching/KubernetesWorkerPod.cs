@@ -134,10 +134,9 @@ internal static class KubernetesWorkerPod
     /// </summary>
     public static V1ResourceRequirements Resources(ContainerLaunchRequest request)
     {
-        double cores = request.Cpu > 0 ? request.Cpu : ResourceRequest.DefaultCpu;
-        int memoryMb = request.MemoryMb > 0 ? request.MemoryMb : ResourceRequest.DefaultMemoryMb;
-        string cpu = Math.Max(1, (long)Math.Ceiling(cores * 1000)).ToString(CultureInfo.InvariantCulture) + "m";
-        string memory = memoryMb.ToString(CultureInfo.InvariantCulture) + "Mi";
+        var resolved = ResourceRequest.Of(request.Cpu, request.MemoryMb, gpu: "");
+        string cpu = Math.Max(1, (long)Math.Ceiling(resolved.Cpu * 1000)).ToString(CultureInfo.InvariantCulture) + "m";
+        string memory = ((long)resolved.MemoryMb).ToString(CultureInfo.InvariantCulture) + "Mi";
         var requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(cpu), ["memory"] = new(memory) };
         var limits = new Dictionary<string, ResourceQuantity>(requests);
         int gpus = GpuCount(request);
