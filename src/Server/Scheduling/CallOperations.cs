@@ -67,7 +67,7 @@ internal sealed class CallOperations(
             // idempotency key) finds the same call and waits again.
             var outputs = await GetOutputsAsync(
                 new FunctionGetOutputsRequest { FunctionCallId = enqueued.CallId, TimeoutSeconds = wait, MaxOutputs = 1 }, cancellationToken,
-                enqueued.Replayed ? null : new InlineWait(watch!)).ConfigureAwait(false);
+                enqueued.Replayed ? null : watch).ConfigureAwait(false);
             response.Outputs.Add(outputs.Outputs);
         }
         return response;
@@ -115,25 +115,24 @@ internal sealed class CallOperations(
             ? Errors.Expired(callId, options.OutputRetention)
             : Errors.NotFound($"Function call '{callId}' was not found.");
 
-    /// <summary>
-    /// The wait of a FunctionMap for the output of the call it has just created: its watch was taken before the input could
-    /// reach a worker, so the store holds no output of it before the watch fires, and the outputs this process commits come
-    /// with the signal rather than from a read.
-    /// </summary>
-    private sealed record InlineWait(StoreSignals.CallWatch Watch);
-
     public async Task<FunctionGetOutputsResponse> GetOutputsAsync(FunctionGetOutputsRequest request, CancellationToken cancellationToken) =>
-        await GetOutputsAsync(request, cancellationToken, inline: null).ConfigureAwait(false);
+        await GetOutputsAsync(request, cancellationToken, newCallWatch: null).ConfigureAwait(false);
 
+    /// <summary>
+    /// Outputs after the request's cursor, waiting for them up to its timeout. <paramref name="newCallWatch"/>: for a
+    /// FunctionMap waiting for the output of the call it has just created, the watch it took before the input could reach a
+    /// worker; the store holds no output of that call before the watch fires, and the outputs this process commits come with
+    /// the signal rather than from a read.
+    /// </summary>
     private async Task<FunctionGetOutputsResponse> GetOutputsAsync(FunctionGetOutputsRequest request, CancellationToken cancellationToken,
-        InlineWait? inline)
+        StoreSignals.CallWatch? newCallWatch)
     {
         int max = request.MaxOutputs > 0 ? Math.Min(request.MaxOutputs, MaxOutputsLimit) : DefaultMaxOutputs;
         var timeout = TimeSpan.FromSeconds(Math.Clamp(double.IsFinite(request.TimeoutSeconds) ? request.TimeoutSeconds : 0, 0, 3600));
         long started = Environment.TickCount64;
-        using var ownWatch = inline is null ? store.Signals.WatchCall(request.FunctionCallId) : null;
-        var watch = inline?.Watch ?? ownWatch!;
-        bool read = inline is null;
+        using var ownWatch = newCallWatch is null ? store.Signals.WatchCall(request.FunctionCallId) : null;
+        var watch = newCallWatch ?? ownWatch!;
+        bool read = newCallWatch is null;
         while (true)
         {
             if (!read)
