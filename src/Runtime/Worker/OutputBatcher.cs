@@ -79,8 +79,7 @@ internal sealed class OutputBatcher
                 }
                 if (request.Outputs.Count == 0)
                 {
-                    _busy = false;
-                    _idle.TrySetResult();
+                    EndSending();
                     return;
                 }
             }
@@ -93,13 +92,19 @@ internal sealed class OutputBatcher
                 // Not a refusal (those are reported and dropped): the next output starts the sending again.
                 lock (_gate)
                 {
-                    _busy = false;
-                    _idle.TrySetResult();
+                    EndSending();
                 }
                 await _diagnostics.WriteLineAsync($"modal worker: sending {request.Outputs.Count} output(s) failed: {exception.Message}").ConfigureAwait(false);
                 return;
             }
         }
+    }
+
+    /// <summary>No batch is in flight any more (under <see cref="_gate"/>): the next output starts a send, and flushes stop waiting.</summary>
+    private void EndSending()
+    {
+        _busy = false;
+        _idle.TrySetResult();
     }
 
     private async Task SendAsync(FunctionPutOutputsRequest request)
