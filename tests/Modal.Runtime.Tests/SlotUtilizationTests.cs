@@ -13,6 +13,15 @@ public sealed class SlotUtilizationTests
         public override long GetTimestamp() => Milliseconds;
     }
 
+    /// <summary>One input that runs in one slot from <paramref name="startMs"/> to <paramref name="endMs"/>.</summary>
+    private static void Run(SlotUtilization utilization, SteppedClock clock, long startMs, long endMs)
+    {
+        clock.Milliseconds = startMs;
+        utilization.Started();
+        clock.Milliseconds = endMs;
+        utilization.Ended();
+    }
+
     [Fact]
     public void There_is_no_measure_before_the_first_input()
     {
@@ -57,10 +66,7 @@ public sealed class SlotUtilizationTests
         // A trivial function: each input runs 1 ms, then the slot waits 9 ms for the next one.
         for (int i = 0; i < 100; i++)
         {
-            clock.Milliseconds = i * 10;
-            utilization.Started();
-            clock.Milliseconds = i * 10 + 1;
-            utilization.Ended();
+            Run(utilization, clock, i * 10, i * 10 + 1);
         }
         clock.Milliseconds = 1_000;
 
@@ -72,14 +78,9 @@ public sealed class SlotUtilizationTests
     {
         var clock = new SteppedClock();
         var utilization = new SlotUtilization(slots: 1, clock);
-        utilization.Started();
-        clock.Milliseconds = 500;
-        utilization.Ended();
-        clock.Milliseconds = 5_000;       // 4.5 s without work (between two maps)
-        utilization.Started();
-        clock.Milliseconds = 5_500;
-        utilization.Ended();
-        clock.Milliseconds = 6_000;       // and 0.5 s more at the end of the window
+        Run(utilization, clock, 0, 500);
+        Run(utilization, clock, 5_000, 5_500); // after 4.5 s without work (between two maps)
+        clock.Milliseconds = 6_000;            // and 0.5 s more at the end of the window
 
         Assert.Equal(1.0, utilization.TakeMeasure()!.Value, 6);
     }
