@@ -170,7 +170,7 @@ internal sealed partial class SqliteControlStore
         {
             return new OutputPage([], 0, Known: false);
         }
-        var rows = tx.Query("SELECT seq, input_id, idx, result FROM outputs WHERE call_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        var rows = tx.Query("SELECT seq, input_id, idx, result FROM outputs WHERE call_id = $1 AND seq > $2 ORDER BY seq LIMIT $3 + 0",
             r => new OutputRow(r.GetInt64(0), r.GetString(1), r.GetInt32(2), SqliteTx.Bytes(r, 3)), callId, afterSequence, max);
         return new OutputPage(rows, unfinished.Value, Known: true);
     });
@@ -183,7 +183,7 @@ internal sealed partial class SqliteControlStore
         {
             return new ChunkPage(0, [], false, null, Known: false);
         }
-        var chunks = tx.Query("SELECT idx, data FROM chunks WHERE call_id = $1 AND attempt = $2 AND idx >= $3 ORDER BY idx LIMIT $4",
+        var chunks = tx.Query("SELECT idx, data FROM chunks WHERE call_id = $1 AND attempt = $2 AND idx >= $3 ORDER BY idx LIMIT $4 + 0",
             r => new ChunkRecord(r.GetInt64(0), SqliteTx.Bytes(r, 1)), callId, call.Attempt, startIndex, max);
         bool finished = call.Inputs > 0 && call.Unfinished == 0;
         byte[]? result = finished

@@ -35,7 +35,7 @@ internal sealed partial class SqliteControlStore
             "SELECT c.id, c.function_id, f.name, c.invocation, c.parent_input_id, c.created_ms, c.input_count, c.input_count - c.unfinished, " +
             "c.inputs_complete, c.finished_ms FROM calls c JOIN functions f ON f.id = c.function_id " +
             "WHERE f.app_id = $1 AND (c.finished_ms IS NULL OR c.finished_ms >= $2) " +
-            "ORDER BY c.finished_ms IS NULL DESC, c.created_ms DESC, c.id DESC LIMIT $3",
+            "ORDER BY c.finished_ms IS NULL DESC, c.created_ms DESC, c.id DESC LIMIT $3 + 0",
             r => new CallProgressRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), SqliteTx.NullableString(r, 4), r.GetInt64(5),
                 r.GetInt32(6), r.GetInt32(7), r.GetInt32(8) != 0, r.IsDBNull(9) ? null : r.GetInt64(9)),
             appId, finishedSinceMs, maxCalls);
@@ -77,7 +77,7 @@ internal sealed partial class SqliteControlStore
     {
         var calls = tx.Query(
             "SELECT id FROM calls WHERE finished_ms IS NOT NULL AND unfinished = 0 AND " +
-            "finished_ms < CASE WHEN invocation = 0 THEN $1 ELSE $2 END LIMIT $3",
+            "finished_ms < CASE WHEN invocation = 0 THEN $1 ELSE $2 END LIMIT $3 + 0",
             r => r.GetString(0), now - syncOutputRetentionMs, now - callRetentionMs, maxRows);
         foreach (string callId in calls)
         {
@@ -93,7 +93,7 @@ internal sealed partial class SqliteControlStore
         // A stopped app goes once nothing of it is left: no container, no call kept for retention.
         var apps = tx.Query(
             "SELECT a.id FROM apps a WHERE a.stopped = 1 AND NOT EXISTS (SELECT 1 FROM containers c WHERE c.app_id = a.id) " +
-            "AND NOT EXISTS (SELECT 1 FROM calls c JOIN functions f ON f.id = c.function_id WHERE f.app_id = a.id) LIMIT $1",
+            "AND NOT EXISTS (SELECT 1 FROM calls c JOIN functions f ON f.id = c.function_id WHERE f.app_id = a.id) LIMIT $1 + 0",
             r => r.GetString(0), maxRows);
         foreach (string appId in apps)
         {
@@ -102,7 +102,7 @@ internal sealed partial class SqliteControlStore
             tx.Execute("DELETE FROM apps WHERE id = $1", appId);
         }
         // A blob is never needed longer than the call that used it; a day of slack covers calls still running.
-        var blobs = tx.Query("SELECT id FROM blobs WHERE created_ms < $1 LIMIT $2", r => r.GetString(0), now - callRetentionMs - 86_400_000, maxRows);
+        var blobs = tx.Query("SELECT id FROM blobs WHERE created_ms < $1 LIMIT $2 + 0", r => r.GetString(0), now - callRetentionMs - 86_400_000, maxRows);
         foreach (string blobId in blobs)
         {
             tx.Execute("DELETE FROM blobs WHERE id = $1", blobId);

@@ -106,7 +106,7 @@ internal sealed partial class SqliteControlStore
                 {
                     var ready = tx.Query(
                         "SELECT i.id, i.call_id, i.idx, i.attempt, i.args, c.is_generator, i.ready_at_ms FROM inputs i JOIN calls c ON c.id = i.call_id " +
-                        "WHERE i.function_id = $1 AND i.status = 0 AND i.holder IS NULL AND i.ready_at_ms <= $2 ORDER BY i.ready_at_ms LIMIT $3",
+                        "WHERE i.function_id = $1 AND i.status = 0 AND i.holder IS NULL AND i.ready_at_ms <= $2 ORDER BY i.ready_at_ms LIMIT $3 + 0",
                         r => new { Id = r.GetString(0), CallId = r.GetString(1), Index = r.GetInt32(2), Attempt = r.GetInt32(3),
                             Args = SqliteTx.Bytes(r, 4), IsGenerator = r.GetInt32(5) != 0, ReadyAt = r.GetInt64(6) },
                         functionId, now, function.BatchSize);
@@ -158,7 +158,7 @@ internal sealed partial class SqliteControlStore
             }
             var claimed = tx.Query(
                 "UPDATE inputs SET holder = $2, attempt = attempt + 1, claimed_ms = $3, deadline_ms = $4 WHERE id IN " +
-                "(SELECT id FROM inputs WHERE function_id = $1 AND status = 0 AND holder IS NULL AND ready_at_ms <= $3 ORDER BY ready_at_ms LIMIT $5) " +
+                "(SELECT id FROM inputs WHERE function_id = $1 AND status = 0 AND holder IS NULL AND ready_at_ms <= $3 ORDER BY ready_at_ms LIMIT $5 + 0) " +
                 "RETURNING id, call_id, idx, attempt, args, ready_at_ms, rowid",
                 r => (Id: r.GetString(0), CallId: r.GetString(1), Index: r.GetInt32(2), Attempt: r.GetInt32(3), Args: SqliteTx.Bytes(r, 4),
                     ReadyAt: r.GetInt64(5), RowId: r.GetInt64(6)),

@@ -39,6 +39,7 @@ internal sealed partial class SqliteControlStore : IControlStore
         // An ephemeral run needs no durability; a server file survives a process crash with NORMAL in WAL mode.
         _writer.Execute(_temporary ? "PRAGMA synchronous=OFF;" : "PRAGMA synchronous=NORMAL;");
         _writer.Execute("PRAGMA busy_timeout=5000;");
+        KeepTemporaryDataInMemory(_writer);
         Migrate();
         // Workers could not heartbeat while the server was down: give every live container a fresh lease.
         long now = NowMs;
@@ -182,6 +183,27 @@ internal sealed partial class SqliteControlStore : IControlStore
         }
     }
 
+    /// <summary>
+    /// Temporary tables (an UPDATE ... RETURNING's rows, a sort) in memory rather than in a temporary file: with a file, the
+    /// claim's UPDATE ... RETURNING took 74 µs against 7 µs once the database outgrew its page cache (a 20,000-row table).
+    /// What they hold is bounded by one statement's rows.
+    /// </summary>
+    private static void KeepTemporaryDataInMemory(SqliteTx connection) => connection.Execute("PRAGMA temp_store=MEMORY;");
+
+    /// <summary>How many times SQLite has compiled a cached statement of the writer or of an idle reader again (zero when every plan is fixed).</summary>
+    internal async Task<int> StatementsRecompiledAsync()
+    {
+        int total = await WriteAsync((tx, _, _) => tx.StatementsRecompiled()).ConfigureAwait(false);
+        lock (_readers)
+        {
+            foreach (var reader in _readers)
+            {
+                total += reader.StatementsRecompiled();
+            }
+        }
+        return total;
+    }
+
     // ---- Reads -----------------------------------------------------------------------------------------------------
 
     /// <summary>Runs a read on a pooled read-only connection (a consistent snapshot per statement batch).</summary>
@@ -198,6 +220,7 @@ internal sealed partial class SqliteControlStore : IControlStore
             connection.Open();
             reader = new SqliteTx(connection);
             reader.Execute("PRAGMA busy_timeout=5000;");
+            KeepTemporaryDataInMemory(reader);
         }
         try
         {
