@@ -128,7 +128,9 @@ internal sealed class WorkerSessions(IControlStore store, ControlPlaneOptions op
     /// <summary>An input stream opened: assignments go to its channel from now on; credits start from zero.</summary>
     public ChannelReader<InputAssignment> OpenInputStream(WorkerSession session)
     {
-        var channel = Channel.CreateUnbounded<InputAssignment>(new UnboundedChannelOptions { SingleReader = true });
+        // Synchronous continuations: the stream's loop (ModalWorkerService.FunctionGetInputs) writes an assignment to the
+        // worker on the thread that delivers it, when it is waiting for one, rather than after a hand-off to the thread pool.
+        var channel = Channel.CreateUnbounded<InputAssignment>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
         lock (session)
         {
             session.Stream?.Writer.TryComplete();
@@ -211,9 +213,11 @@ internal sealed class WorkerSessions(IControlStore store, ControlPlaneOptions op
         {
             return false;
         }
+        Channel<InputAssignment>? stream;
         lock (session)
         {
-            if (session.Stream is null || !session.Stream.Writer.TryWrite(assignment))
+            stream = session.Stream;
+            if (stream is null)
             {
                 return false;
             }
@@ -221,8 +225,10 @@ internal sealed class WorkerSessions(IControlStore store, ControlPlaneOptions op
             {
                 session.Credits = Math.Max(0, session.Credits - 1);
             }
-            return true;
         }
+        // Outside the lock: the write may run the stream's loop, and so the write to the worker, on this thread. A stream
+        // closed meanwhile refuses it (its credits were reset with it).
+        return stream.Writer.TryWrite(assignment);
     }
 
     public async Task PutOutputsAsync(WorkerSession session, FunctionPutOutputsRequest request)
