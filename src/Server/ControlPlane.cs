@@ -56,6 +56,17 @@ public sealed class ControlPlane : IAsyncDisposable
     /// <summary>Whether this replica holds the leader lease (runs the autoscaler, launches, reaper, retention).</summary>
     public bool IsLeader => _app.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<LeaderLoop>().Single().IsLeader;
 
+    /// <summary>The interceptors of every RPC, the first outermost: over HTTP/2 and in process (<see cref="InProcess.InProcessCallInvoker"/>) alike.</summary>
+    internal static readonly Type[] InterceptorTypes = [typeof(ErrorInterceptor), typeof(ClientAuthInterceptor), typeof(TracingInterceptor)];
+
+    /// <summary>
+    /// A call invoker for a caller in this process (the embedded mode's app): its unary caller RPCs run here without a
+    /// network, anything else goes over <paramref name="network"/>.
+    /// </summary>
+    internal Grpc.Core.CallInvoker InProcessClient(Grpc.Core.CallInvoker network) =>
+        new InProcess.InProcessCallInvoker(_app.Services, network,
+            _app.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopping);
+
     /// <summary>Opens the store, rebuilds the queues from it, and starts listening.</summary>
     public static async Task<ControlPlane> StartAsync(ControlPlaneOptions options, CancellationToken cancellationToken = default)
     {
@@ -126,9 +137,10 @@ public sealed class ControlPlane : IAsyncDisposable
                 grpc.MaxReceiveMessageSize = 64 * 1024 * 1024;
                 grpc.MaxSendMessageSize = 64 * 1024 * 1024;
                 grpc.EnableDetailedErrors = false;
-                grpc.Interceptors.Add<ErrorInterceptor>();
-                grpc.Interceptors.Add<ClientAuthInterceptor>();
-                grpc.Interceptors.Add<TracingInterceptor>();
+                foreach (var interceptor in InterceptorTypes)
+                {
+                    grpc.Interceptors.Add(interceptor);
+                }
             });
             builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, NoHostLifetime>();
             builder.Services.AddSingleton(options);

@@ -13,6 +13,13 @@ internal static class EmbeddedControlPlaneRegistration
     /// <summary>The name the runtime reads (<c>Modal.Hosting.EmbeddedControlPlanes.StartKey</c>); the two must agree.</summary>
     public const string StartKey = "Modal.EmbeddedControlPlane.Start";
 
+    /// <summary>
+    /// The name under which the in-process client is found (<c>Modal.Hosting.EmbeddedControlPlanes.InProcessClientKey</c>):
+    /// given the handle <see cref="StartAsync"/> returned and the network's call invoker, the invoker through which the app
+    /// reaches its own control plane (<see cref="ControlPlane.InProcessClient"/>); null for a handle that is not one.
+    /// </summary>
+    public const string InProcessClientKey = "Modal.EmbeddedControlPlane.InProcessClient";
+
 #pragma warning disable CA2255 // Registering is this library's part of the embedded mode; it must precede the app's first call.
     [ModuleInitializer]
 #pragma warning restore CA2255
@@ -22,7 +29,14 @@ internal static class EmbeddedControlPlaneRegistration
         {
             AppContext.SetData(StartKey, (Func<string?, string?, CancellationToken, Task<(Uri Url, IAsyncDisposable Server)>>)StartAsync);
         }
+        if (AppContext.GetData(InProcessClientKey) is null)
+        {
+            AppContext.SetData(InProcessClientKey, (Func<IAsyncDisposable, Grpc.Core.CallInvoker, Grpc.Core.CallInvoker?>)InProcessClient);
+        }
     }
+
+    private static Grpc.Core.CallInvoker? InProcessClient(IAsyncDisposable server, Grpc.Core.CallInvoker network) =>
+        server is ControlPlane controlPlane ? controlPlane.InProcessClient(network) : null;
 
     /// <summary>
     /// A control plane on a free loopback port with an ephemeral store and local worker processes, placed by this machine's

@@ -33,8 +33,10 @@ internal sealed class ControlPlaneBackend : IModalBackend, IAsyncDisposable
     /// <param name="options">Credentials and the retry window.</param>
     /// <param name="ownedServer">An embedded control plane to stop on dispose, if any.</param>
     /// <param name="cancellationToken">Stops the registration.</param>
+    /// <param name="inProcessClient">For an embedded control plane: wraps the network's call invoker with one that serves the caller's unary calls in process.</param>
     public static async Task<ControlPlaneBackend> StartAsync(
-        string serverUrl, string appName, AppKind kind, ModalAppOptions options, IAsyncDisposable? ownedServer, CancellationToken cancellationToken)
+        string serverUrl, string appName, AppKind kind, ModalAppOptions options, IAsyncDisposable? ownedServer, CancellationToken cancellationToken,
+        Func<Grpc.Core.CallInvoker, Grpc.Core.CallInvoker>? inProcessClient = null)
     {
         var settings = Hosting.ClientSettings.Resolve(options);
         var connection = GrpcConnection.ForClient(
@@ -42,7 +44,8 @@ internal sealed class ControlPlaneBackend : IModalBackend, IAsyncDisposable
             settings.TokenId,
             settings.TokenSecret,
             Hosting.BackendFactory.RetryWindow(options),
-            options.CaCertificatePath ?? (Environment.GetEnvironmentVariable(PrivateCertificateAuthority.Variable) is { Length: > 0 } ca ? ca : null));
+            options.CaCertificatePath ?? (Environment.GetEnvironmentVariable(PrivateCertificateAuthority.Variable) is { Length: > 0 } ca ? ca : null),
+            inProcessClient);
         try
         {
             IReadOnlyList<IFunctionEntrypoint>? entrypoints = null;

@@ -19,10 +19,13 @@ internal sealed class GrpcConnection : IDisposable
     private readonly Metadata _headers;
     private int _next = -1;
 
-    /// <summary>Connects to every URL of the list; <paramref name="handlerFactory"/> replaces the HTTP stack (tests).</summary>
+    /// <summary>
+    /// Connects to every URL of the list; <paramref name="handlerFactory"/> replaces the HTTP stack (tests);
+    /// <paramref name="clientInvoker"/> wraps each endpoint's caller-facing call invoker (an embedded control plane's in-process calls).
+    /// </summary>
     internal GrpcConnection(
         IReadOnlyList<string> serverUrls, Metadata headers, TimeSpan retryWindow, TimeProvider? time = null,
-        Func<string, HttpMessageHandler>? handlerFactory = null, string? caCertificatePath = null)
+        Func<string, HttpMessageHandler>? handlerFactory = null, string? caCertificatePath = null, Func<CallInvoker, CallInvoker>? clientInvoker = null)
     {
         if (serverUrls.Count == 0)
         {
@@ -33,7 +36,7 @@ internal sealed class GrpcConnection : IDisposable
         RetryWindow = retryWindow;
         _headers = headers;
         var trust = caCertificatePath is null ? null : PrivateCertificateAuthority.Load(caCertificatePath);
-        _endpoints = serverUrls.Select(url => new GrpcEndpoint(url, Time, handlerFactory?.Invoke(url), trust)).ToArray();
+        _endpoints = serverUrls.Select(url => new GrpcEndpoint(url, Time, handlerFactory?.Invoke(url), trust, clientInvoker)).ToArray();
         ServerUrls = serverUrls;
         ServerUrl = string.Join(",", serverUrls);
     }
@@ -59,10 +62,12 @@ internal sealed class GrpcConnection : IDisposable
     /// <param name="tokenSecret">The token secret, if any.</param>
     /// <param name="retryWindow">How long calls ride out an unreachable control plane; 60 s when null.</param>
     /// <param name="caCertificatePath">A PEM file of CA certificates to trust for <c>https://</c> besides the system's; null: the system's only.</param>
+    /// <param name="clientInvoker">Wraps each endpoint's caller-facing call invoker (an embedded control plane's in-process calls).</param>
     public static GrpcConnection ForClient(
-        string serverUrls, string? tokenId, string? tokenSecret, TimeSpan? retryWindow = null, string? caCertificatePath = null)
+        string serverUrls, string? tokenId, string? tokenSecret, TimeSpan? retryWindow = null, string? caCertificatePath = null,
+        Func<CallInvoker, CallInvoker>? clientInvoker = null)
         => new(ParseServerUrls(serverUrls), TokenHeaders(new Metadata(), tokenId, tokenSecret), retryWindow ?? DefaultRetryWindow,
-            caCertificatePath: caCertificatePath);
+            caCertificatePath: caCertificatePath, clientInvoker: clientInvoker);
 
     /// <summary>A connection that presents a container's identity (and a user token when the environment has one).</summary>
     public static GrpcConnection ForContainer(

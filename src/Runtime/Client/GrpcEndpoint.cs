@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Grpc.Net.Client;
 using Modal.Api;
 
@@ -16,7 +17,8 @@ internal sealed class GrpcEndpoint : IDisposable
     private readonly TimeProvider _time;
     private long _passOverUntil;
 
-    public GrpcEndpoint(string url, TimeProvider time, HttpMessageHandler? handler = null, PrivateCertificateAuthority? trust = null)
+    public GrpcEndpoint(string url, TimeProvider time, HttpMessageHandler? handler = null, PrivateCertificateAuthority? trust = null,
+        Func<CallInvoker, CallInvoker>? clientInvoker = null)
     {
         Url = url;
         _time = time;
@@ -39,7 +41,8 @@ internal sealed class GrpcEndpoint : IDisposable
             MaxSendMessageSize = 64 * 1024 * 1024,
             DisposeHttpClient = true,
         });
-        Client = new ModalClient.ModalClientClient(_channel);
+        var network = _channel.CreateCallInvoker();
+        Client = new ModalClient.ModalClientClient(clientInvoker?.Invoke(network) ?? network);
         Worker = new ModalWorker.ModalWorkerClient(_channel);
     }
 

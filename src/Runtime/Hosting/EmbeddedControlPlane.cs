@@ -33,7 +33,9 @@ internal static class EmbeddedControlPlane
         var (url, server) = await start(options.TokenId, options.TokenSecret, cancellationToken).ConfigureAwait(false);
         try
         {
-            return await ControlPlaneBackend.StartAsync(url.ToString(), appName, kind, options, server, cancellationToken).ConfigureAwait(false);
+            // The app's unary calls reach its own control plane in process; streams, and its workers, use the loopback port.
+            return await ControlPlaneBackend.StartAsync(url.ToString(), appName, kind, options, server, cancellationToken,
+                EmbeddedControlPlanes.InProcessClient(server)).ConfigureAwait(false);
         }
         catch
         {

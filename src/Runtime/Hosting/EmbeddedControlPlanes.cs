@@ -21,6 +21,14 @@ internal static class EmbeddedControlPlanes
     /// </summary>
     public const string StartKey = "Modal.EmbeddedControlPlane.Start";
 
+    /// <summary>
+    /// The <see cref="AppContext"/> data name of the in-process client, a <c>Func&lt;IAsyncDisposable, CallInvoker, CallInvoker?&gt;</c>:
+    /// given the handle the start function returned and the network's call invoker, the invoker through which this process
+    /// reaches that control plane without a network for its unary calls; null when it cannot. A <c>Modal.Server</c> without
+    /// it is reached over loopback HTTP/2.
+    /// </summary>
+    public const string InProcessClientKey = "Modal.EmbeddedControlPlane.InProcessClient";
+
     private static int s_probed;
 
     /// <summary>
@@ -47,6 +55,15 @@ internal static class EmbeddedControlPlanes
         }
         return Registered();
     }
+
+    /// <summary>
+    /// How this process calls the control plane <paramref name="server"/> (a handle from <see cref="Find"/>'s start
+    /// function) in process: a wrapper of the network's call invoker, or null when the server assembly offers none.
+    /// </summary>
+    public static Func<Grpc.Core.CallInvoker, Grpc.Core.CallInvoker>? InProcessClient(IAsyncDisposable server) =>
+        AppContext.GetData(InProcessClientKey) is Func<IAsyncDisposable, Grpc.Core.CallInvoker, Grpc.Core.CallInvoker?> wrap
+            ? network => wrap(server, network) ?? network
+            : null;
 
     private static Func<string?, string?, CancellationToken, Task<(Uri Url, IAsyncDisposable Server)>>? Registered()
         => AppContext.GetData(StartKey) as Func<string?, string?, CancellationToken, Task<(Uri Url, IAsyncDisposable Server)>>;
