@@ -79,12 +79,7 @@ internal sealed class ClsPool : IAsyncDisposable
         int wanted = Math.Min(Math.Max(count, _options.MinContainers), Math.Max(1, _options.MaxContainers));
         while (Containers < wanted && !_appStopping.IsCancellationRequested)
         {
-            var container = await StartAsync(forInput: false, cancellationToken).ConfigureAwait(false);
-            lock (_gate)
-            {
-                container.Active--;
-                container.IdleSince = _time.GetTimestamp();
-            }
+            await StartAsync(forInput: false, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -105,7 +100,7 @@ internal sealed class ClsPool : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts a container and takes a slot of it: creates the instance and runs its [Enter]. One start at a time, so that
+    /// Starts a container, taking a slot of it when it starts for an input: creates the instance and runs its [Enter]. One start at a time, so that
     /// inputs arriving together wait for the container being entered instead of each starting one; a failed start is
     /// retried (as the control plane relaunches) until starts have failed <see cref="FailuresBeforeInitFailure"/> times in
     /// a row, and from then on each input that finds no container tries one start and, when it fails too, ends as
@@ -142,7 +137,9 @@ internal sealed class ClsPool : IAsyncDisposable
                     continue;
                 }
                 Interlocked.Exchange(ref _failuresInARow, 0);
-                var container = new Container(instance) { Active = 1 };
+                // A container started for an input holds that input's slot; one kept warm is idle from the moment it is
+                // added, so an input that waited for this start finds it free.
+                var container = new Container(instance) { Active = forInput ? 1 : 0, IdleSince = _time.GetTimestamp() };
                 lock (_gate)
                 {
                     if (_stopped)
