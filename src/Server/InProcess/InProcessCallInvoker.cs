@@ -38,7 +38,9 @@ internal sealed class InProcessCallInvoker : CallInvoker
             return _network.AsyncUnaryCall(method, host, options, request);
         }
         var call = new Call<TRequest, TResponse>(method, handler, options, _stopping);
-        var response = call.RunAsync(request);
+        // On the thread pool, as a request arriving over the network would run: the caller's thread never runs the control
+        // plane's code (a commit, for one) on its own stack, so a caller that sends several requests at once is not held.
+        var response = Task.Run(() => call.RunAsync(request));
         return new AsyncUnaryCall<TResponse>(response, Task.FromResult(new Metadata()), call.GetStatus, call.GetTrailers, call.Dispose);
     }
 
