@@ -138,7 +138,7 @@ containers_stop() {
       podman images --format '{{.Repository}}:{{.Tag}} {{.ID}}' 2>/dev/null | grep "^$MODAL_TEST_REGISTRY/" |
         while read -r name id; do
           if [[ "$name" == *:\<none\> ]]; then podman rmi "$id" >/dev/null 2>&1 || true; else podman rmi "$name" >/dev/null 2>&1 || true; fi
-        done
+        done || true # Nothing left to list (grep finds no name) fails the pipeline: under set -e that ended this function before the kill below.
     done
   fi
   if [ -n "$registry_pid" ]; then
