@@ -11,8 +11,8 @@ namespace Modal.Server.InProcess;
 /// interceptors (errors, authentication, tracing) and the same <see cref="ModalClientService"/> method as a call over
 /// HTTP/2 would, with no network between them. A warm <c>RemoteAsync</c> then crosses one gRPC round trip (to its
 /// worker) instead of two. Messages pass as their protobuf bytes, as on the wire: the runtime and this assembly each
-/// compile the API's messages as types of their own, and neither side can see the other change a message. Streaming calls (uploads, logs, generator items) and anything
-/// else go over the network invoker it is given.
+/// compile the API's messages as types of their own, and neither side can see the other change a message. Streaming
+/// calls (uploads, logs, generator items) and anything else go over the network invoker it is given.
 /// </summary>
 internal sealed class InProcessCallInvoker : CallInvoker
 {
@@ -88,7 +88,7 @@ internal sealed class InProcessCallInvoker : CallInvoker
             {
                 if (stopping.IsCancellationRequested)
                 {
-                    throw new RpcException(new Status(StatusCode.Unavailable, "The embedded control plane has stopped."));
+                    throw new RpcException(s_stopped);
                 }
                 options.CancellationToken.ThrowIfCancellationRequested();
                 if (options.Deadline is { } deadline && deadline != DateTime.MaxValue)
@@ -111,7 +111,7 @@ internal sealed class InProcessCallInvoker : CallInvoker
             catch (OperationCanceledException) when (_cancel.IsCancellationRequested || options.CancellationToken.IsCancellationRequested)
             {
                 _status = options.CancellationToken.IsCancellationRequested ? new Status(StatusCode.Cancelled, "Call canceled by the client.")
-                    : stopping.IsCancellationRequested ? new Status(StatusCode.Unavailable, "The embedded control plane has stopped.")
+                    : stopping.IsCancellationRequested ? s_stopped
                     : new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded");
                 throw new RpcException(_status);
             }
@@ -128,6 +128,9 @@ internal sealed class InProcessCallInvoker : CallInvoker
             }
         }
     }
+
+    /// <summary>What a call gets once the control plane has stopped, as a caller over the network gets a refused connection.</summary>
+    private static readonly Status s_stopped = new(StatusCode.Unavailable, "The embedded control plane has stopped.");
 
     /// <summary>The longest timer <see cref="CancellationTokenSource.CancelAfter(TimeSpan)"/> takes (a longer deadline never fires first).</summary>
     private static readonly TimeSpan s_longestTimer = TimeSpan.FromMilliseconds(uint.MaxValue - 1);

@@ -53,10 +53,7 @@ public sealed class SqliteStatementTests : IDisposable
     [Fact]
     public void A_statement_with_a_bare_bound_limit_is_refused_with_the_fix()
     {
-        using var connection = new SqliteConnection("Data Source=:memory:");
-        connection.Open();
-        using var tx = new SqliteTx(connection);
-        tx.Execute("CREATE TABLE t(x INTEGER)");
+        using var tx = TableOfIntegers();
 
         var refused = Assert.Throws<ArgumentException>(() => tx.Query("SELECT x FROM t ORDER BY x LIMIT $1", r => r.GetInt64(0), 5));
 
@@ -67,10 +64,7 @@ public sealed class SqliteStatementTests : IDisposable
     [Fact]
     public void A_bound_limit_written_as_an_expression_is_compiled_once_where_a_bare_one_is_compiled_at_every_run()
     {
-        using var connection = new SqliteConnection("Data Source=:memory:");
-        connection.Open();
-        using var tx = new SqliteTx(connection);
-        tx.Execute("CREATE TABLE t(x INTEGER)");
+        using var tx = TableOfIntegers();
         for (int limit = 1; limit <= 5; limit++)
         {
             tx.Query("SELECT x FROM t ORDER BY x LIMIT $1 + 0", r => r.GetInt64(0), limit);
@@ -78,7 +72,7 @@ public sealed class SqliteStatementTests : IDisposable
         Assert.Equal(0, tx.StatementsRecompiled());
 
         // What the rule avoids, on a command outside SqliteTx: SQLite compiles the bare form again after each binding.
-        using var bare = connection.CreateCommand();
+        using var bare = tx.Connection.CreateCommand();
         bare.CommandText = "SELECT x FROM t ORDER BY x LIMIT $1";
         var limitParameter = bare.Parameters.Add(new SqliteParameter("$1", 1));
         for (int limit = 1; limit <= 5; limit++)
@@ -90,6 +84,16 @@ public sealed class SqliteStatementTests : IDisposable
             }
         }
         Assert.True(tx.StatementsRecompiled() >= 4, $"recompiled {tx.StatementsRecompiled()} times");
+    }
+
+    /// <summary>An in-memory database with one table <c>t(x)</c>, on a <see cref="SqliteTx"/> that closes it.</summary>
+    private static SqliteTx TableOfIntegers()
+    {
+        var connection = new SqliteConnection("Data Source=:memory:");
+        connection.Open();
+        var tx = new SqliteTx(connection);
+        tx.Execute("CREATE TABLE t(x INTEGER)");
+        return tx;
     }
 
     public void Dispose()
